@@ -1,0 +1,3 @@
+from alignx.cli import main
+
+main()
