@@ -286,8 +286,7 @@ def _iter_hub(spec: str, split: str | None) -> Iterator[tuple[int, object]]:
         dataset = datasets.load_dataset(spec, split=split or "train", streaming=True)
     except (FileNotFoundError, ValueError) as e:
         raise FileNotFoundError(f"{spec}: cannot load as a file or hub dataset: {e}") from e
-    for number, row in enumerate(dataset, 1):
-        yield number, row
+    yield from enumerate(dataset, 1)
 
 
 def iter_records(source: str | os.PathLike, split: str | None = None) -> Iterator[Record]:
