@@ -201,7 +201,7 @@ def iter_raw(source: str | os.PathLike, split: str | None = None) -> Iterator[tu
         else:
             raise ValueError(f"{path}: unknown file type {suffix!r}; use one of {', '.join(FILE_SUFFIXES)}")
         return
-    if path.suffix.lower() in FILE_SUFFIXES or spec.startswith((".", "/", "~")):
+    if not path.is_dir() and (path.suffix.lower() in FILE_SUFFIXES or spec.startswith((".", "/", "~"))):
         raise FileNotFoundError(f"{spec}: no such file or folder")
     yield from _iter_hub(spec, split)
 
