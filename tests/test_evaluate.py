@@ -4,7 +4,6 @@ import json
 
 import pytest
 import torch
-from conftest import make_record
 from typer.testing import CliRunner
 
 from alignx import benchmarks

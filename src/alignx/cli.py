@@ -25,6 +25,15 @@ EXIT_BAD_INPUT = 2
 
 DataArg = Annotated[str, typer.Argument(help="A .json/.jsonl/.parquet file, a hub dataset id or folder, or 'demo'.")]
 SplitOpt = Annotated[str | None, typer.Option(help="Split of a hub dataset or of 'demo' (train|test).")]
+EvalDataOpt = Annotated[
+    str, typer.Option(help="Benchmark (demo, alignx-test, p-soups, prism, uf-p-4), file, folder or hub dataset id.")
+]
+ModelOpt = Annotated[
+    str, typer.Option(help="'default' (the embedded SmolLM2-135M-Instruct), a hub id, a model or adapter folder.")
+]
+ReferenceOpt = Annotated[
+    str, typer.Option(help="none (same model, universal prompt) | base (the adapter's base) | raw | a model spec.")
+]
 
 
 def fail(message: str) -> typer.Exit:
@@ -98,12 +107,12 @@ def profile(
 
 @app.command(name="eval")
 def eval_(
-    data: Annotated[str, typer.Option(help="Benchmark name (demo, alignx-test, p-soups, prism, uf-p-4), file, folder or hub id.")] = "demo",
+    data: EvalDataOpt = "demo",
     split: SplitOpt = None,
-    model: Annotated[str, typer.Option(help="'default' (embedded SmolLM2-135M-Instruct), hub id, folder, or adapter folder.")] = "default",
+    model: ModelOpt = "default",
     persona: Annotated[str, typer.Option(help="ugc | pair | demo | profile | all | none")] = "all",
     prompt: Annotated[str | None, typer.Option(help="ica | pba (default: pba for persona profile, else ica).")] = None,
-    reference: Annotated[str, typer.Option(help="none (universal prompt, same model) | base (adapter's base) | raw | a model spec.")] = "none",
+    reference: ReferenceOpt = "none",
     limit: Annotated[int | None, typer.Option(help="Evaluate the first N records only.")] = None,
     batch_size: Annotated[int, typer.Option(help="Sequences per forward pass.")] = 8,
     output: Annotated[str | None, typer.Option(help="Write the full JSON report here (atomically).")] = None,

@@ -47,7 +47,7 @@ class EvalConfig:
         except ValueError:
             raise ValueError(f"unknown --prompt {self.prompt!r}; choose ica or pba") from None
         if self.prompt is PromptKind.PBA and self.persona is not Persona.PROFILE:
-            raise ValueError(f"--prompt pba reads a preference profile; use --persona profile (got {self.persona.value})")
+            raise ValueError(f"--prompt pba reads a preference profile; use --persona profile, not {self.persona}")
         if self.prompt is PromptKind.ICA and self.persona is Persona.PROFILE:
             raise ValueError("--persona profile is read through the PBA prompt; use --prompt pba or leave --prompt out")
         if self.persona is Persona.NONE and self.reference == "none":

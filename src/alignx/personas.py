@@ -26,6 +26,9 @@ class Persona(str, Enum):
     ALL = "all"
     NONE = "none"
 
+    def __str__(self) -> str:
+        return self.value
+
     @classmethod
     def parse(cls, name: str | Persona) -> Persona:
         try:

@@ -29,7 +29,9 @@ def results_table(results: Sequence[EvalResult], title: str | None = None):
         table.add_column(name, justify="left" if name in ("persona", "prompt", "reference") else "right")
     for r in results:
         c = r.config
-        reference = c.reference if r.reference_model in (None, c.reference, r.model) else f"{c.reference}: {r.reference_model}"
+        reference = c.reference
+        if r.reference_model not in (None, c.reference, r.model):
+            reference += f": {r.reference_model}"
         table.add_row(c.persona.value, c.prompt.value, reference, f"{r.accuracy:.3f}",
                       f"{r.ci95[0]:.2f}–{r.ci95[1]:.2f}", str(r.n), f"{r.seconds:.1f}")
     return table
