@@ -121,12 +121,27 @@ class Evaluator:
         self.policy = models.load(model)
         self.batch_size, self.progress = batch_size, progress
         self._references: dict[str, Any] = {}
+        self._memo: dict[tuple, tuple[float, ...]] = {}  # (model, adapter off, prompt, pair) -> scores
 
-    def _scorer(self, loaded, *, disable_adapter: bool = False, description: str = "scoring"):
-        from alignx.scoring import PrefixSharingScorer, ScorerConfig
+    def _score(self, loaded, prompts: list[str], pairs: list[tuple[str, str]], *, disable_adapter: bool = False,
+               description: str) -> tuple[list[tuple[float, ...]], int]:
+        """Scores of (prompt, pair) under `loaded`, and the tokens run; pairs scored before are not run again.
 
-        config = ScorerConfig(batch_size=self.batch_size, progress=self.progress, description=description)
-        return PrefixSharingScorer(loaded, config, disable_adapter=disable_adapter)
+        Every persona row of a table shares the universal reference prompt, so the memo saves
+        one reference pass per row after the first.
+        """
+        from alignx.scoring import PrefixSharingScorer, ScorerConfig, ScoreRequest
+
+        keys = [(id(loaded), disable_adapter, p, y) for p, y in zip(prompts, pairs, strict=True)]
+        todo = list(dict.fromkeys(k for k in keys if k not in self._memo))
+        tokens = 0
+        if todo:
+            config = ScorerConfig(batch_size=self.batch_size, progress=self.progress, description=description)
+            scorer = PrefixSharingScorer(loaded, config, disable_adapter=disable_adapter)
+            for key, scores in zip(todo, scorer.score([ScoreRequest(k[2], k[3]) for k in todo]), strict=True):
+                self._memo[key] = scores
+            tokens = scorer.tokens_processed
+        return [self._memo[k] for k in keys], tokens
 
     def _reference(self, config: EvalConfig):
         """(loaded reference model or None, whether to disable the policy's adapter, its display name)."""
@@ -146,8 +161,6 @@ class Evaluator:
         return self._references[config.reference], False, config.reference
 
     def run(self, records: list[Record], config: EvalConfig) -> EvalResult:
-        from alignx.scoring import ScoreRequest
-
         views = []
         for number, record in enumerate(records, 1):
             try:
@@ -170,14 +183,14 @@ class Evaluator:
 
         start = time.perf_counter()
         pairs = [(r.chosen, r.rejected) for r in records]
-        policy_scorer = self._scorer(self.policy, description=f"policy {config.persona.value}")
-        policy = policy_scorer.score([ScoreRequest(p, y) for p, y in zip(policy_prompts, pairs, strict=True)])
-        tokens = getattr(policy_scorer, "tokens_processed", 0)
+        policy, tokens = self._score(self.policy, policy_prompts, pairs,
+                                     description=f"policy, persona {config.persona}")
         reference: list[tuple[float, ...]] | list[None] = [None] * len(records)
         if ref_prompts is not None:
-            ref_scorer = self._scorer(ref_model, disable_adapter=disable_adapter, description=f"reference {ref_name}")
-            reference = ref_scorer.score([ScoreRequest(p, y) for p, y in zip(ref_prompts, pairs, strict=True)])
-            tokens += getattr(ref_scorer, "tokens_processed", 0)
+            what = "universal prompt" if config.reference == "none" else f"{config.reference}: {ref_name}"
+            reference, ref_tokens = self._score(ref_model, ref_prompts, pairs, disable_adapter=disable_adapter,
+                                                description=f"reference, {what}")
+            tokens += ref_tokens
         seconds = time.perf_counter() - start
 
         examples = []
