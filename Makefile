@@ -20,6 +20,8 @@ demo: $(STAMP)
 	$(BIN)/alignx demo
 
 test: $(STAMP)
+	# PostgreSQL and headless Chromium for the service tests (apt-get when missing; needs root).
+	bash tools/ensure_test_services.sh
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

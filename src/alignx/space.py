@@ -118,7 +118,18 @@ def aggregate(directions: Iterable[Sequence[float]], weights: Sequence[float] | 
     With `weights` (e.g. a recency decay) the mean is weighted; the released algorithm
     is the unweighted case.
     """
-    stack = np.asarray([validate_direction(d) for d in directions], dtype=np.float32)
+    if isinstance(directions, np.ndarray) and directions.ndim == 2:
+        # A (N, 90) array is checked in one vectorized pass (the service aggregates thousands of events).
+        stack = directions.astype(np.float32)
+        if stack.shape[1] != N_DIMENSIONS:
+            raise ValueError(f"direction must have {N_DIMENSIONS} values, got {stack.shape[1]}")
+        bad = np.argwhere(~np.isin(stack, DIRECTION_VALUES))
+        if len(bad):
+            row, col = bad[0]
+            value = float(stack[row, col])
+            raise ValueError(f"direction {row} has value {value!r} at position {col}, not one of 0, 0.5, 1")
+    else:
+        stack = np.asarray([validate_direction(d) for d in directions], dtype=np.float32)
     if stack.size == 0:
         raise ValueError("a profile needs at least one direction")
     if weights is None:

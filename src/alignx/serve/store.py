@@ -1,0 +1,217 @@
+"""The memory store: users and their append-only, timestamped events in any SQLAlchemy database.
+
+One URL switches SQLite (a file; WAL, busy timeout and `BEGIN IMMEDIATE` writes so concurrent
+posts queue instead of failing) and PostgreSQL (ordinary transactions). Rows are only ever
+inserted, except that deleting a user removes every row of that user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import secrets
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from alignx.serve.memory import Event, EventKind
+
+KEY_PREFIX = "axk-"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class UserRow(Base):
+    __tablename__ = "alignx_users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)  # sha256 of the API key
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EventRow(Base):
+    __tablename__ = "alignx_events"
+
+    # BIGINT on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-incrementing rowid.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("alignx_users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    direction: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    name: str
+    created_at: datetime
+
+
+class UnknownUser(LookupError):
+    def __init__(self, user_id: str):
+        self.user_id = user_id
+        super().__init__(f"no user {user_id!r}")
+
+
+def hash_key(key: str) -> str:
+    """Keys are 256-bit random tokens, so a fast unsalted hash is enough to keep them unreadable at rest."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _utc(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)  # SQLite returns naive UTC
+
+
+def _event(row) -> Event:
+    """An Event from an ORM row or a Core row (the same column names)."""
+    direction = tuple(row.direction) if row.direction is not None else None
+    return Event(row.id, row.user_id, EventKind(row.kind), _utc(row.created_at), dict(row.data), direction)
+
+
+def _engines(url: str) -> tuple[Engine, Engine]:
+    """(reader, writer). SQLite gets two: plain deferred reads and `BEGIN IMMEDIATE` writes."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        engine = create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
+        return engine, engine
+    if parsed.database in (None, "", ":memory:"):
+        raise ValueError(f"--db {url}: an in-memory SQLite database would lose the memory; "
+                         "pass a file, e.g. sqlite:///memory.db")
+
+    def sqlite_engine(begin: str) -> Engine:
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):
+            # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit BEGIN is deferred and lazy).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a crash loses no committed row
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection):
+            # IMMEDIATE takes the write lock up front, so a check-then-insert never hits SQLITE_BUSY_SNAPSHOT;
+            # waiting writers queue on busy_timeout instead of failing.
+            connection.exec_driver_sql(begin)
+
+        return engine
+
+    return sqlite_engine("BEGIN"), sqlite_engine("BEGIN IMMEDIATE")
+
+
+class MemoryStore:
+    """Users and events behind one SQLAlchemy URL; safe to share between threads."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.backend = make_url(url).get_backend_name()
+        self._reader, self._writer = _engines(url)
+        Base.metadata.create_all(self._writer)
+        self._read = sessionmaker(self._reader, expire_on_commit=False)
+        self._write = sessionmaker(self._writer, expire_on_commit=False)
+        self._write_lock = threading.Lock() if self.backend == "sqlite" else contextlib.nullcontext()
+
+    def close(self) -> None:
+        self._reader.dispose()
+        self._writer.dispose()
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        # SQLite has one writer at a time anyway; queueing this process's writers on a lock spares them
+        # SQLite's busy handler, which sleeps up to 100 ms between retries. Other processes still use busy_timeout.
+        with self._write_lock, self._write.begin() as session:
+            yield session
+
+    def ping(self) -> None:
+        with self._read() as session:
+            session.execute(select(1))
+
+    # ------------------------------------------------------------ users
+
+    def create_user(self, name: str) -> tuple[User, str]:
+        """A new user and its API key (shown once; only its hash is stored)."""
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        row = UserRow(id=uuid.uuid4().hex, name=name, key_hash=hash_key(key), created_at=datetime.now(timezone.utc))
+        with self._writing() as session:
+            session.add(row)
+        return User(row.id, row.name, row.created_at), key
+
+    def user_for_key(self, key: str) -> User | None:
+        with self._read() as session:
+            row = session.scalar(select(UserRow).where(UserRow.key_hash == hash_key(key)))
+            return User(row.id, row.name, _utc(row.created_at)) if row else None
+
+    def get_user(self, user_id: str) -> User | None:
+        with self._read() as session:
+            row = session.get(UserRow, user_id)
+            return User(row.id, row.name, _utc(row.created_at)) if row else None
+
+    def delete_user(self, user_id: str) -> int:
+        """Remove the user and every event of theirs; the number of rows removed (0: no such user)."""
+        with self._writing() as session:
+            events = session.execute(delete(EventRow).where(EventRow.user_id == user_id)).rowcount
+            users = session.execute(delete(UserRow).where(UserRow.id == user_id)).rowcount
+        return events + users if users else 0
+
+    # ------------------------------------------------------------ events
+
+    def append(self, user_id: str, kind: EventKind, data: dict[str, Any],
+               direction: Sequence[float] | None = None) -> Event:
+        """Store one event stamped now (UTC); UnknownUser if the user does not exist (or was just deleted)."""
+        row = EventRow(user_id=user_id, kind=EventKind(kind).value, created_at=datetime.now(timezone.utc),
+                       data=data, direction=list(direction) if direction is not None else None)
+        with self._writing() as session:
+            if session.get(UserRow, user_id) is None:
+                raise UnknownUser(user_id)
+            session.add(row)
+            session.flush()  # assigns the id inside the transaction
+            return _event(row)
+
+    def events(self, user_id: str, *, kind: EventKind | None = None, after: int = 0,
+               limit: int | None = None) -> list[Event]:
+        """The user's events in the order they were stored (ids ascending), after event id `after`."""
+        # Core rows, not ORM instances: a profile reads every event of the user, and this is several times faster.
+        events = EventRow.__table__
+        query = select(events).where(events.c.user_id == user_id, events.c.id > after).order_by(events.c.id)
+        if kind is not None:
+            query = query.where(events.c.kind == EventKind(kind).value)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as session:
+            return [_event(row) for row in session.execute(query)]
+
+    def count(self, user_id: str, kind: EventKind | None = None) -> int:
+        query = select(func.count()).select_from(EventRow).where(EventRow.user_id == user_id)
+        if kind is not None:
+            query = query.where(EventRow.kind == EventKind(kind).value)
+        with self._read() as session:
+            return int(session.scalar(query) or 0)

@@ -1,0 +1,193 @@
+"""Personalized chat: the OpenAI-compatible endpoint with the embedded model (one short real generation,
+plain and streamed), and the upstream path against a small OpenAI-compatible server run on 127.0.0.1."""
+
+import json
+
+import pytest
+from conftest_serve import serve_in_thread
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.testclient import TestClient
+
+from alignx.personas import PersonaView
+from alignx.prompts import pba_messages, reference_messages, universal_messages
+from alignx.records import Choice, Comment
+from alignx.serve import ServeConfig, create_app
+from alignx.serve.chat import UpstreamBackend
+from alignx.space import render_direction
+
+ADMIN = "test-admin-token"
+D16 = [0.5] * 16 + [1.0] + [0.5] * 73
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def fake_openai_server(seen: list[dict]) -> FastAPI:
+    """Answers like an OpenAI server: echoes the last message's first line; `model: broken` fails."""
+    fake = FastAPI()
+
+    @fake.post("/v1/chat/completions")
+    async def completions(request: Request):
+        body = await request.json()
+        seen.append(body)
+        if body["model"] == "broken":
+            return JSONResponse({"error": {"message": "model is on fire"}}, 500)
+        answer = f"echo {body['messages'][-1]['content'].splitlines()[0]}"
+        if not body.get("stream"):
+            return {"id": "x", "object": "chat.completion", "model": body["model"],
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
+                                 "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14}}
+
+        def events():
+            for i, word in enumerate(answer.split(" ")):
+                delta = {"content": word if i == 0 else " " + word}
+                yield f"data: {json.dumps({'choices': [{'index': 0, 'delta': delta, 'finish_reason': None}]})}\n\n"
+            yield f"data: {json.dumps({'choices': [{'index': 0, 'delta': {}, 'finish_reason': 'stop'}]})}\n\n"
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return fake
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    seen: list[dict] = []
+    with serve_in_thread(fake_openai_server(seen)) as base:
+        yield f"{base}/v1", seen
+
+
+@pytest.fixture
+def make_client(tmp_path, upstream):
+    url, seen = upstream
+    clients = []
+
+    def make(mode: str = "ica") -> TestClient:
+        config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, mode=mode, upstream=url)
+        client = TestClient(create_app(config, backend=UpstreamBackend(url, model="up-model")))
+        clients.append(client.__enter__())
+        seen.clear()
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def new_user(client: TestClient, name: str) -> tuple[str, dict[str, str]]:
+    body = client.post("/v1/users", json={"name": name}, headers=auth(ADMIN)).json()
+    user, key = body["user_id"], auth(body["api_key"])
+    client.post(f"/v1/users/{user}/content", json={"prompt": f"{name}'s post", "comment": f"{name} says hi",
+                                                   "direction": D16}, headers=key)
+    client.post(f"/v1/users/{user}/feedback", json={"prompt": "Tea?", "chosen": f"{name}: green",
+                                                    "rejected": "any"}, headers=key)
+    client.post(f"/v1/users/{user}/demographic", json={"text": f"{name} is a chef."}, headers=key)
+    return user, key
+
+
+def ask(text: str, **extra) -> dict:
+    return {"model": "default", "messages": [{"role": "user", "content": text}], **extra}
+
+
+def view_of(name: str) -> PersonaView:
+    return PersonaView(ugc=(Comment(f"{name}'s post", f"{name} says hi"),),
+                       pairs=(Choice("Tea?", f"{name}: green", "any"),), demographic=f"{name} is a chef.")
+
+
+def test_upstream_gets_the_ica_prompt_and_the_reply_is_openai_shaped(make_client, upstream):
+    _, seen = upstream
+    client = make_client("ica")
+    _, key = new_user(client, "ann")
+    response = client.post("/v1/chat/completions", json=ask("Dinner?", stop=["\n\n"], presence_penalty=0.5),
+                           headers=key)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["object"] == "chat.completion" and body["model"] == "up-model"
+    assert body["choices"][0]["message"] == {"role": "assistant", "content": "echo ***Task***"}
+    assert body["usage"] == {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14}
+    sent = seen[-1]
+    assert sent["messages"] == reference_messages("Dinner?", view_of("ann"))
+    assert sent["model"] == "up-model" and sent["stop"] == ["\n\n"] and sent["presence_penalty"] == 0.5
+    assert sent["max_tokens"] == 128 and sent["stream"] is False
+
+    universal = client.post("/v1/chat/completions", json=ask("Dinner?", personalize=False), headers=key).json()
+    assert seen[-1]["messages"] == universal_messages("Dinner?") and universal["alignx"]["mode"] == "universal"
+
+
+def test_pba_mode_sends_the_profile(make_client, upstream):
+    _, seen = upstream
+    client = make_client("pba")
+    _, key = new_user(client, "ann")
+    client.post("/v1/chat/completions", json=ask("Dinner?"), headers=key)
+    assert seen[-1]["messages"] == pba_messages("Dinner?", render_direction(D16))
+
+
+def test_chat_reads_only_the_callers_memory(make_client, upstream):
+    _, seen = upstream
+    client = make_client("ica")
+    ann, _ = new_user(client, "ann")
+    _, bob_key = new_user(client, "bob")
+    client.post("/v1/chat/completions", json=ask("Dinner?", user=ann), headers=bob_key)  # `user` is free text
+    assert seen[-1]["messages"] == reference_messages("Dinner?", view_of("bob"))
+    refused = client.post("/v1/chat/completions", json=ask("Dinner?"), headers=auth(ADMIN))
+    assert refused.status_code == 422 and refused.json()["detail"].startswith("body.user")
+    client.post("/v1/chat/completions", json=ask("Dinner?", user=ann), headers=auth(ADMIN))
+    assert seen[-1]["messages"] == reference_messages("Dinner?", view_of("ann"))
+    assert client.post("/v1/chat/completions", json=ask("Dinner?")).status_code == 401
+
+
+def test_upstream_stream_is_relayed_as_sse_ending_in_done(make_client):
+    client = make_client("ica")
+    _, key = new_user(client, "ann")
+    with client.stream("POST", "/v1/chat/completions", json=ask("Dinner?", stream=True), headers=key) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        lines = [line for line in r.iter_lines() if line]
+    assert lines[-1] == "data: [DONE]"
+    chunks = [json.loads(line.removeprefix("data: ")) for line in lines[:-1]]
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == "echo ***Task***"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+
+
+def test_upstream_failure_is_a_502_naming_the_upstream(make_client, upstream):
+    url, _ = upstream
+    client = make_client("ica")
+    _, key = new_user(client, "ann")
+    response = client.post("/v1/chat/completions", json={**ask("Dinner?"), "model": "broken"}, headers=key)
+    assert response.status_code == 502 and response.json()["detail"].startswith(f"upstream {url} answered 500")
+    bad = client.post("/v1/chat/completions", json={"model": "default", "messages": []}, headers=key)
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("body.messages")
+    last_assistant = {"model": "default", "messages": [{"role": "assistant", "content": "hi"}]}
+    assert "last message must have role 'user'" in client.post("/v1/chat/completions", json=last_assistant,
+                                                              headers=key).json()["detail"]
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    from alignx.serve.chat import LocalBackend
+
+    return LocalBackend("default")
+
+
+def test_embedded_model_answers_plain_and_streamed(tmp_path, embedded):
+    config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, max_tokens=6)
+    with TestClient(create_app(config, backend=embedded)) as client:
+        user, key = new_user(client, "ann")
+        assert client.post("/v1/chat/completions", json={**ask("Hi"), "model": "gpt-4"}, headers=key).status_code == 404
+        plain = client.post("/v1/chat/completions", json=ask("Name a fruit."), headers=key).json()
+        choice = plain["choices"][0]
+        assert plain["model"] == "SmolLM2-135M-Instruct" and plain["alignx"] == {"user_id": user, "mode": "ica"}
+        assert choice["message"]["content"].strip() and choice["finish_reason"] in ("stop", "length")
+        assert 1 <= plain["usage"]["completion_tokens"] <= 6 and plain["usage"]["prompt_tokens"] > 50
+        with client.stream("POST", "/v1/chat/completions", json=ask("Name a fruit.", stream=True), headers=key) as r:
+            lines = [line for line in r.iter_lines() if line]
+        assert lines[-1] == "data: [DONE]"
+        chunks = [json.loads(line.removeprefix("data: ")) for line in lines[:-1]]
+        streamed = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+        assert streamed == choice["message"]["content"]  # greedy both times: the same answer
+        assert chunks[-1]["choices"][0]["finish_reason"] == choice["finish_reason"]
+        assert client.get("/v1/models", headers=key).json()["data"][1]["id"] == "SmolLM2-135M-Instruct"

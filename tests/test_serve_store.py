@@ -1,0 +1,138 @@
+"""The memory store against SQLite and a real PostgreSQL on loopback: rows, deletion, hashed keys,
+and 16 clients x 25 concurrent feedback posts over HTTP storing exactly 400, also after a restart."""
+
+import asyncio
+
+import httpx
+import pytest
+from conftest_serve import postgres_cluster, serve_in_thread
+from sqlalchemy import create_engine, text
+
+from alignx.serve import ServeConfig, create_app
+from alignx.serve.memory import EventKind, build_profile
+from alignx.serve.store import MemoryStore
+
+ADMIN = "test-admin-token"
+CLIENTS, POSTS = 16, 25
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'memory.db'}"
+    return request.getfixturevalue("postgres").new_database()
+
+
+def rows(url: str, table: str, user_id: str) -> int:
+    column = "id" if table == "alignx_users" else "user_id"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(f"SELECT count(*) FROM {table} WHERE {column} = :u"), {"u": user_id}).scalar()
+    finally:
+        engine.dispose()
+
+
+def direction(**poles: float) -> list[float]:
+    d = [0.5] * 90
+    for key, value in poles.items():
+        d[int(key.lstrip("d"))] = value
+    return d
+
+
+def test_events_are_appended_in_order_with_utc_timestamps(db_url):
+    store = MemoryStore(db_url)
+    try:
+        user, _ = store.create_user("ann")
+        first = store.append(user.id, EventKind.FEEDBACK, {"prompt": "p", "chosen": "a", "rejected": "b"},
+                             direction(d16=1))
+        second = store.append(user.id, EventKind.FEEDBACK, {"prompt": "p", "chosen": "b", "rejected": "a"},
+                              direction(d16=0))
+        store.append(user.id, EventKind.DEMOGRAPHIC, {"text": "a nurse"})
+        events = store.events(user.id)
+        assert [e.id for e in events] == sorted(e.id for e in events) and events[0].id == first.id
+        assert all(e.created_at.tzinfo is not None for e in events)
+        assert events[0].created_at <= events[1].created_at <= events[2].created_at
+        # Contradicting feedback keeps both events and moves the mean to neutral.
+        assert store.count(user.id, EventKind.FEEDBACK) == 2 and second.direction[16] == 0
+        assert build_profile(events).inferred[16] == pytest.approx(0.5)
+        assert [e.kind for e in store.events(user.id, after=first.id)] == [EventKind.FEEDBACK, EventKind.DEMOGRAPHIC]
+    finally:
+        store.close()
+
+
+def test_keys_are_stored_hashed_and_delete_removes_every_row(db_url):
+    store = MemoryStore(db_url)
+    try:
+        ann, ann_key = store.create_user("ann")
+        bob, bob_key = store.create_user("bob")
+        for i in range(3):
+            store.append(ann.id, EventKind.CONTENT, {"prompt": f"p{i}", "comment": "c"}, direction(d3=1))
+        store.append(bob.id, EventKind.CONTENT, {"prompt": "q", "comment": "c"})
+        assert store.user_for_key(ann_key).id == ann.id and store.user_for_key(bob_key).id == bob.id
+        engine = create_engine(db_url)
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT key_hash FROM alignx_users")).scalars().all()
+        engine.dispose()
+        assert ann_key not in stored and bob_key not in stored and len(stored) == 2
+
+        assert store.delete_user(ann.id) == 4  # 3 events + the user row
+        assert rows(db_url, "alignx_events", ann.id) == 0 and rows(db_url, "alignx_users", ann.id) == 0
+        assert store.get_user(ann.id) is None and store.user_for_key(ann_key) is None
+        assert store.delete_user(ann.id) == 0
+        assert rows(db_url, "alignx_events", bob.id) == 1  # nobody else's rows go
+    finally:
+        store.close()
+
+
+async def _storm(base: str, user_id: str, key: str) -> list[int]:
+    """CLIENTS clients, each with its own connection pool, each firing POSTS posts at once."""
+    headers = {"Authorization": f"Bearer {key}"}
+
+    async def client(c: int) -> list[int]:
+        limits = httpx.Limits(max_connections=POSTS)
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60, limits=limits) as http:
+            async def post(i: int) -> int:
+                body = {"prompt": f"client {c} post {i}", "chosen": "short", "rejected": "long",
+                        "direction": direction(d16=1 if (c + i) % 2 else 0)}
+                response = await http.post(f"/v1/users/{user_id}/feedback", json=body)
+                assert response.status_code == 201, response.text
+                return response.json()["event"]["id"]
+
+            return await asyncio.gather(*(post(i) for i in range(POSTS)))
+
+    return [i for ids in await asyncio.gather(*(client(c) for c in range(CLIENTS))) for i in ids]
+
+
+def _stored_prompts(base: str, user_id: str) -> list[str]:
+    prompts, after = [], 0
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN}"}) as http:
+        while after is not None:
+            page = http.get(f"/v1/users/{user_id}/events", params={"after": after, "limit": 150}).json()
+            prompts += [e["prompt"] for e in page["events"]]
+            after = page["next_after"]
+    return prompts
+
+
+def test_concurrent_feedback_stores_exactly_400_and_survives_restart(db_url):
+    config = ServeConfig(db=db_url, admin_token=ADMIN)
+    expected = sorted(f"client {c} post {i}" for c in range(CLIENTS) for i in range(POSTS))
+    with serve_in_thread(create_app(config)) as base:
+        created = httpx.post(f"{base}/v1/users", json={"name": "load"}, headers={"Authorization": f"Bearer {ADMIN}"})
+        user = created.json()
+        ids = asyncio.run(_storm(base, user["user_id"], user["api_key"]))
+        assert len(ids) == len(set(ids)) == CLIENTS * POSTS
+        profile = httpx.get(f"{base}/v1/users/{user['user_id']}/profile",
+                            headers={"Authorization": f"Bearer {user['api_key']}"}).json()
+        assert profile["feedback_count"] == 400 and profile["evidence_count"] == 400
+        assert profile["inferred"][16] == pytest.approx(0.5)  # 200 votes each way
+        assert sorted(_stored_prompts(base, user["user_id"])) == expected
+    # A new server process on the same database sees the same 400 rows, no more, no less.
+    with serve_in_thread(create_app(ServeConfig(db=db_url, admin_token=ADMIN))) as base:
+        assert sorted(_stored_prompts(base, user["user_id"])) == expected
