@@ -114,7 +114,7 @@ def _engines(url: str) -> tuple[Engine, Engine]:
             cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a crash loses no committed row
+            cursor.execute("PRAGMA synchronous=FULL")  # a committed event survives a power loss too
             cursor.close()
 
         @event.listens_for(engine, "begin")
