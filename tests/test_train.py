@@ -1,0 +1,313 @@
+"""alignx.training: the seeded training view, TRL DPO/SFT runs on a tiny random Llama, the output
+folder round trip into the scorer, --resume, --num-processes and the one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+from conftest import make_direction, make_record
+
+from alignx.personas import MAX_HISTORY_ITEMS
+from alignx.records import Record
+from alignx.space import aggregate
+from alignx.training import TrainConfig, build_dataset, training_messages, training_view
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("trl")
+
+
+def rich_record(i: int, n_ugc: int = 6, n_pair: int = 6) -> dict:
+    """A record with more history than a draw takes, each item with its own direction."""
+    rec = make_record(i)
+    rec["User-Generated Content"] = [
+        {"prompt": f"ugc post {k}", "comment": f"comment {k}", "Preference Direction": make_direction(**{f"d{k}": 1.0})}
+        for k in range(n_ugc)
+    ]
+    rec["Pair-wise Comparative Feedback"] = [
+        {"prompt": f"pair post {k}", "chosen": f"yes {k}", "rejected": f"no {k}",
+         "Preference Direction": make_direction(**{f"d{20 + k}": 0.0})}
+        for k in range(n_pair)
+    ]
+    return rec
+
+
+# ---------------------------------------------------------------- the training view (no model needed)
+
+
+def test_view_counts_are_0_to_4_and_both_zero_takes_all():
+    record = Record.from_dict(rich_record(0))
+    seen, both_zero = set(), 0
+    for index in range(300):
+        view = training_view(record, index, seed=7)
+        seen.add((len(view.ugc), len(view.pairs)))
+        # Replay the draw: two randint(0, 4) calls come first in the record's own stream.
+        rng = random.Random(f"alignx-train:7:{index}")
+        n_ugc, n_pair = rng.randint(0, MAX_HISTORY_ITEMS), rng.randint(0, MAX_HISTORY_ITEMS)
+        if n_ugc == n_pair == 0:
+            both_zero += 1
+            assert (len(view.ugc), len(view.pairs)) == (MAX_HISTORY_ITEMS, MAX_HISTORY_ITEMS)
+        else:
+            assert (len(view.ugc), len(view.pairs)) == (n_ugc, n_pair)
+        assert len(set(view.ugc)) == len(view.ugc) and set(view.ugc) <= set(record.ugc)
+        assert set(view.pairs) <= set(record.pairs)
+    assert both_zero > 0
+    assert {n for n, _ in seen} == set(range(MAX_HISTORY_ITEMS + 1)) and (0, 0) not in seen
+
+
+def test_both_zero_with_short_history_takes_what_there_is():
+    record = Record.from_dict(rich_record(0, n_ugc=2, n_pair=1))
+    for index in range(200):
+        view = training_view(record, index, seed=3)
+        assert view.ugc or view.pairs
+        assert len(view.ugc) <= 2 and len(view.pairs) <= 1
+
+
+def test_views_are_seeded_per_record():
+    record = Record.from_dict(rich_record(0))
+    first = [training_view(record, i, seed=1) for i in range(20)]
+    assert first == [training_view(record, i, seed=1) for i in range(20)]  # reproducible
+    assert first != [training_view(record, i, seed=2) for i in range(20)]  # the seed matters
+    assert len({(v.ugc, v.pairs) for v in first}) > 5  # records differ by index
+
+
+def test_pba_prompt_holds_the_profile_of_the_drawn_items():
+    record = Record.from_dict(rich_record(0))
+    for index in range(30):
+        view = training_view(record, index, seed=5)
+        expected = aggregate([item.direction for item in view.ugc + view.pairs]).text
+        assert view.profile == expected
+        user = training_messages(record, index, "pba", seed=5)[-1]["content"]
+        assert f"***User Preferences***\n\n{expected}\n\n" in user
+        assert "**Post:**" not in user  # the training task is the bare post
+
+
+def test_ica_prompt_holds_the_drawn_history_and_optional_demographic():
+    record = Record.from_dict(rich_record(0))
+    view = training_view(record, 4, seed=5)
+    user = training_messages(record, 4, "ica", seed=5)[-1]["content"]
+    assert all(f"*Comment:*\n{c.comment}\n" in user for c in view.ugc)
+    assert record.demographic not in user
+    assert record.demographic in training_messages(record, 4, "sft-ica", seed=5, with_demographic=True)[-1]["content"]
+
+
+def test_missing_persona_parts_are_named():
+    rec = make_record(0)
+    for item in rec["User-Generated Content"] + rec["Pair-wise Comparative Feedback"]:
+        del item["Preference Direction"]
+    with pytest.raises(ValueError, match=r"data.jsonl: record 3: --method pba needs 'Preference Direction'"):
+        training_messages(Record.from_dict(rec), 2, "pba", seed=0, source="data.jsonl")
+    bare = Record.from_dict({k: rec[k] for k in ("prompt", "chosen", "rejected")})
+    with pytest.raises(ValueError, match=r"record 1: --method ica needs UGC or PAIR history"):
+        training_messages(bare, 0, "ica", seed=0)
+
+
+def test_config_errors_name_the_option():
+    with pytest.raises(ValueError, match=r"unknown --method 'kto'; choose one of ica, pba, sft-ica, sft-pba"):
+        TrainConfig(output="x", method="kto")
+    with pytest.raises(ValueError, match="--batch-size must be a positive integer"):
+        TrainConfig(output="x", batch_size=0)
+    with pytest.raises(ValueError, match="--precompute-ref-log-probs is for DPO"):
+        TrainConfig(output="x", method="sft-pba", precompute_ref_log_probs=True)
+    assert TrainConfig(output="x").lr == 5e-7 and TrainConfig(output="x", lora=True).lr == 2e-4
+
+
+# ---------------------------------------------------------------- a tiny random Llama
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A 2-layer, hidden-32 Llama with the embedded model's tokenizer (and so its chat template)."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from alignx.models import embedded_model_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(embedded_model_dir())
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def train_data(write_jsonl) -> Path:
+    return write_jsonl([rich_record(i, n_ugc=3, n_pair=3) for i in range(8)], name="train.jsonl")
+
+
+def config_for(tiny_model, train_data, out, **overrides) -> TrainConfig:
+    values = dict(output=str(out), data=str(train_data), split=None, model=str(tiny_model), lora=True,
+                  max_steps=2, save_steps=2, batch_size=2, max_length=1024, seed=11)
+    return TrainConfig(**{**values, **overrides})
+
+
+def test_dataset_is_tokenized_by_the_evaluation_convention(tiny_model, train_data, tmp_path):
+    from transformers import AutoTokenizer
+
+    from alignx.prompts import render
+    from alignx.records import load_records
+    from alignx.scoring import encode
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    config = config_for(tiny_model, train_data, tmp_path / "out", method="pba")
+    dataset = build_dataset(config, tokenizer, cache_dir=tmp_path / "cache")
+    records = load_records(train_data)
+    assert len(dataset) == len(records)
+    for row, record in zip(dataset, records, strict=True):
+        prompt = render(tokenizer, training_messages(record, row["index"], "pba", seed=11))
+        assert row["prompt"] == prompt
+        assert (row["prompt_ids"], row["chosen_ids"]) == encode(tokenizer, prompt, record.chosen, 1024 - 513)
+        assert row["rejected_ids"][-1] == tokenizer.eos_token_id
+        assert row["prompt_ids"].count(tokenizer.bos_token_id) >= 1 and row["prompt_ids"][0] == tokenizer.bos_token_id
+        assert row["prompt_ids"][1] != tokenizer.bos_token_id  # BOS once, not twice
+    sft = build_dataset(config_for(tiny_model, train_data, tmp_path / "o2", method="sft-ica"), tokenizer,
+                        cache_dir=tmp_path / "cache")
+    first = sft[0]
+    n_prompt = first["completion_mask"].count(0)
+    assert first["input_ids"][n_prompt:] == encode(tokenizer, first["prompt"], records[0].chosen, 511)[1]
+
+
+def test_dpo_lora_trains_saves_and_loads_into_the_scorer(tiny_model, train_data, tmp_path):
+    from alignx.models import TRAINING_CONFIG, load, resolve
+    from alignx.scoring import LoopScorer, ScoreRequest
+    from alignx.training.callbacks import read_log
+    from alignx.training.trainer import train
+
+    out = tmp_path / "pba"
+    result = train(config_for(tiny_model, train_data, out, method="pba"), cache_dir=tmp_path / "cache")
+    assert (result.world_size, result.global_step) == (1, 2)
+    assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", TRAINING_CONFIG,
+            "train_log.jsonl", "checkpoint-2"} <= {p.name for p in out.iterdir()}
+    saved = json.loads((out / TRAINING_CONFIG).read_text())
+    assert saved["base_model"] == str(tiny_model.resolve()) and saved["status"] == "done"
+    assert saved["world_size"] == 1 and saved["config"]["method"] == "pba"
+    log = read_log(out)
+    assert log[0]["event"] == "start" and log[0]["world_size"] == 1
+    steps = [r for r in log if r["event"] == "step"]
+    assert [r["step"] for r in steps] == [1, 2]
+    assert all({"loss", "margin", "accuracy", "lr"} <= r.keys() for r in steps)
+
+    resolved = resolve(str(out))
+    assert resolved.is_adapter and resolved.base == str(tiny_model.resolve())
+    loaded = load(str(out), device="cpu")
+    request = [ScoreRequest(prompt="<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n",
+                            responses=("yes 1", "no 1"))]
+    with_adapter = LoopScorer(loaded).score(request)[0]
+    without = LoopScorer(loaded, disable_adapter=True).score(request)[0]
+    assert all(v < 0 for v in with_adapter + without)
+    assert with_adapter != without  # the adapter moved away from its zero init
+
+
+def test_sft_full_fine_tuning_saves_full_weights(tiny_model, train_data, tmp_path):
+    from safetensors.torch import load_file
+
+    from alignx.models import load
+    from alignx.training.trainer import train
+
+    out = tmp_path / "sft"
+    result = train(config_for(tiny_model, train_data, out, method="sft-ica", lora=False, max_steps=1, warmup_ratio=0.0,
+                              learning_rate=1e-2), cache_dir=tmp_path / "cache")
+    assert result.global_step == 1 and (out / "model.safetensors").is_file()
+    before, after = load_file(tiny_model / "model.safetensors"), load_file(out / "model.safetensors")
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    loaded = load(str(out), device="cpu")
+    assert not loaded.spec.is_adapter
+
+
+def test_resume_after_a_crash_matches_an_uninterrupted_run(tiny_model, train_data, tmp_path):
+    from safetensors.torch import load_file
+    from transformers import TrainerCallback
+
+    from alignx.training.callbacks import read_log
+    from alignx.training.trainer import train
+
+    class Crash(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 3:
+                raise KeyboardInterrupt("simulated kill after checkpoint-2")
+
+    cache = tmp_path / "cache"
+    straight = tmp_path / "straight"
+    train(config_for(tiny_model, train_data, straight, max_steps=4), cache_dir=cache)
+    broken = tmp_path / "broken"
+    with pytest.raises(KeyboardInterrupt):
+        train(config_for(tiny_model, train_data, broken, max_steps=4), cache_dir=cache, callbacks=[Crash()])
+    assert (broken / "checkpoint-2").is_dir() and not (broken / "adapter_model.safetensors").exists()
+    with pytest.raises(ValueError, match="already holds a training run; pass --resume"):
+        train(config_for(tiny_model, train_data, broken, max_steps=4), cache_dir=cache)
+    with pytest.raises(ValueError, match=r"--resume: options differ .*--seed 12 \(the run used 11\)"):
+        train(config_for(tiny_model, train_data, broken, max_steps=4, seed=12, resume=True), cache_dir=cache)
+    result = train(config_for(tiny_model, train_data, broken, max_steps=4, resume=True), cache_dir=cache)
+    assert result.global_step == 4
+    a = load_file(straight / "adapter_model.safetensors")
+    b = load_file(broken / "adapter_model.safetensors")
+    assert a.keys() == b.keys()
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) <= 1e-5
+    assert [r["step"] for r in read_log(broken) if r["event"] == "step"] == [1, 2, 3, 4]  # no repeated rows
+
+
+def test_resume_needs_a_checkpoint(tiny_model, train_data, tmp_path):
+    from alignx.training.trainer import train
+
+    with pytest.raises(ValueError, match="holds no complete checkpoint-N folder; run without --resume"):
+        train(config_for(tiny_model, train_data, tmp_path / "none", resume=True), cache_dir=tmp_path / "c")
+
+
+def test_model_without_chat_template_is_refused(tiny_model, train_data, tmp_path):
+    import shutil
+
+    from alignx.prompts import ChatTemplateError
+    from alignx.training.trainer import train
+
+    bare = tmp_path / "bare"
+    shutil.copytree(tiny_model, bare)
+    (bare / "chat_template.jinja").unlink()
+    tokenizer_config = json.loads((bare / "tokenizer_config.json").read_text())
+    tokenizer_config.pop("chat_template", None)
+    (bare / "tokenizer_config.json").write_text(json.dumps(tokenizer_config))
+    with pytest.raises(ChatTemplateError, match="has no chat template"):
+        train(config_for(bare, train_data, tmp_path / "out"), cache_dir=tmp_path / "cache")
+
+
+def test_cli_errors_are_one_line(tiny_model, write_jsonl, tmp_path):
+    from typer.testing import CliRunner
+
+    from alignx.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", "--method", "kto", "--output", str(tmp_path / "o")])
+    assert result.exit_code == 2 and result.output.strip().splitlines() == [
+        "error: unknown --method 'kto'; choose one of ica, pba, sft-ica, sft-pba"]
+    rec = make_record(0)
+    for item in rec["User-Generated Content"] + rec["Pair-wise Comparative Feedback"]:
+        del item["Preference Direction"]
+    data = write_jsonl([rec], name="nodirs.jsonl")
+    result = runner.invoke(app, ["train", "--method", "pba", "--data", str(data), "--model", str(tiny_model),
+                                 "--lora", "--max-steps", "1", "--output", str(tmp_path / "o2")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1].startswith(
+        f"error: {data}: record 1: --method pba needs 'Preference Direction'")
+
+
+def test_two_processes_train_with_gloo(tiny_model, train_data, tmp_path, monkeypatch):
+    from alignx.models import TRAINING_CONFIG
+    from alignx.training.callbacks import read_log
+    from alignx.training.launch import launch
+
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))  # the workers' datasets cache
+    for name in ("LOCAL_RANK", "WORLD_SIZE", "RANK"):
+        monkeypatch.delenv(name, raising=False)
+    out = tmp_path / "ddp"
+    status = launch(config_for(tiny_model, train_data, out, method="pba", num_processes=2, batch_size=1))
+    assert status == 0
+    assert (out / "adapter_model.safetensors").is_file()
+    assert json.loads((out / TRAINING_CONFIG).read_text())["world_size"] == 2
+    assert read_log(out)[0]["world_size"] == 2
+    assert os.environ.get("WORLD_SIZE") is None
