@@ -174,6 +174,29 @@ def test_dataset_is_tokenized_by_the_evaluation_convention(tiny_model, train_dat
     assert first["input_ids"][n_prompt:] == encode(tokenizer, first["prompt"], records[0].chosen, 511)[1]
 
 
+def test_cpu_lm_head_scores_only_completions_with_the_same_values(tiny_model):
+    """TRL's fused LM head, switched to completion positions on CPU, gives a plain forward's log-probs."""
+    from transformers import AutoModelForCausalLM
+    from trl.trainer import utils as trl_utils
+
+    from alignx.training.trainer import score_completions_only_on_cpu
+
+    score_completions_only_on_cpu()
+    score_completions_only_on_cpu()  # applying it twice changes nothing
+    assert trl_utils._use_triton(torch.device("cpu"))
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    ids = torch.randint(0, 1000, (2, 12), generator=torch.Generator().manual_seed(0))
+    labels = ids.clone()
+    labels[:, :7] = -100  # prompt positions
+    labels[1, 10:] = -100  # a shorter second completion
+    plain = torch.log_softmax(model(input_ids=ids).logits[:, :-1].float(), dim=-1)
+    expected = plain.gather(-1, ids[:, 1:, None]).squeeze(-1) * (labels[:, 1:] != -100)
+    trl_utils.add_fused_lm_head(model)
+    fused = model(input_ids=ids, labels=labels, fused_lm_head=True).log_probs
+    assert torch.allclose(fused, expected, atol=1e-5)
+    assert (fused[:, :6] == 0).all() and (fused[1, 9:] == 0).all()
+
+
 def test_dpo_lora_trains_saves_and_loads_into_the_scorer(tiny_model, train_data, tmp_path):
     from alignx.models import TRAINING_CONFIG, load, resolve
     from alignx.scoring import LoopScorer, ScoreRequest

@@ -39,7 +39,7 @@ def train(
     max_steps: Annotated[int | None, typer.Option(help="Stop after N optimizer steps (wins over --epochs).")]
     = None,
     batch_size: Annotated[int, typer.Option(help="Pairs per process per forward pass.")] = 1,
-    grad_accum: Annotated[int, typer.Option(help="Forward passes per optimizer step.")] = 1,
+    grad_accum: Annotated[int, typer.Option(help="Forward passes per optimizer step.")] = 8,
     max_length: Annotated[int, typer.Option(help="Prompt + response tokens; prompts are cut from the "
                                             "left.")] = 8192,
     warmup_ratio: Annotated[float, typer.Option(help="Share of steps with linear warmup.")] = 0.03,

@@ -20,6 +20,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, P
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
+from trl.trainer import utils as trl_utils
 from trl.trainer.utils import global_then_local_main_first
 
 from alignx.models import DEFAULT_MODEL, TRAINING_CONFIG, ModelSpecError, resolve
@@ -28,6 +29,27 @@ from alignx.records import atomic_write
 from alignx.training.callbacks import LOG_FILE, JsonlLog, ProgressBar
 from alignx.training.config import TrainConfig, resume_mismatches
 from alignx.training.data import build_dataset
+
+
+def score_completions_only_on_cpu() -> None:
+    """Make TRL's fused LM head project only the completion positions on CPU, as it does on GPUs.
+
+    TRL (1.16) projects the hidden states of *every* position through the LM head on devices without
+    Triton and masks the prompt positions afterwards, so that accelerators that compile per shape keep
+    one shape. On a CPU that costs the vocabulary projection, its log-softmax and their backward on
+    the whole prompt: with ICA prompts (hundreds of tokens before a ~30-token response) that was 40%
+    of a training step. Eager CPU code has nothing to recompile, so select the completion positions
+    first; the values are the same (tests/test_train.py checks them against a plain forward pass).
+    """
+    device_rule = getattr(trl_utils, "_use_triton", None)
+    if device_rule is None or getattr(device_rule, "alignx_cpu", False):
+        return  # another TRL layout: keep its behaviour; or already applied
+
+    def compact_on_cpu(device):
+        return device.type == "cpu" or device_rule(device)
+
+    compact_on_cpu.alignx_cpu = True
+    trl_utils._use_triton = compact_on_cpu
 
 
 class PretokenizedDPOTrainer(DPOTrainer):
@@ -192,6 +214,7 @@ def train(config: TrainConfig, *, cache_dir: str | Path | None = None,
     model = AutoModelForCausalLM.from_pretrained(resolved.path, dtype=dtype)
     model.config.use_cache = False  # no generation while training; the cache only costs memory
     peft_config = lora_config(config) if config.lora else None
+    score_completions_only_on_cpu()
     trainer_cls = PretokenizedDPOTrainer if config.method_enum.is_dpo else SFTTrainer
     trainer = trainer_cls(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                           peft_config=peft_config)
