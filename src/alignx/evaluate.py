@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from alignx.options import parse_option
 from alignx.personas import Persona, PersonaError, persona_view
 from alignx.prompts import PromptKind, persona_messages, render, universal_messages
 from alignx.records import Record
@@ -42,10 +43,7 @@ class EvalConfig:
         self.persona = Persona.parse(self.persona)
         if self.prompt is None:
             self.prompt = PromptKind.PBA if self.persona is Persona.PROFILE else PromptKind.ICA
-        try:
-            self.prompt = PromptKind(str(getattr(self.prompt, "value", self.prompt)).lower())
-        except ValueError:
-            raise ValueError(f"unknown --prompt {self.prompt!r}; choose ica or pba") from None
+        self.prompt = parse_option(PromptKind, self.prompt, "--prompt")
         if self.prompt is PromptKind.PBA and self.persona is not Persona.PROFILE:
             raise ValueError(f"--prompt pba reads a preference profile; use --persona profile, not {self.persona}")
         if self.prompt is PromptKind.ICA and self.persona is Persona.PROFILE:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from alignx.options import parse_option
 from alignx.records import Choice, Comment, Record
 from alignx.space import aggregate
 
@@ -31,11 +32,7 @@ class Persona(str, Enum):
 
     @classmethod
     def parse(cls, name: str | Persona) -> Persona:
-        try:
-            return cls(str(getattr(name, "value", name)).lower())
-        except ValueError:
-            choices = ", ".join(p.value for p in cls)
-            raise ValueError(f"unknown persona {name!r}; choose one of {choices}") from None
+        return parse_option(cls, name, "persona")
 
 
 class PersonaError(ValueError):

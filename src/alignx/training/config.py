@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any
 
 from alignx.models import DEFAULT_MODEL
+from alignx.options import parse_option
 from alignx.scoring import MAX_LENGTH, MAX_NEW_TOKENS
 
 # Learning rates. DPO full fine-tuning: the paper's 5e-7. SFT full fine-tuning: TRL's SFT default.
@@ -39,11 +40,7 @@ class Method(str, Enum):
 
     @classmethod
     def parse(cls, name: str | Method) -> Method:
-        try:
-            return cls(str(getattr(name, "value", name)).lower())
-        except ValueError:
-            choices = ", ".join(m.value for m in cls)
-            raise ValueError(f"unknown --method {name!r}; choose one of {choices}") from None
+        return parse_option(cls, name, "--method")
 
 
 @dataclass
