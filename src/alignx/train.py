@@ -88,6 +88,4 @@ def train(
 
     result = run(config)
     if int(os.environ.get("RANK", "0")) == 0:  # under accelerate launch every rank returns here
-        typer.echo(f"{result.world_size} process{'es' if result.world_size > 1 else ''} ran "
-                   f"(world size reported by the trainer); {result.global_step} steps; saved to {result.output}",
-                   err=True)
+        typer.echo(result.summary(), err=True)

@@ -78,7 +78,7 @@ class JsonlLog(TrainerCallback):
         """Drop rows past `step` (a resumed run logs them again), atomically."""
         if not self.path.is_file():
             return
-        rows = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        rows = read_log(self.path.parent)
         with atomic_write(self.path) as tmp:
             Path(tmp).write_text("".join(json.dumps(r) + "\n" for r in rows if r.get("step", 0) <= step
                                          and not (r.get("event") == "end")))

@@ -70,8 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if int(os.environ.get("RANK", "0")) == 0:
-        print(f"{result.world_size} processes ran (world size reported by the trainer); "
-              f"{result.global_step} steps; saved to {result.output}", file=sys.stderr)
+        print(result.summary(), file=sys.stderr)
     return 0
 
 

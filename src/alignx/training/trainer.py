@@ -73,6 +73,12 @@ class TrainResult:
     global_step: int
     metrics: dict[str, Any]
 
+    def summary(self) -> str:
+        """The line `alignx train` ends with, in one process or as the main one of several."""
+        processes = "process" if self.world_size == 1 else "processes"
+        return (f"{self.world_size} {processes} ran (world size reported by the trainer); "
+                f"{self.global_step} steps; saved to {self.output}")
+
 
 def base_model_spec(spec: str) -> str:
     """What `alignx_training.json` records as the base: 'default', an absolute folder, or a hub id."""
