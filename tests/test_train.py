@@ -15,6 +15,8 @@ from alignx.personas import MAX_HISTORY_ITEMS
 from alignx.records import Record
 from alignx.space import aggregate
 from alignx.training import TrainConfig, build_dataset, training_messages, training_view
+from alignx.training.data import history_targets
+from alignx.training.trainer import trainer_args
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("trl")
@@ -94,6 +96,24 @@ def test_ica_prompt_holds_the_drawn_history_and_optional_demographic():
     assert record.demographic in training_messages(record, 4, "sft-ica", seed=5, with_demographic=True)[-1]["content"]
 
 
+def test_history_targets_learn_each_pair_item_from_the_rest_of_the_history():
+    record = Record.from_dict(rich_record(0, n_ugc=3, n_pair=3))
+    targets = list(history_targets(record))
+    assert len(targets) == 3
+    for item, target in zip(record.pairs, targets, strict=True):
+        assert (target.prompt, target.chosen, target.rejected, target.direction) == (
+            item.prompt, item.chosen, item.rejected, item.direction)
+        own = target.pairs[0]
+        assert (own.prompt, own.chosen, own.rejected, own.direction) == (
+            record.prompt, record.chosen, record.rejected, record.direction)
+        assert set(target.pairs[1:]) == set(record.pairs) - {item}  # never its own answer in the persona
+        assert (target.ugc, target.demographic) == (record.ugc, record.demographic)
+    # Each target draws its own view; target 0 keeps the record's draw.
+    views = [training_view(t, 0, seed=5, target=j) for j, t in enumerate([record, *targets])]
+    assert views[0] == training_view(record, 0, seed=5)
+    assert len({v.ugc for v in views}) > 1 or len({len(v.pairs) for v in views}) > 1
+
+
 def test_missing_persona_parts_are_named():
     rec = make_record(0)
     for item in rec["User-Generated Content"] + rec["Pair-wise Comparative Feedback"]:
@@ -112,7 +132,7 @@ def test_config_errors_name_the_option():
         TrainConfig(output="x", batch_size=0)
     with pytest.raises(ValueError, match="--precompute-ref-log-probs is for DPO"):
         TrainConfig(output="x", method="sft-pba", precompute_ref_log_probs=True)
-    assert TrainConfig(output="x").lr == 5e-7 and TrainConfig(output="x", lora=True).lr == 2e-4
+    assert TrainConfig(output="x").lr == 5e-7 and TrainConfig(output="x", lora=True).lr == 1e-3
 
 
 # ---------------------------------------------------------------- a tiny random Llama
@@ -156,7 +176,8 @@ def test_dataset_is_tokenized_by_the_evaluation_convention(tiny_model, train_dat
     from alignx.scoring import encode
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
-    config = config_for(tiny_model, train_data, tmp_path / "out", method="pba")
+    config = config_for(tiny_model, train_data, tmp_path / "out", method="pba", history_targets=False,
+                        contrast_batches=False)
     dataset = build_dataset(config, tokenizer, cache_dir=tmp_path / "cache")
     records = load_records(train_data)
     assert len(dataset) == len(records)
@@ -167,11 +188,53 @@ def test_dataset_is_tokenized_by_the_evaluation_convention(tiny_model, train_dat
         assert row["rejected_ids"][-1] == tokenizer.eos_token_id
         assert row["prompt_ids"].count(tokenizer.bos_token_id) >= 1 and row["prompt_ids"][0] == tokenizer.bos_token_id
         assert row["prompt_ids"][1] != tokenizer.bos_token_id  # BOS once, not twice
-    sft = build_dataset(config_for(tiny_model, train_data, tmp_path / "o2", method="sft-ica"), tokenizer,
-                        cache_dir=tmp_path / "cache")
+    sft = build_dataset(config_for(tiny_model, train_data, tmp_path / "o2", method="sft-ica", history_targets=False,
+                                   contrast_batches=False), tokenizer, cache_dir=tmp_path / "cache")
     first = sft[0]
     n_prompt = first["completion_mask"].count(0)
     assert first["input_ids"][n_prompt:] == encode(tokenizer, first["prompt"], records[0].chosen, 511)[1]
+
+
+def test_history_targets_and_subsets_count_records(tiny_model, train_data, tmp_path):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    plain = build_dataset(config_for(tiny_model, train_data, tmp_path / "o1", history_targets=False,
+                                     contrast_batches=False), tokenizer, cache_dir=tmp_path / "c")
+    assert plain["target"] == [0] * 8
+    wide = build_dataset(config_for(tiny_model, train_data, tmp_path / "o2", contrast_batches=False), tokenizer,
+                         cache_dir=tmp_path / "c")
+    assert len(wide) == 8 * 4 and sorted(set(zip(wide["index"], wide["target"], strict=True))) == [
+        (i, t) for i in range(8) for t in range(4)]
+    assert [r for r in wide if r["target"] == 0] == list(plain)  # the record's own example is unchanged
+    subset = build_dataset(config_for(tiny_model, train_data, tmp_path / "o3", subset_size=3), tokenizer,
+                           cache_dir=tmp_path / "c")
+    indices = set(subset["index"])
+    assert len(indices) == 3 and len(subset) == 3 * 4  # a subset draws records, each with all its targets
+    with pytest.raises(ValueError, match="--subset-size 9 exceeds the 8 records"):
+        build_dataset(config_for(tiny_model, train_data, tmp_path / "o4", subset_size=9), tokenizer,
+                      cache_dir=tmp_path / "c")
+
+
+def test_contrast_batches_put_opposite_choices_in_one_step(tiny_model, write_jsonl, tmp_path):
+    from transformers import AutoTokenizer
+
+    def opposite(i: int) -> dict:
+        rec = make_record(i, pole=0.0)
+        rec["chosen"], rec["rejected"] = rec["rejected"], rec["chosen"]
+        for item in rec["Pair-wise Comparative Feedback"]:
+            item["chosen"], item["rejected"] = item["rejected"], item["chosen"]
+        return rec
+
+    data = write_jsonl([make_record(i) for i in range(3)] + [opposite(i) for i in range(3)])
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    config = config_for(tiny_model, data, tmp_path / "out", batch_size=1, grad_accum=2)  # the defaults
+    dataset = build_dataset(config, tokenizer, cache_dir=tmp_path / "c")
+    assert len(dataset) == 12
+    for first, second in zip(dataset.select(range(0, 12, 2)), dataset.select(range(1, 12, 2)), strict=True):
+        assert (first["chosen"], first["rejected"]) == (second["rejected"], second["chosen"])
+        assert first["contrast_key"] == second["contrast_key"]
+    assert trainer_args(config, use_cpu=True).train_sampling_strategy == "sequential"  # the trainer keeps the order
 
 
 def test_cpu_lm_head_scores_only_completions_with_the_same_values(tiny_model):

@@ -24,6 +24,11 @@ def train(
     model: Annotated[str, typer.Option(help="'default' (embedded SmolLM2-135M-Instruct), a hub id or a "
                                        "local model folder.")] = "default",
     with_demographic: Annotated[bool, typer.Option(help="ICA prompts also carry the DEMO text.")] = False,
+    history_targets: Annotated[bool, typer.Option(help="Also learn each PAIR history item as a pair, the rest "
+                                                  "of the user's history as its persona (up to 5 examples "
+                                                  "per record).")] = True,
+    contrast_batches: Annotated[bool, typer.Option(help="Order the data so that opposite choices on the same "
+                                                   "post fall in one optimizer step.")] = True,
     subset_size: Annotated[int | None, typer.Option(help="Train on N records drawn at random (seeded); "
                                                     "the paper's 7% subset is 91918.")] = None,
     lora: Annotated[bool, typer.Option(help="Train a LoRA adapter (PEFT) instead of all weights.")] = False,
@@ -33,7 +38,7 @@ def train(
     lora_targets: Annotated[str, typer.Option(help="'all-linear' or module names, e.g. q_proj,v_proj.")]
     = "all-linear",
     learning_rate: Annotated[float | None, typer.Option(help="Default: 5e-7 DPO (paper), 2e-5 SFT, "
-                                                        "2e-4 with --lora.")] = None,
+                                                        "1e-3 with --lora.")] = None,
     beta: Annotated[float, typer.Option(help="DPO beta.")] = 0.1,
     epochs: Annotated[float, typer.Option(help="Passes over the data.")] = 1.0,
     max_steps: Annotated[int | None, typer.Option(help="Stop after N optimizer steps (wins over --epochs).")]
@@ -63,7 +68,9 @@ def train(
     """Train AlignXpert (ICA or PBA with DPO; SFT variants) and write a folder `alignx eval --model` loads."""
     config = TrainConfig(
         output=output, method=method, data=data, split=split, model=model, with_demographic=with_demographic,
-        subset_size=subset_size, seed=seed, beta=beta, learning_rate=learning_rate, epochs=epochs,
+        history_targets=history_targets,
+        contrast_batches=contrast_batches, subset_size=subset_size, seed=seed, beta=beta, learning_rate=learning_rate,
+        epochs=epochs,
         max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum, max_length=max_length,
         warmup_ratio=warmup_ratio, lr_scheduler=lr_scheduler, precompute_ref_log_probs=precompute_ref_log_probs,
         lora=lora, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout, lora_targets=lora_targets,

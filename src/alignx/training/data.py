@@ -7,34 +7,63 @@ read order and `--resume` sees the same examples. Tokens follow the evaluation c
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from alignx.personas import PersonaError, PersonaView, sample_training_view
 from alignx.prompts import Messages, ica_training_messages, pba_messages, render
-from alignx.records import Record, demo_path, iter_records
+from alignx.records import Choice, Record, demo_path, iter_records
 from alignx.scoring import encode_prompt, encode_response
 from alignx.training.config import Method, TrainConfig
+from alignx.training.contrast import contrast_key, contrast_order
 
 
-def view_rng(seed: int, index: int) -> random.Random:
-    """The random stream of record `index`: `random` hashes a str seed with SHA-512, so it depends on
-    (seed, index) alone, not on PYTHONHASHSEED, the process or how many records were read before."""
-    return random.Random(f"alignx-train:{seed}:{index}")
+def view_rng(seed: int, index: int, target: int = 0) -> random.Random:
+    """The random stream of record `index` (and of its `target`-th history target, 0 being the record's
+    own pair): `random` hashes a str seed with SHA-512, so it depends on these numbers alone, not on
+    PYTHONHASHSEED, the process or how many records were read before."""
+    return random.Random(f"alignx-train:{seed}:{index}" + (f":{target}" if target else ""))
 
 
-def training_view(record: Record, index: int, *, seed: int, with_demographic: bool = False) -> PersonaView:
+def training_view(record: Record, index: int, *, seed: int, with_demographic: bool = False,
+                  target: int = 0) -> PersonaView:
     """The history drawn for record `index` (0-based): 0-4 UGC and 0-4 PAIR items, their profile."""
-    return sample_training_view(record, view_rng(seed, index), with_demographic=with_demographic)
+    return sample_training_view(record, view_rng(seed, index, target), with_demographic=with_demographic)
+
+
+def history_targets(record: Record) -> Iterator[Record]:
+    """The record once per PAIR history item, that item being the pair to learn and the rest of the
+    user's history, the record's own pair included, being what the persona is drawn from.
+
+    Why: where each post is the target of one user only (as in the demo set), DPO can fit a record by
+    its post and responses alone and never needs the persona. Other users' PAIR items can hold the
+    same posts under the opposite preference; learning them too leaves the persona as the only way
+    to tell whose choice is whose (`alignx.training.contrast` puts such opposites in one step)."""
+    own = Choice(record.prompt, record.chosen, record.rejected, record.direction)
+    for j, item in enumerate(record.pairs):
+        rest = record.pairs[:j] + record.pairs[j + 1:]
+        yield dataclasses.replace(record, prompt=item.prompt, chosen=item.chosen, rejected=item.rejected,
+                                  direction=item.direction, pairs=(own, *rest))
+
+
+def training_examples(record: Record, with_history_targets: bool) -> Iterator[tuple[int, Record]]:
+    """(target, record to learn): target 0 is the record itself, 1.. its history targets."""
+    yield 0, record
+    if with_history_targets:
+        yield from enumerate(history_targets(record), start=1)
 
 
 def training_messages(record: Record, index: int, method: Method | str, *, seed: int,
-                      with_demographic: bool = False, source: str = "data") -> Messages:
-    """The chat messages the policy reads for record `index` (0-based) under `method`."""
+                      with_demographic: bool = False, source: str = "data", target: int = 0) -> Messages:
+    """The chat messages the policy reads for record `index` (0-based; `target` as in
+    `training_examples`) under `method`."""
     method = Method.parse(method)
-    view = training_view(record, index, seed=seed, with_demographic=with_demographic)
+    view = training_view(record, index, seed=seed, with_demographic=with_demographic, target=target)
     where = f"{source}: record {index + 1}"
     if method.prompt == "pba":
         if view.profile is None:
@@ -49,22 +78,30 @@ def training_messages(record: Record, index: int, method: Method | str, *, seed:
 
 
 def _generate(source: str, split: str | None, method: str, seed: int, with_demographic: bool,
-              stamp: Any = None) -> Any:
-    """Rows of the training view; `stamp` only feeds the cache fingerprint (see `_source_stamp`)."""
+              with_history_targets: bool, stamp: Any = None) -> Any:
+    """Rows of the training view; `stamp` only feeds the cache fingerprint (see `_cache_stamp`)."""
     for index, record in enumerate(iter_records(source, split)):
-        messages = training_messages(record, index, method, seed=seed, with_demographic=with_demographic,
-                                     source=source)
-        yield {"index": index, "messages": messages, "chosen": record.chosen, "rejected": record.rejected}
+        for target, example in training_examples(record, with_history_targets):
+            messages = training_messages(example, index, method, seed=seed, with_demographic=with_demographic,
+                                         source=source, target=target)
+            key, side = contrast_key(example.prompt, example.chosen, example.rejected)
+            yield {"index": index, "target": target, "messages": messages, "chosen": example.chosen,
+                   "rejected": example.rejected, "contrast_key": key, "contrast_side": side}
 
 
-def _source_stamp(source: str, split: str | None) -> str:
-    """What makes a cached view stale: a local file's path, size and mtime; a hub id is taken as is.
+def _cache_stamp(source: str, split: str | None) -> str:
+    """What makes a cached view stale: a local file's path, size and mtime (a hub id is taken as is),
+    and the code that draws and renders the view, which `datasets` does not hash by itself.
     A string, never a list: `from_generator` splits list-valued gen_kwargs into shards."""
+    code = hashlib.sha256()
+    package = Path(__file__).resolve().parents[1]
+    for name in ("personas.py", "prompts.py", "records.py", "space.py", "training/data.py"):
+        code.update((package / name).read_bytes())
     path = demo_path(split or "train") if source == "demo" else Path(source)
     if path.is_file():
         stat = path.stat()
-        return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-    return source
+        source = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    return f"{source}:{code.hexdigest()[:16]}"
 
 
 def _tokenize(row: dict[str, Any], tokenizer: Any, max_prompt_length: int, sft: bool) -> dict[str, Any]:
@@ -78,14 +115,21 @@ def _tokenize(row: dict[str, Any], tokenizer: Any, max_prompt_length: int, sft: 
             "rejected_ids": encode_response(tokenizer, row["rejected"])}
 
 
-def build_dataset(config: TrainConfig, tokenizer: Any, *, cache_dir: str | os.PathLike | None = None):
-    """The tokenized training set: columns index, prompt, chosen, rejected and TRL's token columns
-    (prompt_ids / chosen_ids / rejected_ids for DPO; input_ids / completion_mask for SFT)."""
+def build_dataset(config: TrainConfig, tokenizer: Any, *, cache_dir: str | os.PathLike | None = None,
+                  global_batch: int | None = None):
+    """The tokenized training set: columns index (the record), target (see `training_examples`), prompt,
+    chosen, rejected, contrast_key / contrast_side (see `alignx.training.contrast`) and TRL's token
+    columns (prompt_ids / chosen_ids / rejected_ids for DPO; input_ids / completion_mask for SFT).
+
+    With `config.contrast_batches` the rows come in contrast order for optimizer steps of
+    `global_batch` examples (default: the config's batch x accumulation x processes), to be read
+    sequentially."""
     import datasets
 
     render(tokenizer, [{"role": "user", "content": "x"}])  # fail before reading data when there is no template
     kwargs = {"source": config.data, "split": config.split, "method": config.method, "seed": config.seed,
-              "with_demographic": config.with_demographic, "stamp": _source_stamp(config.data, config.split)}
+              "with_demographic": config.with_demographic, "with_history_targets": config.history_targets,
+              "stamp": _cache_stamp(config.data, config.split)}
     try:
         dataset = datasets.Dataset.from_generator(_generate, gen_kwargs=kwargs,
                                                   cache_dir=str(cache_dir) if cache_dir else None)
@@ -100,9 +144,16 @@ def build_dataset(config: TrainConfig, tokenizer: Any, *, cache_dir: str | os.Pa
     if len(dataset) == 0:
         raise ValueError(f"{config.data}: no records to train on")
     if config.subset_size is not None:
-        if config.subset_size > len(dataset):
-            raise ValueError(f"--subset-size {config.subset_size} exceeds the {len(dataset)} records of {config.data}")
-        dataset = dataset.shuffle(seed=config.seed).select(range(config.subset_size)).flatten_indices()
+        n_records = dataset[-1]["index"] + 1
+        if config.subset_size > n_records:
+            raise ValueError(f"--subset-size {config.subset_size} exceeds the {n_records} records of {config.data}")
+        keep = set(random.Random(config.seed).sample(range(n_records), config.subset_size))
+        dataset = dataset.filter(lambda index: index in keep, input_columns="index", desc="Drawing the subset")
+    if config.contrast_batches:
+        global_batch = global_batch or config.batch_size * config.grad_accum * config.num_processes
+        order = contrast_order(dataset["contrast_key"], dataset["contrast_side"], global_batch=global_batch,
+                               seed=config.seed)
+        dataset = dataset.select(order)
     sft = not config.method_enum.is_dpo
     return dataset.map(
         _tokenize,

@@ -166,6 +166,7 @@ def trainer_args(config: TrainConfig, *, use_cpu: bool) -> DPOConfig | SFTConfig
         use_cpu=use_cpu,
         max_length=config.max_length,
         dataset_num_proc=config.dataset_num_proc,
+        train_sampling_strategy="sequential" if config.contrast_batches else "random",
     )
     # TRL defaults gradient checkpointing to on; transformers 5 renamed the option activation_checkpointing.
     names = {f.name for f in dataclasses.fields(DPOConfig)}
@@ -212,7 +213,8 @@ def train(config: TrainConfig, *, cache_dir: str | Path | None = None,
             write_training_config(config, "running")
 
     with global_then_local_main_first():  # the main process fills the datasets cache, the others read it
-        dataset = build_dataset(config, tokenizer, cache_dir=cache_dir)
+        dataset = build_dataset(config, tokenizer, cache_dir=cache_dir,
+                                global_batch=args.train_batch_size * args.gradient_accumulation_steps * args.world_size)
 
     # LoRA freezes the base, so a bf16 base costs nothing; full fine-tuning keeps fp32 master weights
     # (a 5e-7 step vanishes in bf16) and lets mixed precision / DeepSpeed cast.
