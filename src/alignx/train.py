@@ -68,10 +68,9 @@ def train(
     """Train AlignXpert (ICA or PBA with DPO; SFT variants) and write a folder `alignx eval --model` loads."""
     config = TrainConfig(
         output=output, method=method, data=data, split=split, model=model, with_demographic=with_demographic,
-        history_targets=history_targets,
-        contrast_batches=contrast_batches, subset_size=subset_size, seed=seed, beta=beta, learning_rate=learning_rate,
-        epochs=epochs,
-        max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum, max_length=max_length,
+        history_targets=history_targets, contrast_batches=contrast_batches, subset_size=subset_size, seed=seed,
+        beta=beta, learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
+        grad_accum=grad_accum, max_length=max_length,
         warmup_ratio=warmup_ratio, lr_scheduler=lr_scheduler, precompute_ref_log_probs=precompute_ref_log_probs,
         lora=lora, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout, lora_targets=lora_targets,
         bf16=bf16, gradient_checkpointing=gradient_checkpointing, save_steps=save_steps,
