@@ -216,6 +216,25 @@ def test_history_targets_and_subsets_count_records(tiny_model, train_data, tmp_p
                       cache_dir=tmp_path / "c")
 
 
+def test_ica_reads_the_demographic_by_default_as_evaluation_does(tiny_model, train_data, tmp_path):
+    from transformers import AutoTokenizer
+
+    from alignx.records import load_records
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    demographics = {r.demographic for r in load_records(train_data)}
+    assert all(demographics)
+
+    def prompts(**overrides) -> list[str]:
+        config = config_for(tiny_model, train_data, tmp_path / "out", history_targets=False, contrast_batches=False,
+                            **overrides)
+        return build_dataset(config, tokenizer, cache_dir=tmp_path / "c")["prompt"]
+
+    assert all(any(d in p for d in demographics) for p in prompts())  # the default: DEMO in every ICA prompt
+    assert not any(d in p for p in prompts(with_demographic=False) for d in demographics)  # the released view
+    assert prompts(method="pba") == prompts(method="pba", with_demographic=False)  # PBA reads the profile only
+
+
 def test_contrast_batches_put_opposite_choices_in_one_step(tiny_model, write_jsonl, tmp_path):
     from transformers import AutoTokenizer
 

@@ -23,7 +23,8 @@ def train(
     split: Annotated[str, typer.Option(help="Split of a hub dataset or of 'demo'.")] = "train",
     model: Annotated[str, typer.Option(help="'default' (embedded SmolLM2-135M-Instruct), a hub id or a "
                                        "local model folder.")] = "default",
-    with_demographic: Annotated[bool, typer.Option(help="ICA prompts also carry the DEMO text.")] = False,
+    with_demographic: Annotated[bool, typer.Option(help="ICA prompts also carry the user's DEMO text, as the "
+                                                   "evaluation prompt does (persona 'all').")] = True,
     history_targets: Annotated[bool, typer.Option(help="Also learn each PAIR history item as a pair, the rest "
                                                   "of the user's history as its persona (up to 5 examples "
                                                   "per record).")] = True,

@@ -51,7 +51,8 @@ class TrainConfig:
     data: str = field(default="demo", metadata={"help": "A .json/.jsonl/.parquet file, a hub id or folder, or 'demo'."})
     split: str | None = field(default="train", metadata={"help": "Split of a hub dataset or of 'demo'."})
     model: str = field(default=DEFAULT_MODEL, metadata={"help": "'default', a hub id or a local model folder."})
-    with_demographic: bool = field(default=False, metadata={"help": "ICA prompts also carry the DEMO text."})
+    with_demographic: bool = field(default=True, metadata={"help": "ICA prompts also carry the DEMO text, "
+                                                             "as the evaluation prompt does."})
     history_targets: bool = field(default=True, metadata={"help": "Also learn each PAIR history item, reading "
                                                             "the rest of the history (training.data)."})
     contrast_batches: bool = field(default=True, metadata={"help": "Opposite choices on one post share an "
