@@ -1,11 +1,22 @@
-"""alignx.options: settings read as str Enum members, with one-line errors."""
+"""alignx.options: settings read as str Enum members with one-line errors, and commands whose options,
+defaults, help and docs table come from one config dataclass."""
 
 from __future__ import annotations
 
-import pytest
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from alignx.options import parse_option
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from alignx.errors import OptionError, UserError
+from alignx.options import options_command, options_table, parse_option, render_docs
 from alignx.prompts import PromptKind
+from alignx.training.config import TrainConfig
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def test_values_are_read_case_insensitively_and_members_pass_through():
@@ -14,5 +25,110 @@ def test_values_are_read_case_insensitively_and_members_pass_through():
 
 
 def test_unknown_value_names_the_option_and_the_choices():
-    with pytest.raises(ValueError, match=r"^unknown --prompt 'dpo'; choose one of ica, pba$"):
+    with pytest.raises(OptionError, match=r"^unknown --prompt 'dpo'; choose one of ica, pba$") as caught:
         parse_option(PromptKind, "dpo", "--prompt")
+    assert isinstance(caught.value, UserError) and isinstance(caught.value, ValueError)
+
+
+def single_command_app(fn) -> typer.Typer:
+    app = typer.Typer()
+    app.command()(fn)
+    return app
+
+
+def test_every_train_config_field_is_an_option_of_alignx_train_with_its_default():
+    from alignx.cli import app
+
+    params = {p.name: p for p in typer.main.get_command(app).commands["train"].params if p.name != "help"}
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    assert params.keys() == fields.keys()
+    for name, f in fields.items():
+        param = params[name]
+        assert param.opts[0] == "--" + name.replace("_", "-")
+        assert param.help == f.metadata["help"]
+        if f.default is dataclasses.MISSING:
+            assert param.required
+        else:
+            assert not param.required and param.default == f.default, name
+        if isinstance(f.default, bool):
+            assert param.secondary_opts == ["--no-" + name.replace("_", "-")]
+    assert params["output"].opts == ["--output", "-o"]
+
+
+def test_alignx_train_help_lists_the_options():
+    from alignx.cli import app
+
+    result = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for name in ("--output", "-o", "--lora-targets", "--num-processes", "--resume", "--overwrite",
+                 "--no-with-demographic", "--no-history-targets", "--no-contrast-batches", "--no-lora", "--bf16"):
+        assert name in result.output
+
+
+def test_bad_train_options_are_one_line_before_any_work(tmp_path):
+    from alignx.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", "-o", str(tmp_path / "o"), "--batch-size", "0"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == ["error: --batch-size must be a positive integer, got 0"]
+    result = runner.invoke(app, ["train", "-o", str(tmp_path / "o"), "--resume", "--overwrite"])
+    assert result.exit_code == 2 and result.output.strip().startswith("error: --resume continues the run")
+    assert not (tmp_path / "o").exists()
+
+
+def test_config_errors_are_option_errors():
+    with pytest.raises(OptionError, match="--batch-size must be a positive integer"):
+        TrainConfig(output="x", batch_size=0)
+    with pytest.raises(OptionError, match=r"unknown --method 'kto'"):
+        TrainConfig(output="x", method="kto")
+
+
+def test_a_new_field_is_a_new_option_with_no_other_change():
+    @dataclass
+    class Extended(TrainConfig):
+        warmup_steps: int = field(default=0, metadata={"help": "Throwaway option."})
+        fast: bool = field(default=False, metadata={"help": "Throwaway flag."})
+
+    seen: list[Extended] = []
+    app = single_command_app(options_command(Extended, seen.append, name="extended", exclude=("report_to",)))
+    params = typer.main.get_command(app).params
+    assert "--warmup-steps" in [opt for p in params for opt in p.opts]
+    assert "report_to" not in [p.name for p in params]
+    result = CliRunner().invoke(app, ["-o", "out", "--warmup-steps", "3", "--fast", "--no-lora", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    assert seen == [Extended(output="out", warmup_steps=3, fast=True, seed=7)]
+    assert "| `--warmup-steps` | 0 | Throwaway option. |" in options_table(Extended)
+    assert "| `--fast / --no-fast` | off | Throwaway flag. |" in options_table(Extended)
+
+
+def test_generated_command_takes_its_help_and_name_from_the_body():
+    @dataclass
+    class Greet:
+        name: str = field(metadata={"help": "Who.", "argument": True})
+        times: list[str] = field(default_factory=list, metadata={"help": "Repeatable."})
+
+    def say_hello(config: Greet) -> None:
+        """Say hello."""
+        typer.echo(f"hello {config.name} {config.times}")
+
+    fn = options_command(Greet, say_hello)
+    assert fn.__name__ == "say_hello" and fn.__doc__ == "Say hello."
+    result = CliRunner().invoke(single_command_app(fn), ["ann", "--times", "a", "--times", "b"])
+    assert result.exit_code == 0 and result.output.strip() == "hello ann ['a', 'b']"
+    with pytest.raises(TypeError, match="has no default"):
+        options_command(Greet, say_hello, exclude=("name",))
+
+
+def test_docs_options_tables_are_what_the_config_dataclasses_render():
+    import alignx.cli  # noqa: F401  (registers the commands)
+
+    text = (DOCS / "training.md").read_text()
+    assert "<!-- options:train -->" in text
+    assert render_docs(text) == text, "docs/training.md is stale: run python -m alignx.options docs/training.md"
+    assert "| `--dataset-num-proc` | none |" in text
+
+
+def test_unknown_docs_block_is_refused():
+    with pytest.raises(KeyError, match="no command 'nope'"):
+        render_docs("<!-- options:nope -->\n<!-- /options:nope -->")

@@ -416,3 +416,25 @@ def test_two_processes_train_with_gloo(tiny_model, train_data, tmp_path, monkeyp
     assert json.loads((out / TRAINING_CONFIG).read_text())["world_size"] == 2
     assert read_log(out)[0]["world_size"] == 2
     assert os.environ.get("WORLD_SIZE") is None
+
+
+def test_worker_prints_user_errors_in_one_line_and_lets_bugs_keep_their_traceback(tmp_path, monkeypatch, capsys):
+    from alignx.errors import UserError
+    from alignx.training import launch, trainer
+
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(TrainConfig(output=str(tmp_path / "o")).to_dict()))
+
+    def refuse(config):
+        raise UserError("--data: nothing to train on")
+
+    monkeypatch.setattr(trainer, "train", refuse)
+    assert launch.main([str(path)]) == 2
+    assert capsys.readouterr().err == "error: --data: nothing to train on\n"
+
+    def bug(config):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(trainer, "train", bug)
+    with pytest.raises(KeyError, match="a bug"):
+        launch.main([str(path)])

@@ -1,13 +1,60 @@
-"""`parse_option`: read a setting whose values are a str Enum (persona, method, prompt kind) by value,
-case-insensitively, with the one-line error the CLI gives for each: what was unknown and the values
-to choose from."""
+"""Command options declared once: a config dataclass is the command's options, help and docs table.
+
+A command's settings are the fields of one dataclass; each field carries its type, its default and,
+in `field(metadata=...)`, its help. `options_command` turns the dataclass into the function to
+register with Typer, `options_table` into the Markdown table of its docs page, and validation stays
+in the dataclass's `__post_init__`, raising `OptionError` with the option named as `--option-name`.
+Adding an option is adding a field; nothing else repeats its name, default or help.
+
+How: Typer reads a command's parameters from `inspect.signature`, which honours `__signature__`.
+`options_command` sets that to one `Annotated[type, typer.Option(...)]` parameter per field on a
+wrapper that builds the dataclass from the parsed values and calls the command body with it. The
+field `batch_size` is the option `--batch-size`; a bool field is the flag pair `--lora/--no-lora`; a
+field without a default is required. Metadata keys a field may carry:
+
+    help          the help text (CLI and docs table)
+    short         a short alias, e.g. "-o"
+    default_text  what to show as the default where the value is not telling, e.g. "all" for None
+    argument      True: a positional argument instead of an option
+
+Moving a command onto this (eval, serve, ...):
+
+    @dataclass
+    class EvalConfig:
+        data: str = field(default="demo", metadata={"help": "Benchmark, file, folder or hub id."})
+        limit: int | None = field(default=None, metadata={"help": "The first N records only."})
+
+    def run_eval(config: EvalConfig) -> None:
+        '''Alignment accuracy of MODEL on DATA.'''   # the command's help unless help= is given
+        ...
+
+    command(options_command(EvalConfig, run_eval, name="eval"))   # alignx.cli: one-line user errors
+
+and put `<!-- options:eval -->` `<!-- /options:eval -->` in its docs page; then run
+`python -m alignx.options docs/PAGE.md` to fill the table (tests/test_options.py checks it is current).
+
+`parse_option` reads a setting whose values are a str Enum (persona, method, prompt kind) by value,
+case-insensitively, with the one-line error the CLI gives for each.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import re
+import sys
+import typing
+from collections.abc import Callable, Iterable
 from enum import Enum
-from typing import TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from alignx.errors import OptionError
 
 E = TypeVar("E", bound=Enum)
+
+# Command name -> (config dataclass, excluded fields), filled by options_command; read by render_docs.
+COMMANDS: dict[str, tuple[type, tuple[str, ...]]] = {}
 
 
 def parse_option(choices: type[E], name: str | E, option: str) -> E:
@@ -17,4 +64,107 @@ def parse_option(choices: type[E], name: str | E, option: str) -> E:
         return choices(str(getattr(name, "value", name)).lower())
     except ValueError:
         values = ", ".join(member.value for member in choices)
-        raise ValueError(f"unknown {option} {name!r}; choose one of {values}") from None
+        raise OptionError(f"unknown {option} {name!r}; choose one of {values}") from None
+
+
+def option_name(f: dataclasses.Field) -> str:
+    return "--" + f.name.replace("_", "-")
+
+
+def option_fields(config_cls: type, exclude: Iterable[str] = ()) -> list[dataclasses.Field]:
+    """The fields of `config_cls` that are command-line options, in declaration order."""
+    return [f for f in dataclasses.fields(config_cls) if f.init and f.name not in set(exclude)]
+
+
+def _parameter(f: dataclasses.Field, kind: Any) -> inspect.Parameter:
+    import typer
+
+    meta = f.metadata
+    shown = {"help": meta.get("help"), "show_default": meta.get("default_text", True),
+             "default_factory": None if f.default_factory is dataclasses.MISSING else f.default_factory}
+    if meta.get("argument"):
+        info = typer.Argument(**shown)
+    else:
+        flag = f"{option_name(f)}/--no-{option_name(f)[2:]}" if kind is bool else option_name(f)
+        info = typer.Option(flag, *([meta["short"]] if "short" in meta else []), **shown)
+    default = inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
+    return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, info])
+
+
+def options_command(config_cls: type, body: Callable[[Any], Any], *, name: str | None = None,
+                    help: str | None = None, exclude: Iterable[str] = ()) -> Callable[..., Any]:
+    """The Typer command function whose options are the fields of the dataclass `config_cls` (less
+    `exclude`, which keep their defaults): it builds `config_cls(**options)`, so `__post_init__`
+    validates, and returns `body(config)`. Register it with `app.command()`; its name is `name` or
+    `body`'s, its help `help` or `body`'s docstring."""
+    exclude = tuple(exclude)
+    hints = typing.get_type_hints(config_cls)
+    fields = option_fields(config_cls, exclude)
+    for f in dataclasses.fields(config_cls):
+        if f.name in exclude and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise TypeError(f"{config_cls.__name__}.{f.name} has no default and cannot be excluded")
+
+    def command(**values: Any) -> Any:
+        return body(config_cls(**values))
+
+    parameters = [_parameter(f, hints[f.name]) for f in fields]
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    command.__name__ = command.__qualname__ = name or body.__name__
+    command.__doc__ = help if help is not None else body.__doc__
+    command.__module__ = body.__module__
+    COMMANDS[command.__name__.replace("_", "-")] = (config_cls, exclude)
+    return command
+
+
+def _default_text(f: dataclasses.Field) -> str:
+    if "default_text" in f.metadata:
+        return str(f.metadata["default_text"])
+    if f.default is dataclasses.MISSING:
+        return "required" if f.default_factory is dataclasses.MISSING else f"`{f.default_factory()!r}`"
+    if isinstance(f.default, bool):
+        return "on" if f.default else "off"
+    return "none" if f.default is None else f"`{f.default}`" if isinstance(f.default, str) else str(f.default)
+
+
+def options_table(config_cls: type, exclude: Iterable[str] = ()) -> str:
+    """The Markdown table (option, default, help) of the options `options_command` makes."""
+    rows = ["| option | default | help |", "|---|---|---|"]
+    hints = typing.get_type_hints(config_cls)
+    for f in option_fields(config_cls, exclude):
+        names = f"{option_name(f)} / --no-{option_name(f)[2:]}" if hints[f.name] is bool else option_name(f)
+        names = f"`{names}`, `{f.metadata['short']}`" if "short" in f.metadata else f"`{names}`"
+        cells = (names, _default_text(f), f.metadata.get("help", ""))
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows)
+
+
+BLOCK = re.compile(r"(<!-- options:([\w-]+) -->\n).*?(<!-- /options:\2 -->)", re.DOTALL)
+
+
+def render_docs(text: str) -> str:
+    """`text` with each `<!-- options:NAME -->` ... `<!-- /options:NAME -->` block holding the
+    table of the registered command NAME (import alignx.cli first, which registers them)."""
+    def table(match: re.Match) -> str:
+        if match[2] not in COMMANDS:
+            raise KeyError(f"no command {match[2]!r} made by options_command; known: {', '.join(sorted(COMMANDS))}")
+        return f"{match[1]}\n{options_table(*COMMANDS[match[2]])}\n\n{match[3]}"  # blank lines end the table
+
+    return BLOCK.sub(table, text)
+
+
+def main(paths: list[str]) -> int:
+    """`python -m alignx.options FILE.md ...`: rewrite the options tables of each file in place."""
+    import alignx.cli  # noqa: F401  (registers the commands)
+    from alignx.options import render_docs as render  # the registry lives in the imported module
+
+    for path in map(Path, paths):
+        text = path.read_text()
+        if (new := render(text)) != text:
+            path.write_text(new)
+            print(f"updated {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from alignx.errors import OptionError
 from alignx.models import DEFAULT_MODEL
 from alignx.options import parse_option
 from alignx.scoring import MAX_LENGTH, MAX_NEW_TOKENS
@@ -45,58 +46,90 @@ class Method(str, Enum):
 
 @dataclass
 class TrainConfig:
+    """The options of `alignx train`, one field each: `alignx.options` makes the command's options, its
+    help and the table in docs/training.md from these fields (metadata "help", "short", "default_text").
+    A new option is a new field here (validated in `__post_init__`), then its use in `training.trainer`;
+    `python -m alignx.options docs/training.md` updates the docs table."""
+
     # What to train, on what
-    output: str = field(metadata={"help": "Folder for the adapter or weights, tokenizer, config, log, checkpoints."})
-    method: str = field(default="ica", metadata={"help": "ica | pba (DPO) or sft-ica | sft-pba (SFT on chosen)."})
-    data: str = field(default="demo", metadata={"help": "A .json/.jsonl/.parquet file, a hub id or folder, or 'demo'."})
+    output: str = field(metadata={"short": "-o", "help": "Folder for the trained adapter or weights, tokenizer, "
+                                  "alignx_training.json, train_log.jsonl and checkpoints."})
+    method: str = field(default="ica", metadata={"help": "ica or pba (DPO), sft-ica or sft-pba (SFT on chosen)."})
+    data: str = field(default="demo", metadata={"help": "A .json/.jsonl/.parquet file, a hub dataset id or a local "
+                                                "folder laid out like one, or 'demo'."})
     split: str | None = field(default="train", metadata={"help": "Split of a hub dataset or of 'demo'."})
-    model: str = field(default=DEFAULT_MODEL, metadata={"help": "'default', a hub id or a local model folder."})
-    with_demographic: bool = field(default=True, metadata={"help": "ICA prompts also carry the DEMO text, "
-                                                             "as the evaluation prompt does."})
-    history_targets: bool = field(default=True, metadata={"help": "Also learn each PAIR history item, reading "
-                                                            "the rest of the history (training.data)."})
-    contrast_batches: bool = field(default=True, metadata={"help": "Opposite choices on one post share an "
-                                                             "optimizer step (training.contrast)."})
-    subset_size: int | None = field(default=None, metadata={"help": "Train on N records drawn at random (seeded)."})
-    seed: int = field(default=42, metadata={"help": "Seeds the views, the data order and the adapter init."})
+    model: str = field(default=DEFAULT_MODEL, metadata={"help": "'default' (the embedded SmolLM2-135M-Instruct), "
+                                                        "a hub id or a local model folder."})
+    with_demographic: bool = field(default=True, metadata={"help": "ICA prompts also carry the user's DEMO text, as "
+                                                           "the evaluation prompt does (persona 'all'); "
+                                                           "--no-with-demographic for the released ICA view."})
+    history_targets: bool = field(default=True, metadata={"help": "Also learn each PAIR history item as a pair, the "
+                                                          "rest of the user's history as its persona (up to 5 "
+                                                          "examples per record); --no-history-targets for one "
+                                                          "example per record."})
+    contrast_batches: bool = field(default=True, metadata={"help": "Order the data so that opposite choices on the "
+                                                           "same post fall in one optimizer step; "
+                                                           "--no-contrast-batches for a shuffled order."})
+    subset_size: int | None = field(default=None, metadata={"default_text": "all", "help": "Train on N records "
+                                                            "drawn at random with --seed (each with its history "
+                                                            "targets); the paper's 7% subset is 91918."})
+    seed: int = field(default=42, metadata={"help": "Seeds the history draws, the data order and the adapter's "
+                                            "initialisation."})
 
     # Optimisation (paper: DPO, beta 0.1, lr 5e-7, global batch 128, 1 epoch, max length 8192, cosine).
     # The default global batch is 8 pairs per process (1 x 8 accumulated, so a CPU pads nothing); runs that
     # reproduce the paper set its 128 explicitly (docs/training.md).
     beta: float = field(default=0.1, metadata={"help": "DPO beta."})
-    learning_rate: float | None = field(default=None, metadata={"help": "None: 5e-7 DPO / 2e-5 SFT / 1e-3 LoRA."})
-    epochs: float = field(default=1.0, metadata={"help": "Passes over the data (max_steps wins when set)."})
-    max_steps: int | None = field(default=None, metadata={"help": "Stop after this many optimizer steps."})
-    batch_size: int = field(default=1, metadata={"help": "Pairs per device per forward pass."})
-    grad_accum: int = field(default=8, metadata={"help": "Forward passes per optimizer step (global batch 8)."})
-    max_length: int = field(default=MAX_LENGTH, metadata={"help": "Prompt + response tokens; prompts cut from left."})
+    learning_rate: float | None = field(default=None, metadata={"default_text": "5e-7 DPO, 2e-5 SFT, 1e-3 LoRA",
+                                                                "help": "Peak learning rate; the default depends "
+                                                                "on --method and --lora."})
+    epochs: float = field(default=1.0, metadata={"help": "Passes over the data (--max-steps wins when given)."})
+    max_steps: int | None = field(default=None, metadata={"help": "Stop after N optimizer steps (wins over "
+                                                          "--epochs)."})
+    batch_size: int = field(default=1, metadata={"help": "Pairs per process per forward pass."})
+    grad_accum: int = field(default=8, metadata={"help": "Forward passes per optimizer step; the global batch is "
+                                                 "batch-size x grad-accum x processes."})
+    max_length: int = field(default=MAX_LENGTH, metadata={"help": "Prompt + response tokens; prompts are cut from "
+                                                          "the left to their last max-length - "
+                                                          f"{MAX_NEW_TOKENS + 1} tokens."})
     warmup_ratio: float = field(default=0.03, metadata={"help": "Share of steps with a linear warmup."})
-    lr_scheduler: str = field(default="cosine", metadata={"help": "transformers scheduler name."})
-    precompute_ref_log_probs: bool = field(default=False, metadata={"help": "Score the reference once, up front."})
+    lr_scheduler: str = field(default="cosine", metadata={"help": "Learning-rate schedule: any transformers "
+                                                          "scheduler name."})
+    precompute_ref_log_probs: bool = field(default=False, metadata={"help": "Score the reference model once before "
+                                                                    "training (DPO), so it is not kept in memory."})
 
     # LoRA (PEFT)
-    lora: bool = field(default=False, metadata={"help": "Train a LoRA adapter instead of all weights."})
+    lora: bool = field(default=False, metadata={"help": "Train a LoRA adapter (PEFT) instead of all weights."})
     lora_rank: int = field(default=16, metadata={"help": "LoRA rank r."})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha (scale = alpha / r)."})
     lora_dropout: float = field(default=0.0, metadata={"help": "LoRA dropout (DPO disables dropout anyway)."})
-    lora_targets: str = field(default="all-linear", metadata={"help": "'all-linear' or comma-separated names."})
+    lora_targets: str = field(default="all-linear", metadata={"help": "'all-linear' or comma-separated module "
+                                                              "names, e.g. q_proj,v_proj."})
 
     # Hardware, checkpoints, logs
-    bf16: bool = field(default=False, metadata={"help": "bf16 mixed precision (GPUs)."})
+    bf16: bool = field(default=False, metadata={"help": "bf16 mixed precision (GPUs; also CPUs with bf16 "
+                                                "instructions). The shipped accelerate configs turn it on."})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute activations to save memory."})
     save_steps: int = field(default=500, metadata={"help": "Checkpoint every N optimizer steps."})
-    save_total_limit: int | None = field(default=None, metadata={"help": "Keep only the newest N checkpoints."})
-    logging_steps: int = field(default=1, metadata={"help": "Log (bar, JSONL, trackers) every N steps."})
-    report_to: str = field(default="none", metadata={"help": "Trainer integrations: none, wandb, tensorboard, ..."})
-    num_processes: int = field(default=1, metadata={"help": "Data-parallel processes (torchrun; gloo on CPU)."})
-    dataset_num_proc: int | None = field(default=None, metadata={"help": "Processes rendering/tokenizing the data."})
-    resume: bool = field(default=False, metadata={"help": "Continue from the last checkpoint in output."})
-    overwrite: bool = field(default=False, metadata={"help": "Start over in an output folder that holds a run."})
+    save_total_limit: int | None = field(default=None, metadata={"default_text": "all", "help": "Keep only the "
+                                                                 "newest N checkpoints."})
+    logging_steps: int = field(default=1, metadata={"help": "Log (progress bar, train_log.jsonl, trackers) every "
+                                                    "N steps."})
+    report_to: str = field(default="none", metadata={"help": "The Trainer's integrations: none, wandb, tensorboard, "
+                                                     "... (comma-separated)."})
+    num_processes: int = field(default=1, metadata={"help": "Data-parallel processes on this machine (torchrun; "
+                                                    "gloo on CPU, NCCL on GPUs)."})
+    dataset_num_proc: int | None = field(default=None, metadata={"help": "Processes rendering and tokenizing the "
+                                                                 "data (default: the main process alone)."})
+    resume: bool = field(default=False, metadata={"help": "Continue from the last complete checkpoint in --output; "
+                                                  "options that would change the run are refused."})
+    overwrite: bool = field(default=False, metadata={"help": "Discard a previous run in --output (its checkpoints "
+                                                     "and log)."})
 
     def __post_init__(self) -> None:
         self.method = Method.parse(self.method).value
         if not str(self.output).strip():
-            raise ValueError("--output must name a folder for the trained model")
+            raise OptionError("--output must name a folder for the trained model")
         _positive("--batch-size", self.batch_size)
         _positive("--grad-accum", self.grad_accum)
         _positive("--save-steps", self.save_steps)
@@ -110,24 +143,24 @@ class TrainConfig:
             if value is not None:
                 _positive(name, value)
         if self.max_length <= MAX_NEW_TOKENS + 2:
-            raise ValueError(f"--max-length must exceed {MAX_NEW_TOKENS + 2} (responses get up to "
+            raise OptionError(f"--max-length must exceed {MAX_NEW_TOKENS + 2} (responses get up to "
                              f"{MAX_NEW_TOKENS} tokens + EOS); got {self.max_length}")
         if not self.epochs > 0:
-            raise ValueError(f"--epochs must be positive, got {self.epochs}")
+            raise OptionError(f"--epochs must be positive, got {self.epochs}")
         if not self.beta > 0:
-            raise ValueError(f"--beta must be positive, got {self.beta}; the paper uses 0.1")
+            raise OptionError(f"--beta must be positive, got {self.beta}; the paper uses 0.1")
         if self.learning_rate is not None and not self.learning_rate > 0:
-            raise ValueError(f"--learning-rate must be positive, got {self.learning_rate}")
+            raise OptionError(f"--learning-rate must be positive, got {self.learning_rate}")
         if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"--warmup-ratio must be in [0, 1), got {self.warmup_ratio}")
+            raise OptionError(f"--warmup-ratio must be in [0, 1), got {self.warmup_ratio}")
         if not 0 <= self.lora_dropout < 1:
-            raise ValueError(f"--lora-dropout must be in [0, 1), got {self.lora_dropout}")
+            raise OptionError(f"--lora-dropout must be in [0, 1), got {self.lora_dropout}")
         if not self.lora_targets.strip():
-            raise ValueError("--lora-targets must be 'all-linear' or module names like q_proj,v_proj")
+            raise OptionError("--lora-targets must be 'all-linear' or module names like q_proj,v_proj")
         if self.resume and self.overwrite:
-            raise ValueError("--resume continues the run in --output and --overwrite discards it; pass one")
+            raise OptionError("--resume continues the run in --output and --overwrite discards it; pass one")
         if self.precompute_ref_log_probs and not self.method_enum.is_dpo:
-            raise ValueError("--precompute-ref-log-probs is for DPO (--method ica|pba); SFT has no reference model")
+            raise OptionError("--precompute-ref-log-probs is for DPO (--method ica|pba); SFT has no reference model")
 
     @property
     def method_enum(self) -> Method:
@@ -175,4 +208,4 @@ def resume_mismatches(saved: dict[str, Any], current: TrainConfig) -> list[str]:
 
 def _positive(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise OptionError(f"{name} must be a positive integer, got {value!r}")

@@ -14,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from alignx.errors import UserError
 from alignx.training.config import TrainConfig
 
 # Set by torchrun / accelerate launch in every worker: we are inside a launched world, do not relaunch.
@@ -59,14 +60,15 @@ def launch(config: TrainConfig) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Worker entry: train from a config file; a user error is one line and exit 2, as in the CLI."""
+    """Worker entry: train from a config file; a `UserError` is one line and exit 2, as in the CLI, and
+    any other exception a bug that keeps its traceback."""
     from alignx.training.trainer import train
 
     args = sys.argv[1:] if argv is None else argv
     config = TrainConfig.from_dict(json.loads(Path(args[0]).read_text()))
     try:
         result = train(config)
-    except (ValueError, FileNotFoundError) as e:
+    except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if int(os.environ.get("RANK", "0")) == 0:
