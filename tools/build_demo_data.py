@@ -1,7 +1,7 @@
 """Build the demo AlignX-format dataset shipped in src/alignx/data/demo/ (train.jsonl, test.jsonl).
 
-The hand-written texts live in tools/demo_data/pools.json; this file owns how records are assembled
-from them by a seeded generator, so reruns give byte-identical files.
+A seeded generator assembles records from the hand-written texts in tools/demo_data/pools.json, so reruns
+give byte-identical files; every test post appears twice, once for a user on each pole (persona contrast).
 Run from the repository root with alignx installed:  .venv/bin/python tools/build_demo_data.py
 """
 
@@ -74,16 +74,19 @@ def build(pools: list[dict], seed: int = SEED) -> tuple[list[dict], list[dict]]:
     rng = random.Random(seed)
     train: list[dict] = []
     test: list[dict] = []
+    first_test_users: dict[int, list[tuple[int, int]]] = {}  # dimension -> (main post index, pole) per user
     for k, pool in enumerate(pools):
         dim, posts, ugc = pool["dimension"], pool["posts"], pool["ugc"]
         order = list(range(len(posts)))
         rng.shuffle(order)
         mains = order[: 2 * USERS_PER_POLE]  # one distinct main post per user
-        # Users 0..5 prefer the positive pole, 6..11 the negative pole. Three go to test, alternating
-        # which pole gets two of them so both splits stay balanced over the eight dimensions.
+        # Users 0..5 prefer the positive pole, 6..11 the negative pole. Three go to test, alternating which
+        # pole gets two of them so train stays balanced over the eight dimensions (contrast_users adds the
+        # rest of the test split).
         poles = [1] * USERS_PER_POLE + [0] * USERS_PER_POLE
         test_users = {0, 1, USERS_PER_POLE} if k % 2 == 0 else {0, USERS_PER_POLE, USERS_PER_POLE + 1}
         test_mains = {mains[u] for u in test_users}
+        first_test_users[dim] = [(mains[u], poles[u]) for u in sorted(test_users)]
         demos = {1: list(pool["demo"]["positive"]), 0: list(pool["demo"]["negative"])}
         rng.shuffle(demos[1])
         rng.shuffle(demos[0])
@@ -96,8 +99,34 @@ def build(pools: list[dict], seed: int = SEED) -> tuple[list[dict], list[dict]]:
             record = user_record(dim, pole, posts[main], pairs, comments, demos[pole][u % USERS_PER_POLE])
             (test if in_test else train).append(record)
     rng.shuffle(train)
-    rng.shuffle(test)
+    # The persona-contrast users come from their own stream, so train stays as it was measured.
+    contrast_rng = random.Random(seed + 1)
+    for pool in pools:
+        test += contrast_users(pool, first_test_users[pool["dimension"]], contrast_rng)
+    contrast_rng.shuffle(test)
     return train, test
+
+
+def contrast_users(pool: dict, existing: list[tuple[int, int]], rng: random.Random) -> list[dict]:
+    """Test users that pair every test post with both poles, besides the `existing` (post index, pole) users.
+
+    Test posts are the existing users' main posts and the dimension's test_posts; each new user's
+    description comes from test_demo, so no test user reads like a train user."""
+    dim, ugc = pool["dimension"], pool["ugc"]
+    posts = pool["posts"] + pool["test_posts"]
+    test_mains = [main for main, _ in existing] + list(range(len(pool["posts"]), len(posts)))
+    demos = {1: list(pool["test_demo"]["positive"]), 0: list(pool["test_demo"]["negative"])}
+    rng.shuffle(demos[1])
+    rng.shuffle(demos[0])
+    records = []
+    for main in test_mains:
+        for pole in (1, 0):
+            if (main, pole) in existing:
+                continue
+            pairs = [posts[i] for i in rng.sample([i for i in range(len(posts)) if i != main], N_PAIR)]
+            comments = [ugc[i] for i in rng.sample(range(len(ugc)), N_UGC)]
+            records.append(user_record(dim, pole, posts[main], pairs, comments, demos[pole].pop()))
+    return records
 
 
 def write_jsonl(path: Path, records: list[dict]) -> None:
