@@ -9,6 +9,7 @@ from test_records import BAD
 from typer.testing import CliRunner
 
 from alignx.cli import app
+from alignx.records import load_records
 from alignx.space import dimensions
 
 runner = CliRunner()
@@ -110,4 +111,4 @@ def test_missing_file_and_profile_without_directions(tmp_path, write_jsonl):
 
 def test_profile_of_demo_data():
     result = runner.invoke(app, ["profile", "demo", "--split", "test"])
-    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 24
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == len(load_records("demo", "test"))

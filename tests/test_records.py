@@ -66,7 +66,7 @@ def test_hub_code_path_on_local_folder_laid_out_like_the_hub(tmp_path):
 
 def test_demo_data_is_packaged():
     train, test = load_records("demo", "train"), load_records("demo", "test")
-    assert len(train) + len(test) >= 80 and 2.5 <= len(train) / len(test) <= 3.5
+    assert train and test  # their sizes and the split design: tests/test_demo_data.py
     for r in train + test:
         assert r.ugc and r.pairs and r.demographic and r.direction is not None
         assert all(item.direction is not None for item in r.ugc + r.pairs)

@@ -81,7 +81,7 @@ def register(benchmark: Benchmark) -> None:
 
 register(Benchmark(
     name="demo",
-    description="alignx's own demo set: 96 records over 8 dimensions, splits train (72) / test (24)",
+    description="alignx's own demo set: 168 records over 8 dimensions, splits train (72) / test (96, persona-contrast)",
     personas=ALL_PERSONAS,
 ))
 register(Benchmark(
