@@ -2,7 +2,7 @@
 
 Each run is its own subprocess (import, model load, scoring, exit), timed from outside; the best of
 `--repeats` runs per method is compared. Records: the demo split rendered with the ICA evaluation
-prompt (prompts.reference_messages) carrying each record's PAIR items. Usage:
+prompt (prompts.ica_evaluation_messages) carrying each record's PAIR items. Usage:
 
     .venv/bin/python benchmarks/scoring.py [--records N] [--split test] [--batch-size 8] [--repeats 2] [--wait 300]
 """
@@ -23,12 +23,12 @@ METHODS = ("loop", "prefix")
 
 def build_requests(tokenizer, split: str, limit: int | None):
     from alignx.personas import persona_view
-    from alignx.prompts import reference_messages, render
-    from alignx.records import load_records
+    from alignx.prompts import ica_evaluation_messages, render
+    from alignx.registry import load as load_records
     from alignx.scoring import ScoreRequest
 
     records = load_records("demo", split)[:limit]
-    prompts = [render(tokenizer, reference_messages(r.prompt, persona_view(r, "pair"))) for r in records]
+    prompts = [render(tokenizer, ica_evaluation_messages(r.prompt, persona_view(r, "pair"))) for r in records]
     return [ScoreRequest(p, (r.chosen, r.rejected)) for p, r in zip(prompts, records, strict=True)]
 
 
@@ -39,9 +39,9 @@ def worker(method: str, args: argparse.Namespace, out: str) -> None:
 
     loaded = load(args.model)
     requests = build_requests(loaded.tokenizer, args.split, args.records)
-    config = ScorerConfig(batch_size=args.batch_size, progress=args.progress, description=method)
+    config = ScorerConfig(batch_size=args.batch_size, progress=args.progress)
     scorer = (LoopScorer if method == "loop" else PrefixSharingScorer)(loaded, config)
-    scores = scorer.score(requests)
+    scores = scorer.score(requests, description=method)
     # Token counts for the lower bound: the loop runs the prompt once per response; sharing runs it once.
     prompt_tokens = [len(encode_prompt(loaded.tokenizer, r.prompt, config.max_prompt_tokens)) for r in requests]
     response_tokens = [[len(encode_response(loaded.tokenizer, t)) for t in r.responses] for r in requests]

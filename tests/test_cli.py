@@ -9,7 +9,7 @@ from test_records import BAD
 from typer.testing import CliRunner
 
 from alignx.cli import app
-from alignx.records import load_records
+from alignx.registry import load as load_records
 from alignx.space import dimensions
 
 runner = CliRunner()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from alignx.records import demo_path, load_records
+from alignx import registry
 
 GENERATOR = Path(__file__).resolve().parent.parent / "tools" / "build_demo_data.py"
 
@@ -20,11 +20,11 @@ def load_generator():
 @pytest.mark.parametrize("split", ["train", "test"])
 def test_generator_rebuilds_the_shipped_files_byte_for_byte(tmp_path, split):
     load_generator().main(["--out-dir", str(tmp_path)])
-    assert (tmp_path / f"{split}.jsonl").read_bytes() == demo_path(split).read_bytes()
+    assert (tmp_path / f"{split}.jsonl").read_bytes() == (Path(registry.packaged("demo")) / f"{split}.jsonl").read_bytes()
 
 
 def test_shipped_splits_are_a_persona_contrast_test_set_held_out_from_train():
-    train, test = load_records("demo", "train"), load_records("demo", "test")
+    train, test = registry.load("demo", "train"), registry.load("demo", "test")
     assert len(train) == 72  # the training figures in docs/training.md were measured on these records
     assert len(test) >= 96  # about ±0.1 confidence intervals on accuracy
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from alignx import benchmarks
+from alignx import registry
 from alignx.cli import app
-from alignx.evaluate import EvalConfig, Evaluator, bootstrap_ci, is_correct
+from alignx.evaluate import EvalSettings, Evaluator, ScoredModel, bootstrap_ci
 from alignx.models import embedded_model_dir
 from alignx.reporting import write_report
 
@@ -17,12 +17,19 @@ RECORDS = 3
 
 @pytest.fixture(scope="module")
 def records():
-    return benchmarks.load("demo", "test", limit=RECORDS)
+    return registry.load("demo", "test", limit=RECORDS)
 
 
 @pytest.fixture(scope="module")
 def evaluator():
-    return Evaluator("default", progress=False)
+    return Evaluator.load("default", progress=False)
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    from alignx.models import load
+
+    return load("default")
 
 
 def plain_logp(model, tokenizer, prompt: str, response: str) -> float:
@@ -35,41 +42,87 @@ def plain_logp(model, tokenizer, prompt: str, response: str) -> float:
     return logits.log_softmax(-1).gather(-1, torch.tensor(response_ids)[:, None]).sum().item()
 
 
-def test_persona_lift_report_rescores_independently(evaluator, records, tmp_path):
-    result = evaluator.run(records, EvalConfig(persona="pair", reference="none", progress=False))
+def test_persona_lift_report_rescores_independently(evaluator, embedded, records, tmp_path):
+    result = evaluator.run(records, EvalSettings(persona="pair", reference="none"))
     path = tmp_path / "report.json"
     write_report(result, path)
     report = json.loads(path.read_text())
     assert report["n"] == RECORDS and report["settings"]["reference"] == "none" and len(report["ci95"]) == 2
+    assert report["settings"]["reward"] == "dpo" and report["timing"]["tokens_per_record"] > 0
     assert report["accuracy"] == sum(e["correct"] for e in report["examples"]) / RECORDS
     line = report["examples"][1]
-    assert "**This person has chosen or rejected comments on some posts:**" in line["policy_prompt"]
-    assert "***Historical Behavior" not in line["reference_prompt"]
-    model, tok = evaluator.policy.model, evaluator.policy.tokenizer
-    for prompt_key, logp_key, text_key in (("policy_prompt", "chosen_logp", "chosen"),
-                                           ("policy_prompt", "rejected_logp", "rejected"),
-                                           ("reference_prompt", "ref_chosen_logp", "chosen")):
-        assert plain_logp(model, tok, line[prompt_key], line[text_key]) == pytest.approx(line[logp_key], abs=1e-3)
-    expected = (line["chosen_logp"] - line["ref_chosen_logp"]) > (line["rejected_logp"] - line["ref_rejected_logp"])
+    policy, reference = line["terms"]
+    assert "**This person has chosen or rejected comments on some posts:**" in policy["prompt"]
+    assert "***Historical Behavior" not in reference["prompt"]
+    assert (policy["weight"], reference["weight"]) == (0.1, -0.1)
+    for term, key, text in ((policy, "chosen_logp", "chosen"), (policy, "rejected_logp", "rejected"),
+                            (reference, "chosen_logp", "chosen")):
+        logp = plain_logp(embedded.model, embedded.tokenizer, term["prompt"], line[text])
+        assert logp == pytest.approx(term[key], abs=1e-3)
+    expected = (policy["chosen_logp"] - reference["chosen_logp"]) > (policy["rejected_logp"] - reference["rejected_logp"])
     assert line["correct"] == expected
 
 
 def test_raw_reference_compares_log_probs(evaluator, records):
-    result = evaluator.run(records, EvalConfig(persona="none", reference="raw", progress=False))
+    result = evaluator.run(records, EvalSettings(persona="none", reference="raw"))
     for e in result.examples:
-        assert e["ref_chosen_logp"] is None and e["reference_prompt"] is None
-        assert e["correct"] == (e["chosen_logp"] > e["rejected_logp"])
-    assert result.reference_model is None
+        (term,) = e["terms"]
+        assert e["correct"] == (term["chosen_logp"] > term["rejected_logp"])
+    assert result.provenance["reference_model"] is None
 
 
 def test_same_model_as_reference_ties_and_ties_are_wrong(evaluator, records):
-    result = evaluator.run(records[:2], EvalConfig(persona="profile", reference=str(embedded_model_dir()),
-                                                   progress=False))
+    result = evaluator.run(records[:2], EvalSettings(persona="profile", reference=str(embedded_model_dir())))
     for e in result.examples:
-        assert "***User Preferences***" in e["policy_prompt"] and e["reference_prompt"] == e["policy_prompt"]
-        assert (e["chosen_logp"], e["rejected_logp"]) == (e["ref_chosen_logp"], e["ref_rejected_logp"])
-    assert result.accuracy == 0.0
-    assert not is_correct(-1.0, -2.0, -1.0, -2.0)
+        policy, reference = e["terms"]
+        assert "***User Preferences***" in policy["prompt"] and reference["prompt"] == policy["prompt"]
+        assert (policy["chosen_logp"], policy["rejected_logp"]) == (reference["chosen_logp"], reference["rejected_logp"])
+        assert e["reward_chosen"] == e["reward_rejected"] == 0.0
+    assert result.accuracy == 0.0  # ties are wrong
+
+
+def test_rows_sharing_prompts_are_scored_once(records):
+    """The cache in front of the scorer: a second row reusing the universal reference runs only its persona
+    prompts, and a repeated row runs nothing."""
+    evaluator = Evaluator.load("default", progress=False)
+    first = evaluator.run(records, EvalSettings(persona="demo", reference="none"))
+    second = evaluator.run(records, EvalSettings(persona="ugc", reference="none"))
+    again = evaluator.run(records, EvalSettings(persona="ugc", reference="none"))
+    assert 0 < second.tokens < first.tokens + second.tokens and again.tokens == 0
+    assert [e["correct"] for e in again.examples] == [e["correct"] for e in second.examples]
+
+
+class BrokenScorer:
+    """A bug inside the scoring path: not the user's fault."""
+
+    tokens_processed = 0
+
+    def score(self, requests, *, description="scoring"):
+        raise RuntimeError("injected bug")
+
+
+def test_a_bug_shows_its_traceback_and_does_not_exit_2(monkeypatch):
+    broken = ScoredModel("broken", lambda messages: messages[-1]["content"], BrokenScorer())
+    monkeypatch.setattr(Evaluator, "load", classmethod(lambda cls, *a, **k: cls(broken)))
+    result = CliRunner().invoke(app, ["eval", "--limit", "1", "--persona", "demo"])
+    assert result.exit_code not in (0, 2)
+    assert "Traceback" in result.stderr and "RuntimeError: injected bug" in result.stderr
+    assert "this is a bug in alignx" in result.stderr
+
+
+def test_eval_and_demo_commands_succeed_and_write_reports(tmp_path):
+    runner = CliRunner()
+    report = tmp_path / "eval.json"
+    result = runner.invoke(app, ["eval", "--persona", "demo", "--limit", "2", "--no-progress", "--output", str(report)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(report.read_text())["n"] == 2 and f"report: {report}" in result.stdout
+    result = runner.invoke(app, ["demo", "--limit", "2", "--output", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    from alignx.demo import demo_rows
+
+    written = sorted(p.name for p in (tmp_path / "demo").glob("*.json"))
+    assert len(written) == len(demo_rows()) and "demo-none-dpo-raw.json" in written
+    assert "universal baseline" in result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -86,16 +139,17 @@ def adapter_dir(tmp_path_factory):
     return folder
 
 
-def test_base_reference_uses_the_adapters_base(adapter_dir, records):
-    evaluator = Evaluator(str(adapter_dir), progress=False)
-    assert evaluator.policy.spec.base == "default"
-    result = evaluator.run(records[:2], EvalConfig(persona="all", reference="base", progress=False))
-    base = Evaluator("default", progress=False)
+def test_base_reference_uses_the_adapters_base(adapter_dir, embedded, records):
+    evaluator = Evaluator.load(str(adapter_dir), progress=False)
+    assert evaluator.policy.base.name == "default"
+    result = evaluator.run(records[:2], EvalSettings(persona="all", reference="base"))
+    assert result.provenance["reference_model"] == "default"
     for e in result.examples:
-        assert e["reference_prompt"] == e["policy_prompt"]
-        base_lp = plain_logp(base.policy.model, base.policy.tokenizer, e["policy_prompt"], e["chosen"])
-        assert e["ref_chosen_logp"] == pytest.approx(base_lp, abs=1e-3)
-        assert abs(e["chosen_logp"] - e["ref_chosen_logp"]) > 1e-2  # the adapter changes the policy
+        policy, reference = e["terms"]
+        assert reference["prompt"] == policy["prompt"] and reference["model"] == "default"
+        base_lp = plain_logp(embedded.model, embedded.tokenizer, policy["prompt"], e["chosen"])
+        assert reference["chosen_logp"] == pytest.approx(base_lp, abs=1e-3)
+        assert abs(policy["chosen_logp"] - reference["chosen_logp"]) > 1e-2  # the adapter changes the policy
 
 
 def test_bad_settings_fail_with_one_clear_line(evaluator, records, tmp_path, write_jsonl):
@@ -125,3 +179,20 @@ def test_bootstrap_interval():
     low, high = bootstrap_ci([True] * 15 + [False] * 5, rounds=2000, seed=0)
     assert low < 0.75 < high and 0.5 < low and high <= 0.95
     assert bootstrap_ci([True] * 4, 100, 0) == (1.0, 1.0)
+
+
+def test_unreachable_hub_names_fail_with_one_line(monkeypatch):
+    """Without network, a hub model or dataset is one line naming it, exit 2 (not a library traceback)."""
+    import datasets.config
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    runner = CliRunner()
+    result = runner.invoke(app, ["eval", "--reference", "nonsense", "--limit", "1", "--no-progress"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1].startswith("error: cannot reach model 'nonsense' on the Hugging Face hub")
+    assert "Traceback" not in result.stderr
+    result = runner.invoke(app, ["eval", "--data", "alignx-test", "--limit", "1"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "cannot reach dataset 'JinaLeejnl/AlignX-test'" in result.stderr and "local folder" in result.stderr

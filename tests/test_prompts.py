@@ -5,10 +5,10 @@ from alignx.models import embedded_model_dir
 from alignx.personas import persona_view
 from alignx.prompts import (
     ChatTemplateError,
+    ica_evaluation_messages,
     ica_training_messages,
     pba_messages,
     persona_messages,
-    reference_messages,
     render,
     universal_messages,
 )
@@ -21,7 +21,7 @@ def record():
 
 
 def test_reference_prompt_matches_released_evaluation_text(record):
-    system, user = reference_messages(record.prompt, persona_view(record, "all"))
+    system, user = ica_evaluation_messages(record.prompt, persona_view(record, "all"))
     assert system["content"] == "Generate a task-specific response based on user historical behavior and preferences.\n"
     assert user["content"] == (
         f"***Task***\n\n**Post:**\n{record.prompt}\n\n"

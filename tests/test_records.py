@@ -6,7 +6,17 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import make_record
 
-from alignx.records import RecordError, iter_records, load_records, validate, write_records
+from alignx import registry
+from alignx.errors import InputNotFound, OptionError
+from alignx.records import (
+    TRAIN_SPLIT,
+    RecordError,
+    iter_records,
+    load_records,
+    resolve_input,
+    validate,
+    write_records,
+)
 
 
 def test_jsonl_round_trip_keeps_released_field_names(tmp_path, write_jsonl):
@@ -65,14 +75,33 @@ def test_hub_code_path_on_local_folder_laid_out_like_the_hub(tmp_path):
 
 
 def test_demo_data_is_packaged():
-    train, test = load_records("demo", "train"), load_records("demo", "test")
+    train, test = registry.load("demo", "train"), registry.load("demo", "test")
     assert train and test  # their sizes and the split design: tests/test_demo_data.py
     for r in train + test:
         assert r.ugc and r.pairs and r.demographic and r.direction is not None
         assert all(item.direction is not None for item in r.ugc + r.pairs)
     assert not {r.prompt for r in train} & {r.prompt for r in test}
-    with pytest.raises(ValueError, match="splits train, test"):
-        load_records("demo", "validation")
+    with pytest.raises(OptionError, match="no split 'validation'; its splits: test, train"):
+        registry.load("demo", "validation")
+
+
+def test_one_rule_for_the_default_split(tmp_path, write_jsonl):
+    """Several splits: the command's default (test for evaluation, train for training), else an error;
+    one split: read whole, whatever its name."""
+    folder = tmp_path / "built"
+    folder.mkdir()
+    for split, n in (("train", 3), ("test", 2)):
+        (folder / f"{split}.jsonl").write_text("".join(json.dumps(make_record(i)) + "\n" for i in range(n)))
+    assert len(load_records(folder)) == 2
+    assert len(load_records(folder, default_split=TRAIN_SPLIT)) == 3
+    assert len(load_records(folder, "train")) == 3
+    (folder / "test.jsonl").rename(folder / "dev.jsonl")
+    with pytest.raises(OptionError, match="has splits dev, train; pass --split"):
+        load_records(folder)
+    (folder / "train.jsonl").unlink()
+    assert len(load_records(folder, default_split=TRAIN_SPLIT)) == 2  # the only split, 'dev'
+    assert resolve_input(folder).key.endswith(f"dev.jsonl:{(folder / 'dev.jsonl').stat().st_size}:"
+                                              f"{(folder / 'dev.jsonl').stat().st_mtime_ns}")
 
 
 def _mutate(path_expr, value):
@@ -134,7 +163,7 @@ def test_unknown_suffix_and_missing_file(tmp_path):
     (tmp_path / "x.csv").write_text("a,b\n")
     with pytest.raises(ValueError, match="unknown file type '.csv'"):
         load_records(tmp_path / "x.csv")
-    with pytest.raises(FileNotFoundError, match="no such file"):
+    with pytest.raises(InputNotFound, match="no such file"):
         load_records(tmp_path / "missing.jsonl")
 
 

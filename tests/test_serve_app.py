@@ -2,42 +2,12 @@
 the universal-values guard, deletion, the page, and the `alignx serve` command's errors."""
 
 import pytest
-from fastapi.testclient import TestClient
+from conftest import ADMIN, auth, make_direction, new_user
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from alignx.cli import app as cli
-from alignx.serve import ServeConfig, create_app
 from alignx.space import dimension
-
-ADMIN = "test-admin-token"
-
-
-def direction(**poles: float) -> list[float]:
-    d = [0.5] * 90
-    for key, value in poles.items():
-        d[int(key.lstrip("d"))] = value
-    return d
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-@pytest.fixture
-def make_client(tmp_path):
-    clients = []
-
-    def make(**overrides) -> TestClient:
-        config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, **overrides)
-        client = TestClient(create_app(config))
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
 
 
 @pytest.fixture
@@ -45,16 +15,8 @@ def client(make_client):
     return make_client()
 
 
-def new_user(client: TestClient, name: str) -> tuple[str, dict[str, str]]:
-    response = client.post("/v1/users", json={"name": name}, headers=auth(ADMIN))
-    assert response.status_code == 201, response.text
-    body = response.json()
-    assert body["api_key"].startswith("axk-")
-    return body["user_id"], auth(body["api_key"])
-
-
 def feedback(i: int = 0, **poles: float) -> dict:
-    return {"prompt": f"question {i}", "chosen": "brief", "rejected": "rambling", "direction": direction(**poles)}
+    return {"prompt": f"question {i}", "chosen": "brief", "rejected": "rambling", "direction": make_direction(**poles)}
 
 
 # A valid body for every user route, so that a refusal can only come from authorization.
@@ -174,7 +136,7 @@ def test_guard_refuses_turning_universal_values_negative(client):
 
 
 def test_operator_can_change_the_guard(make_client):
-    client = make_client(guarded=())
+    client = make_client(guard="none")
     user, key = new_user(client, "ann")
     assert client.put(f"/v1/users/{user}/profile", json={"set": {"40": 0}}, headers=key).status_code == 200
     client.post(f"/v1/users/{user}/feedback", json=feedback(d42=0), headers=key)
@@ -238,7 +200,11 @@ def test_serve_command_reports_bad_setup_in_one_line(tmp_path, monkeypatch):
         (["--db", f"sqlite:///{tmp_path / 'no' / 'm.db'}"], "does not exist"),
         (["--db", "memory.db"], "is not a database URL"),
         (["--db", "sqlite://"], "in-memory SQLite"),
-        (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--mode", "xyz"], "pass --mode ica or --mode pba"),
+        (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--mode", "xyz"], "unknown --mode 'xyz'; choose one of ica, pba"),
+        (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--dtype", "fp64"], "--dtype 'fp64' is unknown"),
+        (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--device", "gpu0"], "--device 'gpu0' is not a torch device"),
+        (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--device", "cuda"], "this machine has no CUDA device"),
+        (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--port", "70000"], "--port must be in 1..65535"),
         (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--guard", "40,abc"], "'abc' is not a dimension index"),
         (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--guard", "95"], "dimension 95 is out of range"),
     ]:

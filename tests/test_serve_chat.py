@@ -4,24 +4,19 @@ plain and streamed), and the upstream path against a small OpenAI-compatible ser
 import json
 
 import pytest
-from conftest_serve import serve_in_thread
+from conftest import ADMIN, auth, new_user, serve_in_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.testclient import TestClient
 
 from alignx.personas import PersonaView
-from alignx.prompts import pba_messages, reference_messages, universal_messages
+from alignx.prompts import ica_evaluation_messages, pba_messages, universal_messages
 from alignx.records import Choice, Comment
 from alignx.serve import ServeConfig, create_app
 from alignx.serve.chat import UpstreamBackend
 from alignx.space import render_direction
 
-ADMIN = "test-admin-token"
 D16 = [0.5] * 16 + [1.0] + [0.5] * 73
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def fake_openai_server(seen: list[dict]) -> FastAPI:
@@ -61,25 +56,20 @@ def upstream():
 
 
 @pytest.fixture
-def make_client(tmp_path, upstream):
+def chat_client(make_client, upstream):
+    """make(mode): a service whose chat goes to the fake upstream."""
     url, seen = upstream
-    clients = []
 
     def make(mode: str = "ica") -> TestClient:
-        config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, mode=mode, upstream=url)
-        client = TestClient(create_app(config, backend=UpstreamBackend(url, model="up-model")))
-        clients.append(client.__enter__())
+        client = make_client(backend=UpstreamBackend(url, model="up-model"), mode=mode, upstream=url)
         seen.clear()
         return client
 
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+    return make
 
 
-def new_user(client: TestClient, name: str) -> tuple[str, dict[str, str]]:
-    body = client.post("/v1/users", json={"name": name}, headers=auth(ADMIN)).json()
-    user, key = body["user_id"], auth(body["api_key"])
+def user_with_history(client: TestClient, name: str) -> tuple[str, dict[str, str]]:
+    user, key = new_user(client, name)
     client.post(f"/v1/users/{user}/content", json={"prompt": f"{name}'s post", "comment": f"{name} says hi",
                                                    "direction": D16}, headers=key)
     client.post(f"/v1/users/{user}/feedback", json={"prompt": "Tea?", "chosen": f"{name}: green",
@@ -97,10 +87,10 @@ def view_of(name: str) -> PersonaView:
                        pairs=(Choice("Tea?", f"{name}: green", "any"),), demographic=f"{name} is a chef.")
 
 
-def test_upstream_gets_the_ica_prompt_and_the_reply_is_openai_shaped(make_client, upstream):
+def test_upstream_gets_the_ica_prompt_and_the_reply_is_openai_shaped(chat_client, upstream):
     _, seen = upstream
-    client = make_client("ica")
-    _, key = new_user(client, "ann")
+    client = chat_client("ica")
+    _, key = user_with_history(client, "ann")
     response = client.post("/v1/chat/completions", json=ask("Dinner?", stop=["\n\n"], presence_penalty=0.5),
                            headers=key)
     assert response.status_code == 200, response.text
@@ -109,7 +99,7 @@ def test_upstream_gets_the_ica_prompt_and_the_reply_is_openai_shaped(make_client
     assert body["choices"][0]["message"] == {"role": "assistant", "content": "echo ***Task***"}
     assert body["usage"] == {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14}
     sent = seen[-1]
-    assert sent["messages"] == reference_messages("Dinner?", view_of("ann"))
+    assert sent["messages"] == ica_evaluation_messages("Dinner?", view_of("ann"))
     assert sent["model"] == "up-model" and sent["stop"] == ["\n\n"] and sent["presence_penalty"] == 0.5
     assert sent["max_tokens"] == 128 and sent["stream"] is False
 
@@ -117,31 +107,31 @@ def test_upstream_gets_the_ica_prompt_and_the_reply_is_openai_shaped(make_client
     assert seen[-1]["messages"] == universal_messages("Dinner?") and universal["alignx"]["mode"] == "universal"
 
 
-def test_pba_mode_sends_the_profile(make_client, upstream):
+def test_pba_mode_sends_the_profile(chat_client, upstream):
     _, seen = upstream
-    client = make_client("pba")
-    _, key = new_user(client, "ann")
+    client = chat_client("pba")
+    _, key = user_with_history(client, "ann")
     client.post("/v1/chat/completions", json=ask("Dinner?"), headers=key)
     assert seen[-1]["messages"] == pba_messages("Dinner?", render_direction(D16))
 
 
-def test_chat_reads_only_the_callers_memory(make_client, upstream):
+def test_chat_reads_only_the_callers_memory(chat_client, upstream):
     _, seen = upstream
-    client = make_client("ica")
-    ann, _ = new_user(client, "ann")
-    _, bob_key = new_user(client, "bob")
+    client = chat_client("ica")
+    ann, _ = user_with_history(client, "ann")
+    _, bob_key = user_with_history(client, "bob")
     client.post("/v1/chat/completions", json=ask("Dinner?", user=ann), headers=bob_key)  # `user` is free text
-    assert seen[-1]["messages"] == reference_messages("Dinner?", view_of("bob"))
+    assert seen[-1]["messages"] == ica_evaluation_messages("Dinner?", view_of("bob"))
     refused = client.post("/v1/chat/completions", json=ask("Dinner?"), headers=auth(ADMIN))
     assert refused.status_code == 422 and refused.json()["detail"].startswith("body.user")
     client.post("/v1/chat/completions", json=ask("Dinner?", user=ann), headers=auth(ADMIN))
-    assert seen[-1]["messages"] == reference_messages("Dinner?", view_of("ann"))
+    assert seen[-1]["messages"] == ica_evaluation_messages("Dinner?", view_of("ann"))
     assert client.post("/v1/chat/completions", json=ask("Dinner?")).status_code == 401
 
 
-def test_upstream_stream_is_relayed_as_sse_ending_in_done(make_client):
-    client = make_client("ica")
-    _, key = new_user(client, "ann")
+def test_upstream_stream_is_relayed_as_sse_ending_in_done(chat_client):
+    client = chat_client("ica")
+    _, key = user_with_history(client, "ann")
     with client.stream("POST", "/v1/chat/completions", json=ask("Dinner?", stream=True), headers=key) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         lines = [line for line in r.iter_lines() if line]
@@ -153,10 +143,10 @@ def test_upstream_stream_is_relayed_as_sse_ending_in_done(make_client):
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
 
 
-def test_upstream_failure_is_a_502_naming_the_upstream(make_client, upstream):
+def test_upstream_failure_is_a_502_naming_the_upstream(chat_client, upstream):
     url, _ = upstream
-    client = make_client("ica")
-    _, key = new_user(client, "ann")
+    client = chat_client("ica")
+    _, key = user_with_history(client, "ann")
     response = client.post("/v1/chat/completions", json={**ask("Dinner?"), "model": "broken"}, headers=key)
     assert response.status_code == 502 and response.json()["detail"].startswith(f"upstream {url} answered 500")
     bad = client.post("/v1/chat/completions", json={"model": "default", "messages": []}, headers=key)
@@ -176,7 +166,7 @@ def embedded():
 def test_embedded_model_answers_plain_and_streamed(tmp_path, embedded):
     config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, max_tokens=6)
     with TestClient(create_app(config, backend=embedded)) as client:
-        user, key = new_user(client, "ann")
+        user, key = user_with_history(client, "ann")
         assert client.post("/v1/chat/completions", json={**ask("Hi"), "model": "gpt-4"}, headers=key).status_code == 404
         plain = client.post("/v1/chat/completions", json=ask("Name a fruit."), headers=key).json()
         choice = plain["choices"][0]

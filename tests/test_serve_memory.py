@@ -4,9 +4,10 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
+from conftest import make_direction
 
 from alignx.personas import PersonaView
-from alignx.prompts import pba_messages, reference_messages, universal_messages
+from alignx.prompts import ica_evaluation_messages, pba_messages, universal_messages
 from alignx.records import Choice, Comment
 from alignx.serve.chat import STATED_PREFERENCES, personalize
 from alignx.serve.memory import (
@@ -22,12 +23,6 @@ from alignx.space import aggregate, dimension
 
 NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
 
-
-def direction(**poles: float) -> tuple[float, ...]:
-    d = [0.5] * 90
-    for key, value in poles.items():
-        d[int(key.lstrip("d"))] = value
-    return tuple(d)
 
 
 def event(i: int, kind: EventKind, days_ago: float = 0, direction=None, **data) -> Event:
@@ -56,10 +51,10 @@ def test_no_evidence_means_an_empty_profile_not_the_fallback():
 
 
 def test_guard_reads_negative_votes_on_universal_values_as_neutral():
-    events = [feedback(1, direction(d40=0, d16=1)), feedback(2, direction(d40=1, d16=1))]
+    events = [feedback(1, make_direction(d40=0, d16=1)), feedback(2, make_direction(d40=1, d16=1))]
     assert build_profile(events, guarded=(40,)).inferred[40] == pytest.approx(0.75)
     assert build_profile(events, guarded=()).inferred[40] == pytest.approx(0.5)
-    only_negative = [feedback(1, direction(d40=0)), feedback(2, direction(d40=0))]
+    only_negative = [feedback(1, make_direction(d40=0)), feedback(2, make_direction(d40=0))]
     assert dimension(40).negative not in build_profile(only_negative, guarded=(40,)).text
     assert dimension(40).negative in build_profile(only_negative, guarded=()).text
 
@@ -76,13 +71,13 @@ def test_check_edit_names_the_first_guarded_dimension():
 
 
 def test_recency_half_life_weighs_old_events_down():
-    events = [feedback(1, direction(d16=1), days_ago=20), feedback(2, direction(d16=0), days_ago=0)]
+    events = [feedback(1, make_direction(d16=1), days_ago=20), feedback(2, make_direction(d16=0), days_ago=0)]
     assert build_profile(events).inferred[16] == pytest.approx(0.5)
     # 20 days at a 10-day half-life: weight 1/4 for the old vote -> (0.25 * 1 + 1 * 0) / 1.25 = 0.2.
     drifted = build_profile(events, half_life_days=10)
     assert drifted.inferred[16] == pytest.approx(0.2) and dimension(16).negative in drifted.text
     # Years-old histories under a short half-life still have a profile (no all-zero weights).
-    ancient = [feedback(1, direction(d16=1), days_ago=9000), feedback(2, direction(d16=1), days_ago=8000)]
+    ancient = [feedback(1, make_direction(d16=1), days_ago=9000), feedback(2, make_direction(d16=1), days_ago=8000)]
     assert build_profile(ancient, half_life_days=0.01).inferred[16] == 1.0
 
 
@@ -90,7 +85,7 @@ def test_latest_edit_wins_and_null_clears_it():
     edits = [event(1, EventKind.EDIT, set={"3": 1.0, "16": 0.0}), event(2, EventKind.EDIT, set={"3": 0.0}),
              event(3, EventKind.EDIT, set={"16": None})]
     assert overrides_of(edits) == {3: 0.0}
-    profile = build_profile([feedback(0, direction(d3=1, d16=1)), *edits])
+    profile = build_profile([feedback(0, make_direction(d3=1, d16=1)), *edits])
     assert profile.inferred[3] == 1.0 and profile.directions[3] == 0.0 and profile.directions[16] == 1.0
 
 
@@ -109,7 +104,7 @@ VIEW = PersonaView(ugc=(Comment("Best pizza?", "Pineapple, always."),), pairs=(C
 
 def test_single_turn_reads_exactly_the_evaluation_prompts():
     ask = [{"role": "user", "content": "Dinner ideas?"}]
-    assert personalize(ask, mode="ica", view=VIEW, profile="x") == reference_messages("Dinner ideas?", VIEW)
+    assert personalize(ask, mode="ica", view=VIEW, profile="x") == ica_evaluation_messages("Dinner ideas?", VIEW)
     assert personalize(ask, mode="pba", view=VIEW, profile="Likes spice") == pba_messages("Dinner ideas?", "Likes spice")
     assert personalize(ask, mode="ica", view=VIEW, profile="x", universal=True) == universal_messages("Dinner ideas?")
     assert personalize(ask, mode="ica", view=PersonaView(), profile="") == universal_messages("Dinner ideas?")
@@ -120,7 +115,7 @@ def test_multi_turn_keeps_earlier_turns_and_client_system_text():
     chat = [{"role": "system", "content": "Answer in French."}, {"role": "user", "content": "Hi"},
             {"role": "assistant", "content": "Salut"}, {"role": "user", "content": "Dinner ideas?"}]
     out = personalize(chat, mode="ica", view=VIEW, profile="", stated=dimension(3).positive)
-    built = reference_messages("Dinner ideas?", VIEW)
+    built = ica_evaluation_messages("Dinner ideas?", VIEW)
     assert out[0]["content"] == built[0]["content"] + "\nAnswer in French."
     assert out[1:3] == chat[1:3] and out[3]["content"].startswith("***Task***\n\n**Post:**\nDinner ideas?")
     assert f"A chef.\n{STATED_PREFERENCES}{dimension(3).positive}" in out[3]["content"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest_serve import SETUP_HINT, serve_in_thread
+from conftest import SETUP_HINT, make_direction, serve_in_thread
 
 from alignx.serve import ServeConfig, create_app
 from alignx.space import dimension
@@ -22,12 +22,6 @@ CHROMEDRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
                                 reason=f"chromium and chromedriver not found; {SETUP_HINT}")
 
-
-def direction(**poles: float) -> list[float]:
-    d = [0.5] * 90
-    for key, value in poles.items():
-        d[int(key.lstrip("d"))] = value
-    return d
 
 
 @pytest.fixture
@@ -56,16 +50,16 @@ def seed_user(base: str) -> tuple[str, str]:
     key = {"Authorization": f"Bearer {user['api_key']}"}
     url = f"{base}/v1/users/{user['user_id']}"
     history = [("How do I fix a flat tire?", "Patch kit, five minutes.", "Let us first consider the history of tires.",
-                direction(d16=1, d3=1, d60=1)),
+                make_direction(d16=1, d3=1, d60=1)),
                ("Is coffee bad for you?", "In moderation, no.", "It depends on many factors; studies vary widely.",
-                direction(d16=1, d9=0, d60=1)),
+                make_direction(d16=1, d9=0, d60=1)),
                ("Best way to learn Spanish?", "Daily flashcards.", "Enroll in a long immersive program abroad.",
-                direction(d16=1, d3=1, d9=0, d75=1))]
+                make_direction(d16=1, d3=1, d9=0, d75=1))]
     for prompt, chosen, rejected, d in history:
         assert httpx.post(f"{url}/feedback", json={"prompt": prompt, "chosen": chosen, "rejected": rejected,
                                                    "direction": d}, headers=key).status_code == 201
     httpx.post(f"{url}/content", json={"prompt": "Weekend plans?", "comment": "Hiking, then a short nap.",
-                                       "direction": direction(d16=1, d60=1)}, headers=key)
+                                       "direction": make_direction(d16=1, d60=1)}, headers=key)
     httpx.post(f"{url}/demographic", json={"text": "A busy nurse in her thirties who likes short answers."},
                headers=key)
     return user["user_id"], user["api_key"]

@@ -5,7 +5,7 @@ import asyncio
 
 import httpx
 import pytest
-from conftest_serve import postgres_cluster, serve_in_thread
+from conftest import make_direction, postgres_cluster, serve_in_thread
 from sqlalchemy import create_engine, text
 
 from alignx.serve import ServeConfig, create_app
@@ -39,21 +39,15 @@ def rows(url: str, table: str, user_id: str) -> int:
         engine.dispose()
 
 
-def direction(**poles: float) -> list[float]:
-    d = [0.5] * 90
-    for key, value in poles.items():
-        d[int(key.lstrip("d"))] = value
-    return d
-
 
 def test_events_are_appended_in_order_with_utc_timestamps(db_url):
     store = MemoryStore(db_url)
     try:
         user, _ = store.create_user("ann")
         first = store.append(user.id, EventKind.FEEDBACK, {"prompt": "p", "chosen": "a", "rejected": "b"},
-                             direction(d16=1))
+                             make_direction(d16=1))
         second = store.append(user.id, EventKind.FEEDBACK, {"prompt": "p", "chosen": "b", "rejected": "a"},
-                              direction(d16=0))
+                              make_direction(d16=0))
         store.append(user.id, EventKind.DEMOGRAPHIC, {"text": "a nurse"})
         events = store.events(user.id)
         assert [e.id for e in events] == sorted(e.id for e in events) and events[0].id == first.id
@@ -73,7 +67,7 @@ def test_keys_are_stored_hashed_and_delete_removes_every_row(db_url):
         ann, ann_key = store.create_user("ann")
         bob, bob_key = store.create_user("bob")
         for i in range(3):
-            store.append(ann.id, EventKind.CONTENT, {"prompt": f"p{i}", "comment": "c"}, direction(d3=1))
+            store.append(ann.id, EventKind.CONTENT, {"prompt": f"p{i}", "comment": "c"}, make_direction(d3=1))
         store.append(bob.id, EventKind.CONTENT, {"prompt": "q", "comment": "c"})
         assert store.user_for_key(ann_key).id == ann.id and store.user_for_key(bob_key).id == bob.id
         engine = create_engine(db_url)
@@ -100,7 +94,7 @@ async def _storm(base: str, user_id: str, key: str) -> list[int]:
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60, limits=limits) as http:
             async def post(i: int) -> int:
                 body = {"prompt": f"client {c} post {i}", "chosen": "short", "rejected": "long",
-                        "direction": direction(d16=1 if (c + i) % 2 else 0)}
+                        "direction": make_direction(d16=1 if (c + i) % 2 else 0)}
                 response = await http.post(f"/v1/users/{user_id}/feedback", json=body)
                 assert response.status_code == 201, response.text
                 return response.json()["event"]["id"]

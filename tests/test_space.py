@@ -2,6 +2,7 @@ import random
 
 import numpy as np
 import pytest
+from conftest import make_direction
 
 from alignx import space
 from alignx.space import N_DIMENSIONS, aggregate, dimension, parse_profile, render_direction, validate_direction
@@ -10,12 +11,6 @@ from alignx.space import N_DIMENSIONS, aggregate, dimension, parse_profile, rend
 def neutral():
     return [0.5] * N_DIMENSIONS
 
-
-def direction(**poles):
-    d = neutral()
-    for index, value in poles.items():
-        d[int(index.lstrip("d"))] = value
-    return d
 
 
 def test_table_has_90_dimensions_in_groups():
@@ -47,7 +42,7 @@ def test_validate_direction_rejects(bad, message):
 def test_hand_computed_profile():
     # Two items: dim 16 concise in both (mean 1), dim 73 humor in one of two (mean 0.5, omitted),
     # dim 10 conservative in both (mean 0).
-    items = [direction(d16=1.0, d73=1.0, d10=0.0), direction(d16=1.0, d73=0.0, d10=0.0)]
+    items = [make_direction(d16=1.0, d73=1.0, d10=0.0), make_direction(d16=1.0, d73=0.0, d10=0.0)]
     p = aggregate(items)
     assert p.means[16] == 1.0 and p.means[73] == 0.5 and p.means[10] == 0.0
     assert p.text == "Conservative investment, Concise communication style"
@@ -55,8 +50,8 @@ def test_hand_computed_profile():
 
 def test_thresholds_follow_float32_means():
     # Five items: 3/5 -> float32 0.6000000238 >= 0.6 (positive); 2/5 -> 0.4000000059 > 0.4 (neutral).
-    items = [direction(d3=1.0, d5=1.0), direction(d3=1.0, d5=1.0), direction(d3=1.0, d5=0.0),
-             direction(d3=0.0, d5=0.0), direction(d3=0.0, d5=0.0)]
+    items = [make_direction(d3=1.0, d5=1.0), make_direction(d3=1.0, d5=1.0), make_direction(d3=1.0, d5=0.0),
+             make_direction(d3=0.0, d5=0.0), make_direction(d3=0.0, d5=0.0)]
     assert float(np.float32(3) / np.float32(5)) > 0.6
     text = aggregate(items).text
     assert text == "High Extraversion"  # d5 mean 2/5 stays neutral
@@ -85,7 +80,7 @@ def test_fallback_picks_most_extreme_side():
 
 
 def test_weighted_mean():
-    p = aggregate([direction(d0=1.0), direction(d0=0.0)], weights=[3, 1])
+    p = aggregate([make_direction(d0=1.0), make_direction(d0=0.0)], weights=[3, 1])
     assert p.means[0] == pytest.approx(0.75)
     with pytest.raises(ValueError, match="weights"):
         aggregate([neutral()], weights=[0])
@@ -106,8 +101,8 @@ def test_render_parse_round_trip_on_random_vectors():
 
 
 def test_parse_handles_labels_with_commas():
-    text = render_direction(direction(d14=1.0, d22=0.0, d16=1.0))
+    text = render_direction(make_direction(d14=1.0, d22=0.0, d16=1.0))
     assert "casual, stress-free chat" in text
-    assert parse_profile(text) == tuple(direction(d14=1.0, d22=0.0, d16=1.0))
+    assert parse_profile(text) == tuple(make_direction(d14=1.0, d22=0.0, d16=1.0))
     with pytest.raises(ValueError, match="unknown preference label 'Likes nothing'"):
         parse_profile("Likes humor, Likes nothing")

@@ -261,11 +261,10 @@ def test_cpu_lm_head_scores_only_completions_with_the_same_values(tiny_model):
     from transformers import AutoModelForCausalLM
     from trl.trainer import utils as trl_utils
 
-    from alignx.training.trainer import score_completions_only_on_cpu
+    from alignx.training.trainer import completions_only_lm_head_on_cpu
 
-    score_completions_only_on_cpu()
-    score_completions_only_on_cpu()  # applying it twice changes nothing
-    assert trl_utils._use_triton(torch.device("cpu"))
+    original = trl_utils._use_triton
+    assert not original(torch.device("cpu"))
     model = AutoModelForCausalLM.from_pretrained(tiny_model)
     ids = torch.randint(0, 1000, (2, 12), generator=torch.Generator().manual_seed(0))
     labels = ids.clone()
@@ -274,19 +273,35 @@ def test_cpu_lm_head_scores_only_completions_with_the_same_values(tiny_model):
     plain = torch.log_softmax(model(input_ids=ids).logits[:, :-1].float(), dim=-1)
     expected = plain.gather(-1, ids[:, 1:, None]).squeeze(-1) * (labels[:, 1:] != -100)
     trl_utils.add_fused_lm_head(model)
-    fused = model(input_ids=ids, labels=labels, fused_lm_head=True).log_probs
+    with completions_only_lm_head_on_cpu():
+        assert trl_utils._use_triton(torch.device("cpu"))
+        fused = model(input_ids=ids, labels=labels, fused_lm_head=True).log_probs
+    assert trl_utils._use_triton is original  # restored: the patch never outlives the block
     assert torch.allclose(fused, expected, atol=1e-5)
     assert (fused[:, :6] == 0).all() and (fused[1, 9:] == 0).all()
+    with pytest.raises(RuntimeError), completions_only_lm_head_on_cpu():
+        raise RuntimeError("a failed training step")
+    assert trl_utils._use_triton is original  # restored after a failure too
+
+
+def test_the_private_trl_method_we_override_still_exists():
+    """PretokenizedDPOTrainer overrides DPOTrainer._prepare_dataset; a TRL that renames it must fail here."""
+    import inspect
+
+    from trl import DPOTrainer
+
+    parameters = list(inspect.signature(DPOTrainer._prepare_dataset).parameters)
+    assert parameters == ["self", "dataset", "processing_class", "args", "dataset_name"]
 
 
 def test_dpo_lora_trains_saves_and_loads_into_the_scorer(tiny_model, train_data, tmp_path):
     from alignx.models import TRAINING_CONFIG, load, resolve
     from alignx.scoring import LoopScorer, ScoreRequest
     from alignx.training.callbacks import read_log
-    from alignx.training.trainer import train
+    from alignx.training.trainer import run_training
 
     out = tmp_path / "pba"
-    result = train(config_for(tiny_model, train_data, out, method="pba"), cache_dir=tmp_path / "cache")
+    result = run_training(config_for(tiny_model, train_data, out, method="pba"), cache_dir=tmp_path / "cache")
     assert (result.world_size, result.global_step) == (1, 2)
     assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", TRAINING_CONFIG,
             "train_log.jsonl", "checkpoint-2"} <= {p.name for p in out.iterdir()}
@@ -314,10 +329,10 @@ def test_sft_full_fine_tuning_saves_full_weights(tiny_model, train_data, tmp_pat
     from safetensors.torch import load_file
 
     from alignx.models import load
-    from alignx.training.trainer import train
+    from alignx.training.trainer import run_training
 
     out = tmp_path / "sft"
-    result = train(config_for(tiny_model, train_data, out, method="sft-ica", lora=False, max_steps=1, warmup_ratio=0.0,
+    result = run_training(config_for(tiny_model, train_data, out, method="sft-ica", lora=False, max_steps=1, warmup_ratio=0.0,
                               learning_rate=1e-2), cache_dir=tmp_path / "cache")
     assert result.global_step == 1 and (out / "model.safetensors").is_file()
     before, after = load_file(tiny_model / "model.safetensors"), load_file(out / "model.safetensors")
@@ -331,7 +346,7 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(tiny_model, train_dat
     from transformers import TrainerCallback
 
     from alignx.training.callbacks import read_log
-    from alignx.training.trainer import train
+    from alignx.training.trainer import run_training
 
     class Crash(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
@@ -340,16 +355,16 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(tiny_model, train_dat
 
     cache = tmp_path / "cache"
     straight = tmp_path / "straight"
-    train(config_for(tiny_model, train_data, straight, max_steps=4), cache_dir=cache)
+    run_training(config_for(tiny_model, train_data, straight, max_steps=4), cache_dir=cache)
     broken = tmp_path / "broken"
     with pytest.raises(KeyboardInterrupt):
-        train(config_for(tiny_model, train_data, broken, max_steps=4), cache_dir=cache, callbacks=[Crash()])
+        run_training(config_for(tiny_model, train_data, broken, max_steps=4), cache_dir=cache, callbacks=[Crash()])
     assert (broken / "checkpoint-2").is_dir() and not (broken / "adapter_model.safetensors").exists()
     with pytest.raises(ValueError, match="already holds a training run; pass --resume"):
-        train(config_for(tiny_model, train_data, broken, max_steps=4), cache_dir=cache)
+        run_training(config_for(tiny_model, train_data, broken, max_steps=4), cache_dir=cache)
     with pytest.raises(ValueError, match=r"--resume: options differ .*--seed 12 \(the run used 11\)"):
-        train(config_for(tiny_model, train_data, broken, max_steps=4, seed=12, resume=True), cache_dir=cache)
-    result = train(config_for(tiny_model, train_data, broken, max_steps=4, resume=True), cache_dir=cache)
+        run_training(config_for(tiny_model, train_data, broken, max_steps=4, seed=12, resume=True), cache_dir=cache)
+    result = run_training(config_for(tiny_model, train_data, broken, max_steps=4, resume=True), cache_dir=cache)
     assert result.global_step == 4
     a = load_file(straight / "adapter_model.safetensors")
     b = load_file(broken / "adapter_model.safetensors")
@@ -359,17 +374,17 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(tiny_model, train_dat
 
 
 def test_resume_needs_a_checkpoint(tiny_model, train_data, tmp_path):
-    from alignx.training.trainer import train
+    from alignx.training.trainer import run_training
 
     with pytest.raises(ValueError, match="holds no complete checkpoint-N folder; run without --resume"):
-        train(config_for(tiny_model, train_data, tmp_path / "none", resume=True), cache_dir=tmp_path / "c")
+        run_training(config_for(tiny_model, train_data, tmp_path / "none", resume=True), cache_dir=tmp_path / "c")
 
 
 def test_model_without_chat_template_is_refused(tiny_model, train_data, tmp_path):
     import shutil
 
     from alignx.prompts import ChatTemplateError
-    from alignx.training.trainer import train
+    from alignx.training.trainer import run_training
 
     bare = tmp_path / "bare"
     shutil.copytree(tiny_model, bare)
@@ -378,7 +393,7 @@ def test_model_without_chat_template_is_refused(tiny_model, train_data, tmp_path
     tokenizer_config.pop("chat_template", None)
     (bare / "tokenizer_config.json").write_text(json.dumps(tokenizer_config))
     with pytest.raises(ChatTemplateError, match="has no chat template"):
-        train(config_for(bare, train_data, tmp_path / "out"), cache_dir=tmp_path / "cache")
+        run_training(config_for(bare, train_data, tmp_path / "out"), cache_dir=tmp_path / "cache")
 
 
 def test_cli_errors_are_one_line(tiny_model, write_jsonl, tmp_path):
@@ -428,13 +443,13 @@ def test_worker_prints_user_errors_in_one_line_and_lets_bugs_keep_their_tracebac
     def refuse(config):
         raise UserError("--data: nothing to train on")
 
-    monkeypatch.setattr(trainer, "train", refuse)
+    monkeypatch.setattr(trainer, "run_training", refuse)
     assert launch.main([str(path)]) == 2
     assert capsys.readouterr().err == "error: --data: nothing to train on\n"
 
     def bug(config):
         raise KeyError("a bug")
 
-    monkeypatch.setattr(trainer, "train", bug)
+    monkeypatch.setattr(trainer, "run_training", bug)
     with pytest.raises(KeyError, match="a bug"):
         launch.main([str(path)])

@@ -12,7 +12,7 @@ import json
 import random
 from pathlib import Path
 
-from alignx.records import atomic_write
+from alignx.atomic import atomic_write
 from alignx.space import N_DIMENSIONS
 
 ROOT = Path(__file__).resolve().parent.parent

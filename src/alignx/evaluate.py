@@ -1,77 +1,114 @@
-"""Alignment accuracy: does the model's implicit reward prefer the user's chosen response?
+"""Alignment accuracy: does the personalized reward prefer the user's chosen response?
 
-r(y) = β·(log π_policy(y | persona prompt) − log π_ref(y | reference prompt)); an example is
-correct when r(chosen) > r(rejected) (ties are wrong, as released). The reference decides
-what is measured: `none` = the same model reading the universal prompt (persona lift),
-`base` = an adapter's base model on the same prompt (the released protocol), `raw` = no
-reference, or any other model spec on the same prompt.
+A reward (`alignx.rewards`) is a weighted sum of log π(y | prompt) terms; an example is correct when
+r(chosen) > r(rejected) (ties are wrong, as released). The default reward `dpo` is the released
+r = β·(log π_policy − log π_ref), and the reference decides what it measures: `none` = the same model
+reading the universal prompt (persona lift), `base` = an adapter's base model on the same prompt (the
+released protocol), `raw` = no reference, or any other model spec on the same prompt.
+
+`Evaluator` talks to models only through the `Scorer` protocol, behind a `CachedScorer`, so rows of a
+table and terms of a reward that share a prompt are scored once.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from alignx.options import parse_option
+from alignx import rewards
+from alignx.errors import OptionError, record_prefix
 from alignx.personas import Persona, PersonaError, persona_view
-from alignx.prompts import PromptKind, persona_messages, render, universal_messages
+from alignx.prompts import Messages, PromptKind
 from alignx.records import Record
+from alignx.rewards import RewardContext, Role, Term
+from alignx.scoring import CachedScorer, Scorer, ScoreRequest
 
-REFERENCE_MODES = ("none", "base", "raw")  # anything else is a model spec
 DEFAULT_BETA = 0.1
 
 
 @dataclass
-class EvalConfig:
-    data: str = "demo"
-    split: str | None = None
-    model: str = "default"
-    persona: Persona | str = Persona.ALL
-    prompt: PromptKind | str | None = None  # None: PBA for persona 'profile', ICA otherwise
-    reference: str = "none"
-    limit: int | None = None
-    batch_size: int = 8
-    beta: float = DEFAULT_BETA
-    bootstrap: int = 1000
-    seed: int = 0
-    progress: bool = True
+class EvalSettings:
+    """What one evaluation run reads (a row of a table); the report records these and the provenance."""
+
+    persona: str = field(default=Persona.ALL.value, metadata={
+        "help": "ugc | pair | demo | profile | all | none: what the model is told about the user."})
+    prompt: str | None = field(default=None, metadata={
+        "help": "ica | pba: how the persona is put to the model.", "default_text": "pba for profile, else ica"})
+    reward: str = field(default="dpo", metadata={
+        "help": "How the persona becomes a reward: dpo (the released protocol, with --reference) or a "
+                "zero-training reward; zero-shot is the one recommended for untrained models (docs/rewards.md)."})
+    reference: str = field(default="none", metadata={
+        "help": "For --reward dpo: none (same model, universal prompt: persona lift) | base (the adapter's "
+                "base) | raw (no reference) | a model spec."})
+    beta: float = field(default=DEFAULT_BETA, metadata={"help": "β of the dpo reward."})
+    bootstrap: int = field(default=1000, metadata={"help": "Bootstrap rounds of the 95% interval."})
+    seed: int = field(default=0, metadata={"help": "Seed of the bootstrap."})
 
     def __post_init__(self) -> None:
-        self.persona = Persona.parse(self.persona)
-        if self.prompt is None:
-            self.prompt = PromptKind.PBA if self.persona is Persona.PROFILE else PromptKind.ICA
-        self.prompt = parse_option(PromptKind, self.prompt, "--prompt")
-        if self.prompt is PromptKind.PBA and self.persona is not Persona.PROFILE:
-            raise ValueError(f"--prompt pba reads a preference profile; use --persona profile, not {self.persona}")
-        if self.prompt is PromptKind.ICA and self.persona is Persona.PROFILE:
-            raise ValueError("--persona profile is read through the PBA prompt; use --prompt pba or leave --prompt out")
-        if self.persona is Persona.NONE and self.reference == "none":
-            raise ValueError("--persona none with --reference none compares the universal prompt with itself; "
-                             "use --reference raw for the universal baseline")
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"--limit must be at least 1, got {self.limit}")
-        if self.batch_size < 1:
-            raise ValueError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if self.beta <= 0:
-            raise ValueError(f"beta must be positive, got {self.beta}")
+        persona = Persona.parse(self.persona)
+        self.persona = persona.value
+        default = PromptKind.PBA if persona is Persona.PROFILE else PromptKind.ICA
+        kind = PromptKind.parse(self.prompt if self.prompt is not None else default)
+        self.prompt = kind.value
+        if kind is PromptKind.PBA and persona is not Persona.PROFILE:
+            raise OptionError(f"--prompt pba reads a preference profile; use --persona profile, not {persona}")
+        if kind is PromptKind.ICA and persona is Persona.PROFILE:
+            raise OptionError("--persona profile is read through the PBA prompt; use --prompt pba or leave "
+                              "--prompt out")
+        reward = rewards.get(self.reward)
+        if persona not in reward.personas:
+            raise OptionError(f"--reward {reward.name} is defined for persona "
+                              f"{', '.join(p.value for p in reward.personas)}; not {persona}")
+        if not reward.uses_reference and self.reference != "none":
+            raise OptionError(f"--reward {reward.name} is scored by the model alone; leave --reference out")
+        if persona is Persona.NONE and self.reference == "none" and reward.uses_reference:
+            raise OptionError("--persona none with --reference none compares the universal prompt with itself; "
+                              "use --reference raw for the universal baseline")
+        if not self.beta > 0:
+            raise OptionError(f"--beta must be positive, got {self.beta}")
+        if self.bootstrap < 0:
+            raise OptionError(f"--bootstrap must be 0 or more, got {self.bootstrap}")
 
     @property
-    def label(self) -> str:
-        return f"persona={self.persona.value} prompt={self.prompt.value} reference={self.reference}"
+    def persona_type(self) -> Persona:
+        return Persona(self.persona)
+
+
+@dataclass
+class EvalConfig(EvalSettings):
+    """`alignx eval`: one run's settings plus what to run them on (declared once, see alignx.options)."""
+
+    data: str = field(default="demo", metadata={
+        "help": "Benchmark (demo, alignx-test, p-soups, prism, uf-p-4), file, folder or hub dataset id."})
+    split: str | None = field(default=None, metadata={
+        "help": "Split to evaluate; default: the data's only split, else 'test'.", "default_text": "test"})
+    model: str = field(default="default", metadata={
+        "help": "'default' (the embedded SmolLM2-135M-Instruct), a hub id, a model or adapter folder."})
+    limit: int | None = field(default=None, metadata={"help": "Evaluate the first N records only."})
+    batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass."})
+    output: str | None = field(default=None, metadata={"help": "Write the full JSON report here (atomically)."})
+    progress: bool = field(default=True, metadata={"help": "Show progress bars with tokens/s on stderr."})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.limit is not None and self.limit < 1:
+            raise OptionError(f"--limit must be at least 1, got {self.limit}")
+        if self.batch_size < 1:
+            raise OptionError(f"--batch-size must be at least 1, got {self.batch_size}")
 
 
 @dataclass
 class EvalResult:
-    config: EvalConfig
-    model: str
-    reference_model: str | None
+    settings: EvalSettings
+    provenance: dict[str, Any]  # data, split, limit, model, reference_model: what the settings were run on
     examples: list[dict[str, Any]]
     seconds: float
-    tokens: int = 0
-    ci95: tuple[float, float] = field(default=(0.0, 0.0))
+    tokens: int = 0  # positions the scorers ran for this row (rows sharing prompts share tokens)
+    ci95: tuple[float, float] = (0.0, 0.0)
 
     @property
     def n(self) -> int:
@@ -82,17 +119,16 @@ class EvalResult:
         return float(np.mean([e["correct"] for e in self.examples])) if self.examples else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        c = self.config
+        s = self.settings
+        settings = {name: getattr(s, name) for name in ("persona", "prompt", "reward", "reference", "beta",
+                                                        "bootstrap", "seed")}
         return {
             "accuracy": self.accuracy,
             "n": self.n,
             "ci95": list(self.ci95),
-            "settings": {
-                "data": c.data, "split": c.split, "model": self.model, "persona": c.persona.value,
-                "prompt": c.prompt.value, "reference": c.reference, "reference_model": self.reference_model,
-                "beta": c.beta, "limit": c.limit, "bootstrap": c.bootstrap, "seed": c.seed,
-            },
+            "settings": {**self.provenance, **settings},
             "timing": {"seconds": round(self.seconds, 3), "tokens": self.tokens,
+                       "tokens_per_record": round(self.tokens / self.n, 1) if self.n else None,
                        "examples_per_second": round(self.n / self.seconds, 3) if self.seconds else None},
             "examples": self.examples,
         }
@@ -109,134 +145,138 @@ def bootstrap_ci(correct: list[bool], rounds: int, seed: int) -> tuple[float, fl
     return (float(low), float(high))
 
 
+@dataclass
+class ScoredModel:
+    """A model as evaluation sees it: its name, how chat messages become its prompt, its scorer, and for an
+    adapter the base model (the same weights with the adapter switched off)."""
+
+    name: str
+    render: Callable[[Messages], str]
+    scorer: Scorer
+    base: ScoredModel | None = None
+
+
+def load_scored(spec: str, *, batch_size: int = 8, progress: bool = True) -> ScoredModel:
+    """`spec` loaded once, scored by the prefix-sharing scorer behind a cache."""
+    from alignx import models
+    from alignx.prompts import render
+    from alignx.scoring import PrefixSharingScorer, ScorerConfig
+
+    loaded = models.load(spec)
+    config = ScorerConfig(batch_size=batch_size, progress=progress)
+
+    def render_messages(messages: Messages) -> str:
+        return render(loaded.tokenizer, messages)
+
+    base = None
+    if loaded.spec.is_adapter:
+        base = ScoredModel(loaded.spec.base, render_messages,
+                           CachedScorer(PrefixSharingScorer(loaded, config, disable_adapter=True)))
+    return ScoredModel(spec, render_messages, CachedScorer(PrefixSharingScorer(loaded, config)), base)
+
+
 class Evaluator:
-    """Scores records for one policy model; reuse it across persona settings to load the model once."""
+    """Scores records for one policy model; reuse it across settings (rows) to load the model once."""
 
-    def __init__(self, model: str = "default", *, batch_size: int = 8, progress: bool = True):
-        from alignx import models
+    def __init__(self, policy: ScoredModel, load_model: Callable[[str], ScoredModel] | None = None):
+        self.policy = policy
+        self._load_model = load_model or load_scored
+        self._references: dict[str, ScoredModel] = {}
 
-        self.spec = model
-        self.policy = models.load(model)
-        self.batch_size, self.progress = batch_size, progress
-        self._references: dict[str, Any] = {}
-        self._memo: dict[tuple, tuple[float, ...]] = {}  # (model, adapter off, prompt, pair) -> scores
+    @classmethod
+    def load(cls, model: str = "default", *, batch_size: int = 8, progress: bool = True) -> Evaluator:
+        def load_model(spec: str) -> ScoredModel:
+            return load_scored(spec, batch_size=batch_size, progress=progress)
 
-    def _score(self, loaded, prompts: list[str], pairs: list[tuple[str, str]], *, disable_adapter: bool = False,
-               description: str) -> tuple[list[tuple[float, ...]], int]:
-        """Scores of (prompt, pair) under `loaded`, and the tokens run; pairs scored before are not run again.
+        return cls(load_model(model), load_model)
 
-        Every persona row of a table shares the universal reference prompt, so the memo saves
-        one reference pass per row after the first.
-        """
-        from alignx.scoring import PrefixSharingScorer, ScorerConfig, ScoreRequest
+    def reference(self, settings: EvalSettings) -> ScoredModel | None:
+        """The model `--reference` names for the REFERENCE terms (none and raw have none)."""
+        if settings.reference in ("none", "raw"):
+            return None
+        if settings.reference == "base":
+            if self.policy.base is None:
+                raise OptionError(f"--reference base needs an adapter (a training output folder); "
+                                  f"{self.policy.name!r} has no base model. Use --reference none (persona lift) "
+                                  "or name a model")
+            return self.policy.base
+        if settings.reference not in self._references:
+            self._references[settings.reference] = self._load_model(settings.reference)
+        return self._references[settings.reference]
 
-        keys = [(id(loaded), disable_adapter, p, y) for p, y in zip(prompts, pairs, strict=True)]
-        todo = list(dict.fromkeys(k for k in keys if k not in self._memo))
-        tokens = 0
-        if todo:
-            config = ScorerConfig(batch_size=self.batch_size, progress=self.progress, description=description)
-            scorer = PrefixSharingScorer(loaded, config, disable_adapter=disable_adapter)
-            for key, scores in zip(todo, scorer.score([ScoreRequest(k[2], k[3]) for k in todo]), strict=True):
-                self._memo[key] = scores
-            tokens = scorer.tokens_processed
-        return [self._memo[k] for k in keys], tokens
-
-    def _reference(self, config: EvalConfig):
-        """(loaded reference model or None, whether to disable the policy's adapter, its display name)."""
-        if config.reference == "raw":
-            return None, False, None
-        if config.reference == "none":
-            return self.policy, False, self.spec
-        if config.reference == "base":
-            if not self.policy.spec.is_adapter:
-                raise ValueError(f"--reference base needs an adapter (a training output folder); {self.spec!r} has "
-                                 "no base model. Use --reference none (persona lift) or name a model")
-            return self.policy, True, self.policy.spec.base
-        if config.reference not in self._references:
-            from alignx import models
-
-            self._references[config.reference] = models.load(config.reference)
-        return self._references[config.reference], False, config.reference
-
-    def run(self, records: list[Record], config: EvalConfig) -> EvalResult:
-        views = []
+    def run(self, records: Sequence[Record], settings: EvalSettings, *, source: str = "data",
+            provenance: dict[str, Any] | None = None) -> EvalResult:
+        reward = rewards.get(settings.reward)
+        terms = []
         for number, record in enumerate(records, 1):
             try:
-                views.append(persona_view(record, config.persona))
+                view = persona_view(record, settings.persona_type)
+                terms.append(reward.terms(RewardContext(record.prompt, view, settings.persona_type,
+                                                        PromptKind(settings.prompt), settings.reference,
+                                                        settings.beta)))
             except PersonaError as e:
-                raise ValueError(f"{config.data}: record {number}: {e}") from None
-        tokenizer = self.policy.tokenizer
-        policy_prompts = [render(tokenizer, persona_messages(r.prompt, v, config.prompt))
-                          for r, v in zip(records, views, strict=True)]
-        ref_model, disable_adapter, ref_name = self._reference(config)
-        if ref_model is None:
-            ref_prompts = None
-        elif config.reference == "none":
-            ref_prompts = [render(tokenizer, universal_messages(r.prompt)) for r in records]
-        elif ref_model is self.policy:
-            ref_prompts = policy_prompts
-        else:
-            ref_prompts = [render(ref_model.tokenizer, persona_messages(r.prompt, v, config.prompt))
-                           for r, v in zip(records, views, strict=True)]
-
+                raise PersonaError(f"{record_prefix(source, number)}: {e}") from None
+        models = {Role.POLICY: self.policy, Role.REFERENCE: self.reference(settings)}
         start = time.perf_counter()
-        pairs = [(r.chosen, r.rejected) for r in records]
-        policy, tokens = self._score(self.policy, policy_prompts, pairs,
-                                     description=f"policy, persona {config.persona}")
-        reference: list[tuple[float, ...]] | list[None] = [None] * len(records)
-        if ref_prompts is not None:
-            what = "universal prompt" if config.reference == "none" else f"{config.reference}: {ref_name}"
-            reference, ref_tokens = self._score(ref_model, ref_prompts, pairs, disable_adapter=disable_adapter,
-                                                description=f"reference, {what}")
-            tokens += ref_tokens
-        seconds = time.perf_counter() - start
-
-        examples = []
-        for index, (record, pp, pol, ref) in enumerate(zip(records, policy_prompts, policy, reference, strict=True)):
-            rp = ref_prompts[index] if ref_prompts is not None else None
-            examples.append(example_row(index, record, pp, rp, pol, ref, config.beta))
-        result = EvalResult(config, self.spec, ref_name, examples, seconds, tokens)
-        result.ci95 = bootstrap_ci([e["correct"] for e in examples], config.bootstrap, config.seed)
+        tokens_before = {id(m.scorer): m.scorer.tokens_processed for m in models.values() if m is not None}
+        scores = self._score(records, terms, models, f"{settings.reward}, persona {settings.persona}")
+        tokens = sum(m.scorer.tokens_processed - tokens_before[id(m.scorer)]
+                     for m in {id(m.scorer): m for m in models.values() if m is not None}.values())
+        examples = [example_row(i, r, t, s, models) for i, (r, t, s) in enumerate(zip(records, terms, scores,
+                                                                                          strict=True))]
+        reference = models[Role.REFERENCE]
+        provenance = {**(provenance or {}), "model": self.policy.name,
+                      "reference_model": reference.name if reference else None}
+        result = EvalResult(settings, provenance, examples, time.perf_counter() - start, tokens)
+        result.ci95 = bootstrap_ci([e["correct"] for e in examples], settings.bootstrap, settings.seed)
         return result
 
-
-def example_row(index: int, record: Record, policy_prompt: str, reference_prompt: str | None,
-                policy: tuple[float, ...], reference: tuple[float, ...] | None, beta: float) -> dict[str, Any]:
-    """One report line: the exact strings scored, the four log-probs and the verdict."""
-    chosen_lp, rejected_lp = policy
-    ref_chosen, ref_rejected = reference if reference is not None else (None, None)
-    return {
-        "index": index,
-        "policy_prompt": policy_prompt,
-        "reference_prompt": reference_prompt,
-        "chosen": record.chosen,
-        "rejected": record.rejected,
-        "chosen_logp": chosen_lp,
-        "rejected_logp": rejected_lp,
-        "ref_chosen_logp": ref_chosen,
-        "ref_rejected_logp": ref_rejected,
-        "correct": is_correct(chosen_lp, rejected_lp, ref_chosen, ref_rejected, beta),
-    }
+    def _score(self, records: Sequence[Record], terms: list[list[Term]], models: dict[Role, ScoredModel | None],
+               description: str) -> list[list[tuple[str, float, float]]]:
+        """(rendered prompt, log π(chosen), log π(rejected)) of every term of every record; one scorer call
+        per model, so the scorer can sort and share prompts across the whole set."""
+        rendered = [[models[t.role].render(t.messages) for t in row] for row in terms]
+        by_role: dict[Role, list[ScoreRequest]] = {}
+        for record, row, prompts in zip(records, terms, rendered, strict=True):
+            for term, prompt in zip(row, prompts, strict=True):
+                by_role.setdefault(term.role, []).append(ScoreRequest(prompt, (record.chosen, record.rejected)))
+        answers = {role: iter(models[role].scorer.score(requests, description=f"{description}: {role.value}"))
+                   for role, requests in by_role.items()}
+        return [[(prompt, *next(answers[t.role])) for t, prompt in zip(row, prompts, strict=True)]
+                for row, prompts in zip(terms, rendered, strict=True)]
 
 
-def is_correct(chosen: float, rejected: float, ref_chosen: float | None, ref_rejected: float | None,
-               beta: float = DEFAULT_BETA) -> bool:
-    """r(chosen) > r(rejected) with r = β(log π − log π_ref); without a reference, log π alone. Ties are wrong."""
-    if ref_chosen is None or ref_rejected is None:
-        return chosen > rejected
-    return beta * (chosen - ref_chosen) > beta * (rejected - ref_rejected)
+def example_row(index: int, record: Record, terms: list[Term], scores: list[tuple[str, float, float]],
+                models: dict[Role, ScoredModel | None]) -> dict[str, Any]:
+    """One report line: every term's exact prompt, weight and log-probs, the two rewards and the verdict."""
+    rows = [{"label": t.label, "model": models[t.role].name, "weight": t.weight, "prompt": prompt,
+             "chosen_logp": chosen, "rejected_logp": rejected}
+            for t, (prompt, chosen, rejected) in zip(terms, scores, strict=True)]
+    reward_chosen = sum(r["weight"] * r["chosen_logp"] for r in rows)
+    reward_rejected = sum(r["weight"] * r["rejected_logp"] for r in rows)
+    return {"index": index, "chosen": record.chosen, "rejected": record.rejected, "terms": rows,
+            "reward_chosen": reward_chosen, "reward_rejected": reward_rejected,
+            "correct": reward_chosen > reward_rejected}  # ties are wrong, as released
 
 
-def evaluate(config: EvalConfig) -> EvalResult:
-    """Load the data and the model named in `config` and evaluate once."""
-    from alignx import benchmarks
+def load_data(config: EvalConfig) -> list[Record]:
+    """The records `config` names, after checking a registered benchmark has its persona type."""
+    from alignx import registry
 
-    if benchmarks.is_registered(config.data):
-        supported = benchmarks.get(config.data).personas
-        if config.persona not in supported:
-            raise ValueError(f"benchmark {config.data} has no {config.persona.value} persona; "
-                             f"choose one of {', '.join(p.value for p in supported)}")
-    records = benchmarks.load(config.data, config.split, config.limit)
+    if registry.is_registered(config.data):
+        supported = registry.get(config.data).personas
+        if config.persona_type not in supported:
+            raise OptionError(f"benchmark {config.data} has no {config.persona} persona; "
+                              f"choose one of {', '.join(p.value for p in supported)}")
+    records = registry.load(config.data, config.split, config.limit)
     if not records:
-        raise ValueError(f"{config.data}: no records to evaluate")
-    return Evaluator(config.model, batch_size=config.batch_size, progress=config.progress).run(records, config)
+        raise OptionError(f"{config.data}: no records to evaluate")
+    return records
+
+
+def evaluate(config: EvalConfig, evaluator: Evaluator | None = None) -> EvalResult:
+    """Load the data (and the model, unless an evaluator is given) that `config` names, and evaluate once."""
+    records = load_data(config)
+    evaluator = evaluator or Evaluator.load(config.model, batch_size=config.batch_size, progress=config.progress)
+    provenance = {"data": config.data, "split": config.split, "limit": config.limit}
+    return evaluator.run(records, config, source=config.data, provenance=provenance)

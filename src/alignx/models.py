@@ -11,11 +11,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from alignx.atomic import atomic_write
+from alignx.errors import OptionError, Unreachable, UserError
 
 DEFAULT_MODEL = "default"
 EMBEDDED_NAME = "SmolLM2-135M-Instruct"
@@ -25,7 +28,7 @@ ADAPTER_CONFIG = "adapter_config.json"
 TRAINING_CONFIG = "alignx_training.json"  # written by `alignx train`; holds the base model spec
 
 
-class ModelSpecError(ValueError):
+class ModelSpecError(UserError):
     """A model spec that cannot be resolved; the message says what to pass instead."""
 
 
@@ -97,13 +100,9 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
-    try:
+    with atomic_write(target, directory=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def resolve(spec: str) -> ResolvedModel:
@@ -139,20 +138,34 @@ def _adapter_base(folder: Path) -> str:
     return base
 
 
+DTYPES = {"fp32": "float32", "float32": "float32", "bf16": "bfloat16", "bfloat16": "bfloat16",
+          "fp16": "float16", "float16": "float16"}
+
+
 def pick_device(device: str | None = None):
+    """`device` as a torch.device (default: cuda when present); OptionError for a name torch does not know
+    or a CUDA device on a machine without one."""
     import torch
 
-    if device:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not device:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise OptionError(f"--device {device!r} is not a torch device; pass cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise OptionError(f"--device {device}: this machine has no CUDA device; pass cpu")
+    return dev
 
 
 def pick_dtype(device, dtype: str | None = None):
+    """`dtype` by name (fp32, bf16, fp16); default bf16 on a GPU that has it, else fp32."""
     import torch
 
     if dtype:
-        return {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16,
-                "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16}[dtype]
+        if dtype.lower() not in DTYPES:
+            raise OptionError(f"--dtype {dtype!r} is unknown; choose one of fp32, bf16, fp16")
+        return getattr(torch, DTYPES[dtype.lower()])
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return torch.float32
@@ -166,13 +179,26 @@ def use_all_cores() -> None:
         torch.set_num_threads(len(os.sched_getaffinity(0)))
 
 
+@contextmanager
+def hub_errors(kind: str, name: str) -> Iterator[None]:
+    """Turn a failed download of hub id `name` (no network, no such repo) into one `Unreachable` line.
+    A local folder's errors are left alone: they are not about reaching anything."""
+    try:
+        yield
+    except OSError as e:
+        if Path(name).expanduser().exists():
+            raise
+        raise Unreachable(kind, name, e) from None
+
+
 def load_tokenizer(resolved: ResolvedModel):
     from transformers import AutoTokenizer
 
     source = resolved.path
     if resolved.is_adapter and not _has_tokenizer(Path(resolved.path)):
         source = resolve(resolved.base).path
-    return AutoTokenizer.from_pretrained(source)
+    with hub_errors("model", source):
+        return AutoTokenizer.from_pretrained(source)
 
 
 def _has_tokenizer(folder: Path) -> bool:
@@ -189,7 +215,8 @@ def load(spec: str | ResolvedModel, *, device: str | None = None, dtype: str | N
     if dev.type == "cpu":
         use_all_cores()
     weights = resolve(resolved.base).path if resolved.is_adapter else resolved.path
-    model = AutoModelForCausalLM.from_pretrained(weights, dtype=torch_dtype)
+    with hub_errors("model", weights):
+        model = AutoModelForCausalLM.from_pretrained(weights, dtype=torch_dtype)
     if resolved.is_adapter:
         from peft import PeftModel
 

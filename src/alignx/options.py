@@ -16,6 +16,7 @@ field without a default is required. Metadata keys a field may carry:
     short         a short alias, e.g. "-o"
     default_text  what to show as the default where the value is not telling, e.g. "all" for None
     argument      True: a positional argument instead of an option
+    envvar        an environment variable the option is read from when not given
 
 Moving a command onto this (eval, serve, ...):
 
@@ -80,7 +81,7 @@ def _parameter(f: dataclasses.Field, kind: Any) -> inspect.Parameter:
     import typer
 
     meta = f.metadata
-    shown = {"help": meta.get("help"), "show_default": meta.get("default_text", True),
+    shown = {"help": meta.get("help"), "show_default": meta.get("default_text", True), "envvar": meta.get("envvar"),
              "default_factory": None if f.default_factory is dataclasses.MISSING else f.default_factory}
     if meta.get("argument"):
         info = typer.Argument(**shown)
@@ -134,6 +135,8 @@ def options_table(config_cls: type, exclude: Iterable[str] = ()) -> str:
     for f in option_fields(config_cls, exclude):
         names = f"{option_name(f)} / --no-{option_name(f)[2:]}" if hints[f.name] is bool else option_name(f)
         names = f"`{names}`, `{f.metadata['short']}`" if "short" in f.metadata else f"`{names}`"
+        if "envvar" in f.metadata:
+            names += f" (or `${f.metadata['envvar']}`)"
         cells = (names, _default_text(f), f.metadata.get("help", ""))
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(rows)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from alignx.errors import UserError
 from alignx.options import parse_option
 from alignx.records import Choice, Comment, Record
 from alignx.space import aggregate
@@ -35,7 +36,7 @@ class Persona(str, Enum):
         return parse_option(cls, name, "persona")
 
 
-class PersonaError(ValueError):
+class PersonaError(UserError):
     """The record lacks the part a persona type needs."""
 
 

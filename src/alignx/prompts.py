@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from enum import Enum
 
+from alignx.errors import OptionError, UserError
+from alignx.options import parse_option
 from alignx.personas import PersonaView
 
 Messages = list[dict[str, str]]
 
 ICA_SYSTEM = "Generate a task-specific response based on user historical behavior.\n"
 PBA_SYSTEM = "Generate a task-specific response based on user preferences.\n"
-REFERENCE_SYSTEM = "Generate a task-specific response based on user historical behavior and preferences.\n"
+ICA_EVALUATION_SYSTEM = "Generate a task-specific response based on user historical behavior and preferences.\n"
 UNIVERSAL_SYSTEM = "Generate a task-specific response.\n"
 
 UGC_HEADER = "**This person has commented on some posts:**\n\n"
@@ -24,16 +26,25 @@ PAIR_HEADER = "**This person has chosen or rejected comments on some posts:**\n\
 
 
 class PromptKind(str, Enum):
+    """How a persona is put to the model: ICA shows the history, PBA the preference profile."""
+
     ICA = "ica"
     PBA = "pba"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def parse(cls, name: str | PromptKind, option: str = "--prompt") -> PromptKind:
+        return parse_option(cls, name, option)
 
 
 def _task(post: str, *, evaluation: bool) -> str:
     return f"**Post:**\n{post}\n\n" if evaluation else f"{post}\n\n"
 
 
-def history_text(view: PersonaView, *, with_demographic: bool) -> str:
-    """The UGC block, the PAIR block and (optionally) the DEMO text, as the released code joins them."""
+def history_text(view: PersonaView) -> str:
+    """The UGC block, the PAIR block and the DEMO text (when the view carries them), as released."""
     text = ""
     if view.ugc:
         text += UGC_HEADER + "".join(
@@ -44,7 +55,7 @@ def history_text(view: PersonaView, *, with_demographic: bool) -> str:
             f"{i}. *Post:*\n{p.prompt}\n\n*Chosen:*\n{p.chosen}\n\n*Rejected:*\n{p.rejected}\n\n"
             for i, p in enumerate(view.pairs, 1)
         )
-    if with_demographic and view.demographic:
+    if view.demographic:
         text += view.demographic
     return text
 
@@ -53,7 +64,7 @@ def ica_training_messages(post: str, view: PersonaView) -> Messages:
     """ICA as trained: the drawn UGC and PAIR items (and DEMO when the view carries it)."""
     user = (
         f"***Task***\n\n{_task(post, evaluation=False)}"
-        f"***Historical Behavior***\n\n{history_text(view, with_demographic=True)}\n\n***Response:***\n\n"
+        f"***Historical Behavior***\n\n{history_text(view)}\n\n***Response:***\n\n"
     )
     return [{"role": "system", "content": ICA_SYSTEM}, {"role": "user", "content": user}]
 
@@ -67,14 +78,15 @@ def pba_messages(post: str, profile: str, *, evaluation: bool = True) -> Message
     return [{"role": "system", "content": PBA_SYSTEM}, {"role": "user", "content": user}]
 
 
-def reference_messages(post: str, view: PersonaView) -> Messages:
-    """The released evaluation prompt: history and demographics ("historical behavior and preferences")."""
+def ica_evaluation_messages(post: str, view: PersonaView) -> Messages:
+    """The ICA prompt of the released evaluation (policy and base reference alike): history and
+    demographics, "historical behavior and preferences"."""
     user = (
         f"***Task***\n\n{_task(post, evaluation=True)}"
-        f"***Historical Behavior and User Preferences***\n\n{history_text(view, with_demographic=True)}"
+        f"***Historical Behavior and User Preferences***\n\n{history_text(view)}"
         "\n\n***Response:***\n\n"
     )
-    return [{"role": "system", "content": REFERENCE_SYSTEM}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": ICA_EVALUATION_SYSTEM}, {"role": "user", "content": user}]
 
 
 def universal_messages(post: str) -> Messages:
@@ -89,12 +101,12 @@ def persona_messages(post: str, view: PersonaView, kind: PromptKind | str = Prom
         return universal_messages(post)
     if PromptKind(kind) is PromptKind.PBA or (view.profile and not (view.ugc or view.pairs or view.demographic)):
         if not view.profile:
-            raise ValueError("the PBA prompt needs a profile; use persona 'profile'")
+            raise OptionError("the PBA prompt needs a profile; use persona 'profile'")
         return pba_messages(post, view.profile)
-    return reference_messages(post, view)
+    return ica_evaluation_messages(post, view)
 
 
-class ChatTemplateError(ValueError):
+class ChatTemplateError(UserError):
     """The tokenizer has no chat template to render messages with."""
 
 

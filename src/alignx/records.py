@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from alignx.atomic import atomic_write
+from alignx.errors import InputNotFound, OptionError, Unreachable, UserError, record_prefix
 from alignx.space import direction_problem
 
 PROMPT, CHOSEN, REJECTED, COMMENT = "prompt", "chosen", "rejected", "comment"
@@ -26,16 +26,15 @@ PAIR = "Pair-wise Comparative Feedback"
 PROFILE = "profile"
 KNOWN_FIELDS = (PROMPT, CHOSEN, REJECTED, DIRECTION, DEMOGRAPHIC, UGC, PAIR, PROFILE)
 
-DEMO_SPLITS = ("train", "test")
 FILE_SUFFIXES = (".json", ".jsonl", ".parquet")
 
 
-class RecordError(ValueError):
+class RecordError(UserError):
     """A bad record: names the source, the 1-based record number and the field."""
 
     def __init__(self, source: str, number: int, field_name: str, problem: str):
         self.source, self.number, self.field, self.problem = source, number, field_name, problem
-        super().__init__(f"{source}: record {number}: field {field_name}: {problem}")
+        super().__init__(f"{record_prefix(source, number)}: field {field_name}: {problem}")
 
 
 class _FieldError(ValueError):
@@ -172,38 +171,97 @@ def _items(obj: Mapping, key: str) -> Iterator[tuple[str, Mapping]]:
 # ---------------------------------------------------------------- reading
 
 
-def demo_path(split: str) -> Path:
-    """The packaged demo set's file for `split`."""
-    if split not in DEMO_SPLITS:
-        raise ValueError(f"the demo data has splits {', '.join(DEMO_SPLITS)}; got --split {split!r}")
-    return Path(str(resources.files("alignx.data").joinpath("demo", f"{split}.jsonl")))
+# The one rule for `--split`, everywhere: a source with one split is read whole; a source with several
+# is read at the split the command names, else at the command's own default (evaluation reads `test`,
+# training `train`), else it is an error that lists the splits. Training never falls back to `test`.
+EVAL_SPLIT = "test"
+TRAIN_SPLIT = "train"
 
 
-def iter_raw(source: str | os.PathLike, split: str | None = None) -> Iterator[tuple[int, object]]:
+def choose_split(source: str, available: Sequence[str], split: str | None, default: str) -> str:
+    """The split of `source` to read, by the rule above; OptionError naming the splits otherwise."""
+    names = ", ".join(available) or "none"
+    if split is not None:
+        if split not in available:
+            raise OptionError(f"{source} has no split {split!r}; its splits: {names}")
+        return split
+    if len(available) == 1:
+        return available[0]
+    if default in available:
+        return default
+    raise OptionError(f"{source} has splits {names}; pass --split to choose one")
+
+
+@dataclass(frozen=True)
+class DataInput:
+    """What a data source resolves to: a local file (`path`) or a `datasets` dataset (`dataset`, `split`)."""
+
+    path: Path | None = None
+    dataset: str | None = None
+    split: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Identifies the data actually read: a file's path, size and mtime, or a dataset id and split."""
+        if self.path is not None:
+            stat = self.path.stat()
+            return f"{self.path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+        return f"{self.dataset}:{self.split}"
+
+
+def split_files(folder: Path) -> dict[str, Path]:
+    """`{split: file}` of a folder holding one `SPLIT.jsonl` / `.json` / `.parquet` file per split."""
+    return {p.stem: p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in FILE_SUFFIXES}
+
+
+def resolve_input(source: str | os.PathLike, split: str | None = None, *, default_split: str = EVAL_SPLIT) -> DataInput:
+    """Where `source` is read from: a file, a folder of split files, or (another folder or a hub id)
+    a `datasets` dataset, with the split chosen by `choose_split`."""
+    spec = str(source)
+    path = Path(spec).expanduser()
+    if path.is_file():
+        if path.suffix.lower() not in FILE_SUFFIXES:
+            raise UserError(f"{path}: unknown file type {path.suffix!r}; use one of {', '.join(FILE_SUFFIXES)}")
+        return DataInput(path=path)
+    if path.is_dir() and (files := split_files(path)):
+        return DataInput(path=files[choose_split(spec, list(files), split, default_split)])
+    if not path.is_dir() and (path.suffix.lower() in FILE_SUFFIXES or spec.startswith((".", "/", "~"))):
+        raise InputNotFound(f"{spec}: no such file or folder")
+    return DataInput(dataset=spec, split=_hub_split(spec, split, default_split))
+
+
+def _hub_split(spec: str, split: str | None, default: str) -> str:
+    """The split of a hub dataset (or a folder laid out like one) to read, by the one rule."""
+    import datasets
+
+    try:
+        available = datasets.get_dataset_split_names(spec)
+    except (datasets.exceptions.DatasetNotFoundError, ConnectionError, OSError) as e:
+        if Path(spec).is_dir():
+            raise UserError(f"{spec}: cannot read this folder as a dataset: {e}") from None
+        raise Unreachable("dataset", spec, e) from None
+    return choose_split(spec, available, split, default)
+
+
+def iter_raw(source: str | os.PathLike, split: str | None = None, *,
+             default_split: str = EVAL_SPLIT) -> Iterator[tuple[int, object]]:
     """Yield (1-based record number, parsed JSON object or the _FieldError for unparsable input).
 
-    `source` is `demo`, a .json / .jsonl / .parquet file, a local folder laid out like a hub
-    dataset, or a hub dataset id; files are streamed, never loaded whole.
+    `source` is a .json / .jsonl / .parquet file, a folder of split files (`train.jsonl`, `test.jsonl`,
+    ...), a local folder laid out like a hub dataset, or a hub dataset id; files are streamed, never
+    loaded whole. `split` and `default_split` follow the one rule of `choose_split`.
     """
-    spec = str(source)
-    if spec == "demo":
-        yield from _iter_jsonl(demo_path(split or "test"))
+    data = resolve_input(source, split, default_split=default_split)
+    if data.path is None:
+        yield from _iter_hub(data.dataset, data.split)
         return
-    path = Path(spec)
-    if path.is_file():
-        suffix = path.suffix.lower()
-        if suffix == ".jsonl":
-            yield from _iter_jsonl(path)
-        elif suffix == ".json":
-            yield from _iter_json_array(path)
-        elif suffix == ".parquet":
-            yield from _iter_parquet(path)
-        else:
-            raise ValueError(f"{path}: unknown file type {suffix!r}; use one of {', '.join(FILE_SUFFIXES)}")
-        return
-    if not path.is_dir() and (path.suffix.lower() in FILE_SUFFIXES or spec.startswith((".", "/", "~"))):
-        raise FileNotFoundError(f"{spec}: no such file or folder")
-    yield from _iter_hub(spec, split)
+    suffix = data.path.suffix.lower()
+    if suffix == ".jsonl":
+        yield from _iter_jsonl(data.path)
+    elif suffix == ".json":
+        yield from _iter_json_array(data.path)
+    else:
+        yield from _iter_parquet(data.path)
 
 
 def _iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
@@ -278,27 +336,29 @@ def _iter_parquet(path: Path, batch_size: int = 1024) -> Iterator[tuple[int, obj
             yield number, row
 
 
-def _iter_hub(spec: str, split: str | None) -> Iterator[tuple[int, object]]:
+def _iter_hub(spec: str, split: str) -> Iterator[tuple[int, object]]:
     """A local folder laid out like a hub dataset, or a hub id, through `datasets` (streamed)."""
     import datasets
 
     try:
-        dataset = datasets.load_dataset(spec, split=split or "train", streaming=True)
-    except (FileNotFoundError, ValueError) as e:
-        raise FileNotFoundError(f"{spec}: cannot load as a file or hub dataset: {e}") from e
+        dataset = datasets.load_dataset(spec, split=split, streaming=True)
+    except (datasets.exceptions.DatasetNotFoundError, ConnectionError, OSError) as e:
+        raise Unreachable("dataset", spec, e) from None
     yield from enumerate(dataset, 1)
 
 
-def iter_records(source: str | os.PathLike, split: str | None = None) -> Iterator[Record]:
+def iter_records(source: str | os.PathLike, split: str | None = None, *,
+                 default_split: str = EVAL_SPLIT) -> Iterator[Record]:
     """Validated records from `source`; the first bad one raises RecordError."""
-    for number, obj in iter_raw(source, split):
+    for number, obj in iter_raw(source, split, default_split=default_split):
         yield parse_record(obj, str(source), number)
 
 
-def load_records(source: str | os.PathLike, split: str | None = None, limit: int | None = None) -> list[Record]:
+def load_records(source: str | os.PathLike, split: str | None = None, limit: int | None = None, *,
+                 default_split: str = EVAL_SPLIT) -> list[Record]:
     """The first `limit` records (all when None) as a list; for data that fits in memory."""
     out = []
-    for record in iter_records(source, split):
+    for record in iter_records(source, split, default_split=default_split):
         if limit is not None and len(out) >= limit:
             break
         out.append(record)
@@ -334,7 +394,7 @@ def write_records(records: Iterable[Record | Mapping[str, Any]], path: str | os.
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in FILE_SUFFIXES:
-        raise ValueError(f"{target}: unknown file type {suffix!r}; use one of {', '.join(FILE_SUFFIXES)}")
+        raise UserError(f"{target}: unknown file type {suffix!r}; use one of {', '.join(FILE_SUFFIXES)}")
     with atomic_write(target) as tmp:
         if suffix == ".parquet":
             import pyarrow as pa
@@ -357,27 +417,3 @@ def write_records(records: Iterable[Record | Mapping[str, Any]], path: str | os.
             if suffix == ".json":
                 f.write("\n]\n")
         return count
-
-
-class atomic_write:
-    """Context manager yielding a temporary path beside `target`, renamed over it on success.
-
-    A failed run leaves an existing `target` untouched (the released scripts appended to
-    their outputs, so a rerun duplicated rows; we never do).
-    """
-
-    def __init__(self, target: str | os.PathLike):
-        self.target = Path(target)
-
-    def __enter__(self) -> Path:
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", dir=self.target.parent)
-        os.close(fd)
-        self.tmp = Path(name)
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            os.replace(self.tmp, self.target)
-        else:
-            self.tmp.unlink(missing_ok=True)

@@ -6,8 +6,9 @@ import json
 import os
 from collections.abc import Sequence
 
+from alignx import rewards
+from alignx.atomic import atomic_write
 from alignx.evaluate import EvalResult
-from alignx.records import atomic_write
 
 
 def write_report(result: EvalResult, path: str | os.PathLike) -> None:
@@ -20,18 +21,20 @@ def results_table(results: Sequence[EvalResult], title: str | None = None):
     """One row per result; the data and model go in the title when every row shares them."""
     from rich.table import Table
 
-    shared = {(r.config.data, r.config.split, r.model) for r in results}
+    shared = {(r.provenance.get("data"), r.provenance.get("split"), r.provenance["model"]) for r in results}
     if title is None:
         data, split, model = next(iter(shared)) if len(shared) == 1 else ("several", None, "several")
         title = f"alignment accuracy: {data}{':' + split if split else ''}, model {model}"
     table = Table(title=title)
-    for name in ("persona", "prompt", "reference", "accuracy", "95% CI", "n", "seconds"):
-        table.add_column(name, justify="left" if name in ("persona", "prompt", "reference") else "right")
+    for name in ("persona", "prompt", "reward", "reference", "accuracy", "95% CI", "n", "tokens/record", "seconds"):
+        table.add_column(name, justify="left" if name in ("persona", "prompt", "reward", "reference") else "right")
     for r in results:
-        c = r.config
-        reference = c.reference
-        if r.reference_model not in (None, c.reference, r.model):
-            reference += f": {r.reference_model}"
-        table.add_row(c.persona.value, c.prompt.value, reference, f"{r.accuracy:.3f}",
-                      f"{r.ci95[0]:.2f}–{r.ci95[1]:.2f}", str(r.n), f"{r.seconds:.1f}")
+        s = r.settings
+        reference = s.reference if rewards.get(s.reward).uses_reference else "-"
+        if r.provenance["reference_model"] not in (None, s.reference):
+            reference += f": {r.provenance['reference_model']}"
+        table.add_row(s.persona, s.prompt, s.reward, reference, f"{r.accuracy:.3f}",
+                      f"{r.ci95[0]:.2f}–{r.ci95[1]:.2f}", str(r.n), f"{r.tokens / r.n:,.0f}" if r.n else "-",
+                      f"{r.seconds:.1f}")
     return table
+

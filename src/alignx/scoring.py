@@ -13,6 +13,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from alignx.errors import UserError
 from alignx.models import LoadedModel
 
 MAX_LENGTH = 8192
@@ -41,7 +42,6 @@ class ScorerConfig:
     max_prompt_tokens: int = field(default=MAX_LENGTH - MAX_NEW_TOKENS - 1,
                                    metadata={"help": "Prompts longer than this are cut from the left."})
     progress: bool = field(default=True, metadata={"help": "Show a progress bar with tokens/s on stderr."})
-    description: str = field(default="scoring", metadata={"help": "Label of the progress bar."})
 
     def __post_init__(self) -> None:
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
@@ -55,10 +55,43 @@ class ScorerConfig:
 class Scorer(Protocol):
     """The one interface evaluation talks to; other backends (data parallel, a server) implement it too."""
 
-    def score(self, requests: Sequence[ScoreRequest]) -> list[tuple[float, ...]]:
+    tokens_processed: int  # positions run through the model so far (the cost figure reports give)
+
+    def score(self, requests: Sequence[ScoreRequest], *, description: str = "scoring") -> list[tuple[float, ...]]:
         """result[i][j] = log π(requests[i].responses[j] | requests[i].prompt): summed over the response
-        tokens, EOS included, in the order of `requests`."""
+        tokens, EOS included, in the order of `requests`. `description` labels the progress display."""
         ...
+
+
+class CachedScorer:
+    """A `Scorer` in front of another that scores each (prompt, response) once.
+
+    Rows of a table share prompts (every persona-lift row reads the same universal reference prompt)
+    and rewards share them across records; whatever was scored before is answered from memory and only
+    the rest reaches the wrapped scorer, grouped by prompt so its prefix sharing still applies.
+    """
+
+    def __init__(self, scorer: Scorer):
+        self.scorer = scorer
+        self._memo: dict[tuple[str, str], float] = {}
+
+    @property
+    def tokens_processed(self) -> int:
+        return self.scorer.tokens_processed
+
+    def score(self, requests: Sequence[ScoreRequest], *, description: str = "scoring") -> list[tuple[float, ...]]:
+        missing: dict[str, list[str]] = {}
+        for request in requests:
+            for response in request.responses:
+                if (request.prompt, response) not in self._memo:
+                    missing.setdefault(request.prompt, [])
+                    if response not in missing[request.prompt]:
+                        missing[request.prompt].append(response)
+        if missing:
+            todo = [ScoreRequest(prompt, tuple(responses)) for prompt, responses in missing.items()]
+            for request, scores in zip(todo, self.scorer.score(todo, description=description), strict=True):
+                self._memo.update(((request.prompt, y), s) for y, s in zip(request.responses, scores, strict=True))
+        return [tuple(self._memo[(r.prompt, y)] for y in r.responses) for r in requests]
 
 
 def encode(tokenizer: Any, prompt: str, response: str, max_prompt_tokens: int) -> tuple[list[int], list[int]]:
@@ -79,7 +112,7 @@ def encode_prompt(tokenizer: Any, prompt: str, max_prompt_tokens: int) -> list[i
         body = ids[1:] if ids[:1] == [bos] else ids
         return [bos] + body[-max_prompt_tokens:]
     if not ids:
-        raise ValueError("a prompt encodes to no tokens and the tokenizer has no BOS token; "
+        raise UserError("a prompt encodes to no tokens and the tokenizer has no BOS token; "
                          "the first response token would have nothing to be predicted from")
     return ids[-max_prompt_tokens:]
 
@@ -88,7 +121,7 @@ def encode_response(tokenizer: Any, response: str) -> list[int]:
     """The response half of `encode`: its tokens and EOS, which is scored too."""
     eos = tokenizer.eos_token_id
     if eos is None:
-        raise ValueError(f"{getattr(tokenizer, 'name_or_path', 'the tokenizer')} has no EOS token; "
+        raise UserError(f"{getattr(tokenizer, 'name_or_path', 'the tokenizer')} has no EOS token; "
                          "the released convention scores the response's EOS")
     return tokenizer(response, add_special_tokens=False)["input_ids"] + [eos]
 
@@ -130,7 +163,7 @@ class _BaseScorer:
                  [encode_response(tok, text) for text in r.responses]) for r in requests]
 
     @contextmanager
-    def _running(self, total: int) -> Iterator[Any]:
+    def _running(self, total: int, description: str) -> Iterator[Any]:
         """inference mode, the adapter switched off if asked, the clock and the progress bar."""
         import torch
         from rich.console import Console
@@ -142,7 +175,7 @@ class _BaseScorer:
         adapter_off = self.loaded.model.disable_adapter() if self.disable_adapter else nullcontext()
         start, tokens_at_start = time.perf_counter(), self.tokens_processed
         with progress, adapter_off, torch.inference_mode():
-            task = progress.add_task(self.config.description, total=total, rate="-")
+            task = progress.add_task(description, total=total, rate="-")
 
             def advance(n: int) -> None:
                 elapsed = time.perf_counter() - start
@@ -185,9 +218,9 @@ class LoopScorer(_BaseScorer):
     Batch size is always 1 (config.batch_size is ignored): nothing is shared and nothing is padded.
     """
 
-    def score(self, requests: Sequence[ScoreRequest]) -> list[tuple[float, ...]]:
+    def score(self, requests: Sequence[ScoreRequest], *, description: str = "scoring") -> list[tuple[float, ...]]:
         encoded = self._encode(requests)
-        with self._running(sum(len(r) for _, r in encoded)) as advance:
+        with self._running(sum(len(r) for _, r in encoded), description) as advance:
             return self._loop(encoded, advance)
 
     def _loop(self, encoded: list, advance: Any) -> list[tuple[float, ...]]:
@@ -230,15 +263,15 @@ class PrefixSharingScorer(LoopScorer):
         probe = DynamicCache(config=loaded.model.config)
         self.shares_prefix = not any(getattr(probe, "is_sliding", [])) and not any(getattr(probe, "is_linear", []))
 
-    def score(self, requests: Sequence[ScoreRequest]) -> list[tuple[float, ...]]:
+    def score(self, requests: Sequence[ScoreRequest], *, description: str = "scoring") -> list[tuple[float, ...]]:
         if not self.shares_prefix:
-            return super().score(requests)
+            return super().score(requests, description=description)
         encoded = self._encode(requests)
         results: list[list[float]] = [[0.0] * len(r) for _, r in encoded]
         # Longest first, by the most work a request brings to one response pass.
         order = sorted(range(len(encoded)),
                        key=lambda i: -(len(encoded[i][0]) + max(map(len, encoded[i][1]), default=0)))
-        with self._running(sum(len(r) for _, r in encoded)) as advance:
+        with self._running(sum(len(r) for _, r in encoded), description) as advance:
             for group in self._groups(order, encoded):
                 self._score_group(group, encoded, results, advance)
         return [tuple(r) for r in results]

@@ -16,11 +16,20 @@ from importlib import resources
 
 import numpy as np
 
+from alignx.errors import UserError
+
 N_DIMENSIONS = 90
 DIRECTION_VALUES = (0.0, 0.5, 1.0)
 POSITIVE_THRESHOLD = 0.6
 NEGATIVE_THRESHOLD = 0.4
 LABEL_SEPARATOR = ", "
+
+
+class UnknownDimension(UserError, KeyError):
+    """A dimension index or label that is not one of the 90."""
+
+    def __str__(self) -> str:  # a KeyError would quote its message
+        return str(self.args[0]) if self.args else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +76,11 @@ def dimension(key: int | str) -> Dimension:
     """Look a dimension up by index or by either of its pole labels."""
     if isinstance(key, int):
         if not 0 <= key < N_DIMENSIONS:
-            raise KeyError(f"dimension index {key} is out of range 0..{N_DIMENSIONS - 1}")
+            raise UnknownDimension(f"dimension index {key} is out of range 0..{N_DIMENSIONS - 1}")
         return dimensions()[key]
     hit = _label_index().get(key)
     if hit is None:
-        raise KeyError(f"no dimension has the label {key!r}")
+        raise UnknownDimension(f"no dimension has the label {key!r}")
     return dimensions()[hit[0]]
 
 
@@ -91,7 +100,7 @@ def validate_direction(values: object) -> tuple[float, ...]:
     """Return `values` as a tuple of floats, or raise ValueError saying what is wrong."""
     problem = direction_problem(values)
     if problem is not None:
-        raise ValueError(f"direction {problem}")
+        raise UserError(f"direction {problem}")
     return tuple(float(v) for v in values)  # type: ignore[union-attr]
 
 
@@ -106,11 +115,6 @@ class Profile:
     def text(self) -> str:
         return render_means(self.means)
 
-    @property
-    def vector(self) -> tuple[float, ...]:
-        """The means snapped to poles: 1 / 0 where the text names a pole, else 0.5."""
-        return parse_profile(self.text)
-
 
 def aggregate(directions: Iterable[Sequence[float]], weights: Sequence[float] | None = None) -> Profile:
     """Mean of `directions` per dimension, in float32 as the released code computes it.
@@ -122,23 +126,23 @@ def aggregate(directions: Iterable[Sequence[float]], weights: Sequence[float] | 
         # A (N, 90) array is checked in one vectorized pass (the service aggregates thousands of events).
         stack = directions.astype(np.float32)
         if stack.shape[1] != N_DIMENSIONS:
-            raise ValueError(f"direction must have {N_DIMENSIONS} values, got {stack.shape[1]}")
+            raise UserError(f"direction must have {N_DIMENSIONS} values, got {stack.shape[1]}")
         bad = np.argwhere(~np.isin(stack, DIRECTION_VALUES))
         if len(bad):
             row, col = bad[0]
             value = float(stack[row, col])
-            raise ValueError(f"direction {row} has value {value!r} at position {col}, not one of 0, 0.5, 1")
+            raise UserError(f"direction {row} has value {value!r} at position {col}, not one of 0, 0.5, 1")
     else:
         stack = np.asarray([validate_direction(d) for d in directions], dtype=np.float32)
     if stack.size == 0:
-        raise ValueError("a profile needs at least one direction")
+        raise UserError("a profile needs at least one direction")
     if weights is None:
         # Sums of 0/0.5/1 are exact in float32; one float32 division rounds like torch.mean.
         means = stack.sum(axis=0, dtype=np.float32) / np.float32(len(stack))
     else:
         w = np.asarray(weights, dtype=np.float64)
         if w.shape != (len(stack),) or (w < 0).any() or w.sum() <= 0:
-            raise ValueError("weights must be one non-negative number per direction, not all zero")
+            raise UserError("weights must be one non-negative number per direction, not all zero")
         means = (w[:, None] * stack).sum(axis=0) / w.sum()
     return Profile(means=means.astype(np.float32), count=len(stack))
 
@@ -147,7 +151,7 @@ def render_means(means: Sequence[float] | np.ndarray) -> str:
     """Render per-dimension means as the released profile text."""
     m = np.asarray(means, dtype=np.float32)
     if m.shape != (N_DIMENSIONS,):
-        raise ValueError(f"means must have {N_DIMENSIONS} values, got shape {m.shape}")
+        raise UserError(f"means must have {N_DIMENSIONS} values, got shape {m.shape}")
     dims = dimensions()
     labels = []
     for d, value in zip(dims, m, strict=True):
@@ -186,10 +190,10 @@ def parse_profile(text: str) -> tuple[float, ...]:
                 break
         else:
             fragment = text[pos:].split(LABEL_SEPARATOR, 1)[0]
-            raise ValueError(f"unknown preference label {fragment!r} at character {pos}")
+            raise UserError(f"unknown preference label {fragment!r} at character {pos}")
         index, value = _label_index()[label]
         if index in seen:
-            raise ValueError(f"dimension {index} is named twice in the profile text")
+            raise UserError(f"dimension {index} is named twice in the profile text")
         seen.add(index)
         vector[index] = value
         pos = end + len(LABEL_SEPARATOR) if end < len(text) else end

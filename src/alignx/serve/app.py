@@ -20,6 +20,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
+from alignx.errors import UserError
 from alignx.serve.auth import Admin, Caller, UserId, open_user
 from alignx.serve.chat import BackendError, ChatBackend, Completion, GenParams, personalize
 from alignx.serve.config import ServeConfig
@@ -72,6 +73,10 @@ def create_app(
     @app.exception_handler(GuardError)
     async def _guard(request: Request, exc: GuardError):
         return JSONResponse({"detail": str(exc), "dimension": exc.index}, 422)
+
+    @app.exception_handler(UserError)
+    async def _user_error(request: Request, exc: UserError):  # anything else is a bug: 500 and a logged traceback
+        return JSONResponse({"detail": str(exc)}, 422)
 
     @app.exception_handler(UnknownUser)
     async def _gone(request: Request, exc: UnknownUser):
@@ -203,12 +208,9 @@ def create_app(
         profile = build_profile(events, guarded=config.guarded, half_life_days=config.half_life_days)
         stated = ", ".join(dimension(i).positive if v > 0.5 else dimension(i).negative
                            for i, v in sorted(profile.overrides.items()) if v != 0.5)
-        try:
-            messages = personalize([m.plain() for m in body.messages], mode=config.mode,
-                                   view=history_view(events, config.history_items), profile=profile.text,
-                                   stated=stated, universal=not body.personalize)
-        except ValueError as e:
-            raise HTTPException(422, str(e)) from None
+        messages = personalize([m.plain() for m in body.messages], mode=config.mode,
+                               view=history_view(events, config.history_items), profile=profile.text,
+                               stated=stated, universal=not body.personalize)
         extra = body.model_dump(exclude={"messages", "stream", "max_tokens", "max_completion_tokens", "temperature",
                                          "top_p", "user", "personalize", "n"})
         params = GenParams(max_tokens, body.temperature, body.top_p, extra)

@@ -1,6 +1,6 @@
 """Personalized chat: turn a conversation into the evaluation prompts, and generate with a backend.
 
-The last user message is the task post; ICA shows the user's recent history (`reference_messages`,
+The last user message is the task post; ICA shows the user's recent history (`ica_evaluation_messages`,
 the released evaluation prompt), PBA their profile (`pba_messages`), the universal answer neither.
 Backends: a local transformers model (streamed through `TextIteratorStreamer`) or any
 OpenAI-compatible server over HTTP, to which we only add the persona.
@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from alignx.errors import UserError
 from alignx.personas import PersonaView
-from alignx.prompts import Messages, pba_messages, reference_messages, universal_messages
+from alignx.prompts import Messages, PromptKind, ica_evaluation_messages, pba_messages, universal_messages
 
 STATED_PREFERENCES = "Stated preferences: "
 
@@ -61,7 +62,7 @@ class BackendError(RuntimeError):
 def personalize(
     messages: Messages,
     *,
-    mode: str,
+    mode: PromptKind,
     view: PersonaView,
     profile: str,
     stated: str = "",
@@ -78,17 +79,17 @@ def personalize(
     """
     turns = [m for m in messages if m["role"] in ("user", "assistant")]
     if not turns or turns[-1]["role"] != "user":
-        raise ValueError("messages: the last message must have role 'user' (it is the task)")
+        raise UserError("messages: the last message must have role 'user' (it is the task)")
     post = turns[-1]["content"]
     if universal:
         built = universal_messages(post)
-    elif mode == "pba":
+    elif PromptKind(mode) is PromptKind.PBA:
         built = pba_messages(post, profile) if profile else universal_messages(post)
     else:
         if stated:
             demographic = "\n".join(t for t in (view.demographic, STATED_PREFERENCES + stated) if t)
             view = replace(view, demographic=demographic)
-        built = universal_messages(post) if view.is_empty else reference_messages(post, view)
+        built = universal_messages(post) if view.is_empty else ica_evaluation_messages(post, view)
     system = "\n".join([built[0]["content"], *(m["content"] for m in messages if m["role"] == "system")])
     return [{"role": "system", "content": system}, *turns[:-1], built[1]]
 

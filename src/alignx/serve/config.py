@@ -10,15 +10,17 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alignx.space import N_DIMENSIONS, dimension
+from alignx.errors import OptionError
+from alignx.prompts import PromptKind
+from alignx.space import N_DIMENSIONS
 
-MODES = ("ica", "pba")
 # Harmlessness, honesty, truthfulness: personal preference may not turn them negative.
 DEFAULT_GUARDED = (40, 42, 43)
 ADMIN_TOKEN_ENV = "ALIGNX_ADMIN_TOKEN"
 GUARD_ENV = "ALIGNX_GUARD"
 UPSTREAM_KEY_ENV = "ALIGNX_UPSTREAM_API_KEY"
 DB_ENV = "ALIGNX_DB"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 def default_db_url() -> str:
@@ -40,65 +42,93 @@ def parse_guard(text: str) -> tuple[int, ...]:
     out = []
     for part in text.split(","):
         try:
-            out.append(int(part))
+            index = int(part)
         except ValueError:
-            raise ValueError(
-                f"--guard: {part.strip()!r} is not a dimension index; pass e.g. 40,42,43 or none"
-            ) from None
+            raise OptionError(f"--guard: {part.strip()!r} is not a dimension index; pass e.g. 40,42,43 "
+                              "or none") from None
+        if not 0 <= index < N_DIMENSIONS:
+            raise OptionError(f"--guard: dimension {index} is out of range 0..{N_DIMENSIONS - 1}")
+        out.append(index)
     return tuple(sorted(set(out)))
+
+
+# Fields that are not command-line options: secrets come from the environment, limits from code.
+NOT_OPTIONS = ("upstream_api_key", "upstream_timeout", "max_tokens_limit", "history_items", "admin_token",
+               "max_body_bytes")
 
 
 @dataclass
 class ServeConfig:
+    """`alignx serve`'s options (alignx.options builds the command from these fields) and the limits
+    that come from code or the environment. Every value is checked here, before uvicorn starts."""
+
+    # network
+    host: str = field(default="127.0.0.1", metadata={"help": "Address to listen on (127.0.0.1: this machine only)."})
+    port: int = field(default=8000, metadata={"help": "TCP port."})
     # storage
-    db: str = field(default_factory=default_db_url, metadata={"help": "SQLAlchemy URL of the memory database."})
+    db: str = field(default_factory=default_db_url, metadata={
+        "envvar": DB_ENV, "default_text": "serve.db in the user data dir",
+        "help": "SQLAlchemy URL of the memory, e.g. sqlite:///memory.db or "
+                "postgresql+psycopg://user:pass@127.0.0.1/alignx."})
     # generation
-    mode: str = field(default="ica", metadata={"help": "ica: condition on recent history; pba: on the profile."})
-    model: str = field(default="default", metadata={"help": "Local model spec, or the upstream model name."})
-    upstream: str | None = field(default=None, metadata={"help": "Base URL of an OpenAI-compatible server (…/v1)."})
+    mode: str = field(default=PromptKind.ICA.value, metadata={
+        "help": "ica: condition chat on recent history; pba: on the profile."})
+    model: str = field(default="default", metadata={
+        "help": "Local model: 'default' (embedded), a hub id or a folder (a training output too); with "
+                "--upstream, the upstream model name."})
+    upstream: str | None = field(default=None, metadata={
+        "help": "Base URL of an OpenAI-compatible server (vLLM, llama.cpp), e.g. http://127.0.0.1:8080/v1; "
+                f"its key from ${UPSTREAM_KEY_ENV}."})
+    chat: bool = field(default=True, metadata={"help": "--no-chat: memory endpoints only, no model loaded."})
+    max_tokens: int = field(default=128, metadata={"help": "Completion length when a request names none."})
+    device: str | None = field(default=None, metadata={
+        "help": "torch device for the local model: cpu, cuda, cuda:N.", "default_text": "cuda if any, else cpu"})
+    dtype: str | None = field(default=None, metadata={
+        "help": "fp32 | bf16 | fp16 for the local model.", "default_text": "bf16 on GPUs that have it, else fp32"})
+    threads: int | None = field(default=None, metadata={
+        "help": "torch CPU threads for the local model (fewer helps on a busy machine).", "default_text": "every core"})
+    # memory policy
+    guard: str = field(default=",".join(map(str, DEFAULT_GUARDED)), metadata={
+        "envvar": GUARD_ENV, "help": "Dimensions users may not turn negative (comma-separated), or 'none'."})
+    half_life_days: float | None = field(default=None, metadata={
+        "help": "Weigh events by recency with this half-life in days.", "default_text": "plain mean"})
+    log_level: str = field(default="info", metadata={"help": "uvicorn log level."})
+    # not options (NOT_OPTIONS)
     upstream_api_key: str | None = None
     upstream_timeout: float = 120.0
-    device: str | None = None
-    dtype: str | None = None
-    threads: int | None = field(default=None, metadata={"help": "torch CPU threads (default: every core)."})
-    max_tokens: int = field(default=128, metadata={"help": "Completion length when a request names none."})
-    max_tokens_limit: int = field(default=1024, metadata={"help": "Largest max_tokens a request may ask for."})
-    history_items: int = field(default=4, metadata={"help": "ICA: most recent UGC and feedback items shown, each."})
-    # memory policy
-    guarded: tuple[int, ...] = DEFAULT_GUARDED
-    half_life_days: float | None = field(default=None, metadata={"help": "Recency half-life of the profile mean."})
-    # access
+    max_tokens_limit: int = 1024  # largest max_tokens a request may ask for
+    history_items: int = 4  # ICA: most recent UGC and feedback items shown, each
     admin_token: str | None = None
     max_body_bytes: int = 256 * 1024
+    guarded: tuple[int, ...] = field(init=False)
 
     def __post_init__(self):
-        if self.mode not in MODES:
-            raise ValueError(f"mode {self.mode!r} is unknown; pass --mode ica or --mode pba")
+        self.mode = PromptKind.parse(self.mode, "--mode").value
+        self.guarded = parse_guard(self.guard)
         if not self.db or "://" not in self.db:
-            raise ValueError(f"--db {self.db!r} is not a database URL; pass e.g. sqlite:///memory.db or "
-                             "postgresql+psycopg://user@127.0.0.1/alignx")
+            raise OptionError(f"--db {self.db!r} is not a database URL; pass e.g. sqlite:///memory.db or "
+                              "postgresql+psycopg://user@127.0.0.1/alignx")
         if self.db.startswith("sqlite:///") and not self.db.startswith("sqlite:///:memory:"):
             folder = Path(self.db.removeprefix("sqlite:///")).expanduser().parent
             if not folder.is_dir():
-                raise ValueError(f"--db {self.db}: folder {folder} does not exist; create it or pass another path")
-        self.guarded = tuple(sorted(set(self.guarded)))
-        for index in self.guarded:
-            if not 0 <= index < N_DIMENSIONS:
-                raise ValueError(f"guard: dimension {index} is out of range 0..{N_DIMENSIONS - 1}")
+                raise OptionError(f"--db {self.db}: folder {folder} does not exist; create it or pass another path")
+        if not 0 < self.port < 65536:
+            raise OptionError(f"--port must be in 1..65535, got {self.port}")
         if self.half_life_days is not None and not self.half_life_days > 0:
-            raise ValueError("half_life_days must be positive; leave it unset for the plain (released) mean")
+            raise OptionError("--half-life-days must be positive; leave it out for the plain (released) mean")
         if not 1 <= self.max_tokens <= self.max_tokens_limit:
-            raise ValueError(f"max_tokens must be in 1..max_tokens_limit ({self.max_tokens_limit}), "
-                             f"got {self.max_tokens}")
+            raise OptionError(f"--max-tokens must be in 1..{self.max_tokens_limit}, got {self.max_tokens}")
         if self.threads is not None and self.threads < 1:
-            raise ValueError(f"--threads must be at least 1, got {self.threads}")
+            raise OptionError(f"--threads must be at least 1, got {self.threads}")
         if self.history_items < 1:
-            raise ValueError("history_items must be at least 1")
+            raise OptionError("history_items must be at least 1")
         if self.max_body_bytes < 1024:
-            raise ValueError("max_body_bytes must be at least 1024")
+            raise OptionError("max_body_bytes must be at least 1024")
         if self.upstream is not None and not self.upstream.startswith(("http://", "https://")):
-            raise ValueError(f"--upstream {self.upstream!r} must be an http(s) URL such as http://127.0.0.1:8000/v1")
+            raise OptionError(f"--upstream {self.upstream!r} must be an http(s) URL such as http://127.0.0.1:8000/v1")
+        if self.log_level.lower() not in LOG_LEVELS:
+            raise OptionError(f"--log-level {self.log_level!r} is unknown; choose one of {', '.join(LOG_LEVELS)}")
+        if self.chat and self.upstream is None and (self.device or self.dtype):
+            from alignx.models import pick_device, pick_dtype
 
-    @property
-    def guarded_labels(self) -> dict[int, str]:
-        return {i: dimension(i).positive for i in self.guarded}
+            pick_dtype(pick_device(self.device), self.dtype)  # OptionError for a bad --device / --dtype

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from alignx.errors import UserError
 from alignx.personas import PersonaView
 from alignx.records import Choice, Comment
 from alignx.space import LABEL_SEPARATOR, N_DIMENSIONS, aggregate, dimension, dimensions, parse_profile, render_means
@@ -46,7 +47,7 @@ class Event:
         return out
 
 
-class GuardError(ValueError):
+class GuardError(UserError):
     """An edit tried to turn a guarded (universal-value) dimension negative."""
 
     def __init__(self, index: int):
@@ -144,7 +145,7 @@ def build_profile(
     guarded: Sequence[int] = (),
     half_life_days: float | None = None,
 ) -> UserProfile:
-    """The user's profile: DESIGN.md's aggregate over directions, guard, optional recency, overrides."""
+    """The user's profile: the released aggregate over directions, guard, optional recency, overrides."""
     counts: dict[str, int] = {}
     for event in events:
         counts[event.kind.value] = counts.get(event.kind.value, 0) + 1

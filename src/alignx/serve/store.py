@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from alignx.errors import OptionError
 from alignx.serve.memory import Event, EventKind
 
 KEY_PREFIX = "axk-"
@@ -100,7 +101,7 @@ def _engines(url: str) -> tuple[Engine, Engine]:
         engine = create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
         return engine, engine
     if parsed.database in (None, "", ":memory:"):
-        raise ValueError(f"--db {url}: an in-memory SQLite database would lose the memory; "
+        raise OptionError(f"--db {url}: an in-memory SQLite database would lose the memory; "
                          "pass a file, e.g. sqlite:///memory.db")
 
     def sqlite_engine(begin: str) -> Engine:

@@ -13,7 +13,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from alignx.records import atomic_write
+from alignx.atomic import atomic_write
 
 LOG_FILE = "train_log.jsonl"
 # TRL's metric names -> the short names on the bar and in the log.

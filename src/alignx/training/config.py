@@ -14,6 +14,7 @@ from typing import Any
 from alignx.errors import OptionError
 from alignx.models import DEFAULT_MODEL
 from alignx.options import parse_option
+from alignx.prompts import PromptKind
 from alignx.scoring import MAX_LENGTH, MAX_NEW_TOKENS
 
 # Learning rates. DPO full fine-tuning: the paper's 5e-7. SFT full fine-tuning: TRL's SFT default.
@@ -35,9 +36,9 @@ class Method(str, Enum):
         return self in (Method.ICA, Method.PBA)
 
     @property
-    def prompt(self) -> str:
-        """Which prompt the method reads: 'ica' or 'pba'."""
-        return "pba" if self in (Method.PBA, Method.SFT_PBA) else "ica"
+    def prompt(self) -> PromptKind:
+        """Which prompt the method reads."""
+        return PromptKind.PBA if self in (Method.PBA, Method.SFT_PBA) else PromptKind.ICA
 
     @classmethod
     def parse(cls, name: str | Method) -> Method:
@@ -57,7 +58,9 @@ class TrainConfig:
     method: str = field(default="ica", metadata={"help": "ica or pba (DPO), sft-ica or sft-pba (SFT on chosen)."})
     data: str = field(default="demo", metadata={"help": "A .json/.jsonl/.parquet file, a hub dataset id or a local "
                                                 "folder laid out like one, or 'demo'."})
-    split: str | None = field(default="train", metadata={"help": "Split of a hub dataset or of 'demo'."})
+    split: str | None = field(default=None, metadata={
+        "help": "Split to train on; default: the data's only split, else 'train' (never 'test' unless named).",
+        "default_text": "train"})
     model: str = field(default=DEFAULT_MODEL, metadata={"help": "'default' (the embedded SmolLM2-135M-Instruct), "
                                                         "a hub id or a local model folder."})
     with_demographic: bool = field(default=True, metadata={"help": "ICA prompts also carry the user's DEMO text, as "

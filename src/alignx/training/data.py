@@ -1,6 +1,6 @@
 """The training view of AlignX records as an Arrow-backed `datasets.Dataset`, tokenized for TRL.
 
-Each record gets its own seeded draw of history (DESIGN.md §2), so the data never depends on
+Each record gets its own seeded draw of history (the released recipe: 0–4 UGC, 0–4 PAIR), so the data never depends on
 read order and `--resume` sees the same examples. Tokens follow the evaluation convention
 (`alignx.scoring.encode_*`): prompt and response tokenized apart, BOS once, EOS after the response.
 """
@@ -15,9 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from alignx.errors import UserError, record_prefix
 from alignx.personas import PersonaError, PersonaView, sample_training_view
-from alignx.prompts import Messages, ica_training_messages, pba_messages, render
-from alignx.records import Choice, Record, demo_path, iter_records
+from alignx.prompts import Messages, PromptKind, ica_training_messages, pba_messages, render
+from alignx.records import TRAIN_SPLIT, Choice, Record
+from alignx.registry import data_key, iter_data
 from alignx.scoring import encode_prompt, encode_response
 from alignx.training.config import Method, TrainConfig
 from alignx.training.contrast import contrast_key, contrast_order
@@ -64,8 +66,8 @@ def training_messages(record: Record, index: int, method: Method | str, *, seed:
     `training_examples`) under `method`."""
     method = Method.parse(method)
     view = training_view(record, index, seed=seed, with_demographic=with_demographic, target=target)
-    where = f"{source}: record {index + 1}"
-    if method.prompt == "pba":
+    where = record_prefix(source, index + 1)
+    if method.prompt is PromptKind.PBA:
         if view.profile is None:
             raise PersonaError(f"{where}: --method {method.value} needs 'Preference Direction' on the UGC / PAIR "
                                "items (the profile is rendered from the drawn items); these items have none. "
@@ -80,7 +82,7 @@ def training_messages(record: Record, index: int, method: Method | str, *, seed:
 def _generate(source: str, split: str | None, method: str, seed: int, with_demographic: bool,
               with_history_targets: bool, stamp: Any = None) -> Any:
     """Rows of the training view; `stamp` only feeds the cache fingerprint (see `_cache_stamp`)."""
-    for index, record in enumerate(iter_records(source, split)):
+    for index, record in enumerate(iter_data(source, split, default_split=TRAIN_SPLIT)):
         for target, example in training_examples(record, with_history_targets):
             messages = training_messages(example, index, method, seed=seed, with_demographic=with_demographic,
                                          source=source, target=target)
@@ -90,18 +92,18 @@ def _generate(source: str, split: str | None, method: str, seed: int, with_demog
 
 
 def _cache_stamp(source: str, split: str | None) -> str:
-    """What makes a cached view stale: a local file's path, size and mtime (a hub id is taken as is),
-    and the code that draws and renders the view, which `datasets` does not hash by itself.
-    A string, never a list: `from_generator` splits list-valued gen_kwargs into shards."""
-    code = hashlib.sha256()
+    """What makes a cached view stale: the data actually read (`registry.data_key`) and the code and
+    tables that draw and render it: every file of the installed alignx package and its version, which
+    `datasets` does not hash by itself. A string, never a list: `from_generator` splits list-valued
+    gen_kwargs into shards."""
+    from alignx import __version__
+
+    code = hashlib.sha256(__version__.encode())
     package = Path(__file__).resolve().parents[1]
-    for name in ("personas.py", "prompts.py", "records.py", "space.py", "training/data.py"):
-        code.update((package / name).read_bytes())
-    path = demo_path(split or "train") if source == "demo" else Path(source)
-    if path.is_file():
-        stat = path.stat()
-        source = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-    return f"{source}:{code.hexdigest()[:16]}"
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".tsv") and "__pycache__" not in path.parts:
+            code.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return f"{data_key(source, split, default_split=TRAIN_SPLIT)}:{code.hexdigest()[:16]}"
 
 
 def _tokenize(row: dict[str, Any], tokenizer: Any, max_prompt_length: int, sft: bool) -> dict[str, Any]:
@@ -138,15 +140,15 @@ def build_dataset(config: TrainConfig, tokenizer: Any, *, cache_dir: str | os.Pa
         cause = e.__cause__
         while isinstance(cause, datasets.exceptions.DatasetGenerationError) and cause.__cause__ is not None:
             cause = cause.__cause__
-        if isinstance(cause, ValueError | FileNotFoundError):
+        if isinstance(cause, UserError):
             raise cause from None
         raise
     if len(dataset) == 0:
-        raise ValueError(f"{config.data}: no records to train on")
+        raise UserError(f"{config.data}: no records to train on")
     if config.subset_size is not None:
         n_records = dataset[-1]["index"] + 1
         if config.subset_size > n_records:
-            raise ValueError(f"--subset-size {config.subset_size} exceeds the {n_records} records of {config.data}")
+            raise UserError(f"--subset-size {config.subset_size} exceeds the {n_records} records of {config.data}")
         keep = set(random.Random(config.seed).sample(range(n_records), config.subset_size))
         dataset = dataset.filter(lambda index: index in keep, input_columns="index", desc="Drawing the subset")
     if config.contrast_batches:

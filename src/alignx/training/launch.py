@@ -62,12 +62,12 @@ def launch(config: TrainConfig) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Worker entry: train from a config file; a `UserError` is one line and exit 2, as in the CLI, and
     any other exception a bug that keeps its traceback."""
-    from alignx.training.trainer import train
+    from alignx.training.trainer import run_training
 
     args = sys.argv[1:] if argv is None else argv
     config = TrainConfig.from_dict(json.loads(Path(args[0]).read_text()))
     try:
-        result = train(config)
+        result = run_training(config)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -1,6 +1,6 @@
 """Wire a `TrainConfig` to TRL: DPOTrainer (ica, pba) or SFTTrainer (sft-*), PEFT LoRA, checkpoints.
 
-`train` runs in every data-parallel process (one, or N under torchrun / accelerate launch) and
+`run_training` runs in every data-parallel process (one, or N under torchrun / accelerate launch) and
 leaves the output folder `alignx eval --model OUT` loads: adapter or weights, tokenizer,
 `alignx_training.json` (config + base model spec), `train_log.jsonl` and `checkpoint-N/` folders.
 """
@@ -12,6 +12,8 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,16 +25,19 @@ from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
 from trl.trainer import utils as trl_utils
 from trl.trainer.utils import global_then_local_main_first
 
+from alignx.atomic import atomic_write
+from alignx.errors import UserError
 from alignx.models import DEFAULT_MODEL, TRAINING_CONFIG, ModelSpecError, resolve
 from alignx.prompts import render
-from alignx.records import atomic_write
 from alignx.training.callbacks import LOG_FILE, JsonlLog, ProgressBar
 from alignx.training.config import TrainConfig, resume_mismatches
 from alignx.training.data import build_dataset
 
 
-def score_completions_only_on_cpu() -> None:
-    """Make TRL's fused LM head project only the completion positions on CPU, as it does on GPUs.
+@contextmanager
+def completions_only_lm_head_on_cpu() -> Iterator[None]:
+    """While the block runs, TRL's fused LM head projects only the completion positions on CPU, as it does
+    on GPUs; the private function it patches is restored on exit.
 
     TRL (1.16) projects the hidden states of *every* position through the LM head on devices without
     Triton and masks the prompt positions afterwards, so that accelerators that compile per shape keep
@@ -40,16 +45,21 @@ def score_completions_only_on_cpu() -> None:
     the whole prompt: with ICA prompts (hundreds of tokens before a ~30-token response) that was 40%
     of a training step. Eager CPU code has nothing to recompile, so select the completion positions
     first; the values are the same (tests/test_train.py checks them against a plain forward pass).
+    TRL is pinned to the minor version this was written for; another layout keeps TRL's behaviour.
     """
     device_rule = getattr(trl_utils, "_use_triton", None)
-    if device_rule is None or getattr(device_rule, "alignx_cpu", False):
-        return  # another TRL layout: keep its behaviour; or already applied
+    if device_rule is None:
+        yield
+        return
 
     def compact_on_cpu(device):
         return device.type == "cpu" or device_rule(device)
 
-    compact_on_cpu.alignx_cpu = True
     trl_utils._use_triton = compact_on_cpu
+    try:
+        yield
+    finally:
+        trl_utils._use_triton = device_rule
 
 
 class PretokenizedDPOTrainer(DPOTrainer):
@@ -57,7 +67,9 @@ class PretokenizedDPOTrainer(DPOTrainer):
 
     TRL tokenizes prompt+response as one string (BOS from the tokenizer, tokens may merge across the
     boundary); the AlignX evaluation tokenizes them apart. Training on the evaluation's tokens keeps
-    what the model learns and what `alignx eval` scores the same sequences.
+    what the model learns and what `alignx eval` scores the same sequences. `_prepare_dataset` is a
+    private TRL method: TRL is pinned to the tested minor version, and tests/test_train.py checks that
+    the method still exists with this signature.
     """
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
@@ -107,16 +119,16 @@ def check_output(config: TrainConfig) -> str | None:
     if config.resume:
         last = last_complete_checkpoint(out)
         if last is None:
-            raise ValueError(f"--resume: {out} holds no complete {PREFIX_CHECKPOINT_DIR}-N folder; "
+            raise UserError(f"--resume: {out} holds no complete {PREFIX_CHECKPOINT_DIR}-N folder; "
                              "run without --resume")
         if saved.is_file():
             problems = resume_mismatches(json.loads(saved.read_text()).get("config", {}), config)
             if problems:
-                raise ValueError(f"--resume: options differ from the run in {out}: {'; '.join(problems)}; "
+                raise UserError(f"--resume: options differ from the run in {out}: {'; '.join(problems)}; "
                                  "pass the same options, or a new --output")
         return last
     if has_run and not config.overwrite:
-        raise ValueError(f"{out} already holds a training run; pass --resume to continue it, "
+        raise UserError(f"{out} already holds a training run; pass --resume to continue it, "
                          "--overwrite to start over, or another --output")
     return None
 
@@ -193,7 +205,7 @@ def write_training_config(config: TrainConfig, status: str, **extra: Any) -> Non
         Path(tmp).write_text(json.dumps(record, indent=2) + "\n")
 
 
-def train(config: TrainConfig, *, cache_dir: str | Path | None = None,
+def run_training(config: TrainConfig, *, cache_dir: str | Path | None = None,
           callbacks: list[TrainerCallback] | None = None) -> TrainResult:
     """Train per `config` in this process (one of the world's processes when launched in parallel)."""
     import torch
@@ -222,7 +234,6 @@ def train(config: TrainConfig, *, cache_dir: str | Path | None = None,
     model = AutoModelForCausalLM.from_pretrained(resolved.path, dtype=dtype)
     model.config.use_cache = False  # no generation while training; the cache only costs memory
     peft_config = lora_config(config) if config.lora else None
-    score_completions_only_on_cpu()
     trainer_cls = PretokenizedDPOTrainer if config.method_enum.is_dpo else SFTTrainer
     trainer = trainer_cls(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                           peft_config=peft_config)
@@ -232,7 +243,8 @@ def train(config: TrainConfig, *, cache_dir: str | Path | None = None,
         trainer.add_callback(callback)
 
     start = time.perf_counter()
-    output = trainer.train(resume_from_checkpoint=checkpoint)
+    with completions_only_lm_head_on_cpu():
+        output = trainer.train(resume_from_checkpoint=checkpoint)
     trainer.save_model(str(out))  # adapter or full weights, and the tokenizer
     world_size = trainer.args.world_size
     if trainer.is_world_process_zero():

@@ -3,18 +3,19 @@ import json
 import pytest
 from conftest import make_record
 
-from alignx import benchmarks
+from alignx import registry
+from alignx.errors import InputNotFound, OptionError
 from alignx.personas import Persona
 
 
 def test_registry_names_aliases_and_suggestions():
-    assert benchmarks.names() == ["alignx-test", "demo", "p-soups", "prism", "uf-p-4"]
-    assert benchmarks.get("P-Soups") is benchmarks.get("p-soups")
-    assert Persona.UGC not in benchmarks.get("p-soups").personas
-    with pytest.raises(KeyError, match="did you mean p-soups"):
-        benchmarks.get("p-soup")
+    assert registry.names() == ["alignx-test", "demo", "p-soups", "prism", "uf-p-4"]
+    assert registry.get("P-Soups") is registry.get("p-soups")
+    assert Persona.UGC not in registry.get("p-soups").personas
+    with pytest.raises(OptionError, match="did you mean p-soups"):
+        registry.get("p-soup")
     with pytest.raises(ValueError, match="registered twice"):
-        benchmarks.register(benchmarks.Benchmark(name="demo", description="", personas=()))
+        registry.register(registry.Benchmark(name="demo", description="", personas=()))
 
 
 def psoups_row(i: int) -> dict:
@@ -39,19 +40,19 @@ def test_json_benchmark_through_the_hub_code_path(tmp_path, monkeypatch):
     folder.mkdir(parents=True)
     (folder / "a.json").write_text(json.dumps([psoups_row(0), psoups_row(1)]))
     (folder / "b.json").write_text(json.dumps([psoups_row(2)]))
-    records = benchmarks.load("p-soups")
+    records = registry.load("p-soups")
     assert [r.prompt for r in records] == [f"Explain gravity ({i})" for i in range(3)]
     assert records[0].profile == "Concise communication style" and len(records[0].pairs) == 4
-    assert benchmarks.load("p-soups", limit=2)[-1].prompt == "Explain gravity (1)"
+    assert registry.load("p-soups", limit=2)[-1].prompt == "Explain gravity (1)"
 
 
 def test_benchmark_root_override_and_missing_files(tmp_path, monkeypatch):
     monkeypatch.setenv("ALIGNX_BENCHMARK_ROOT", str(tmp_path))
     (tmp_path / "benchmark").mkdir()
     (tmp_path / "benchmark" / "PRISM.json").write_text(json.dumps([make_record(0)]))
-    assert len(benchmarks.load("prism")) == 1
-    with pytest.raises(FileNotFoundError, match="benchmark uf-p-4: missing .*helpfulness.json"):
-        benchmarks.load("uf-p-4")
+    assert len(registry.load("prism")) == 1
+    with pytest.raises(InputNotFound, match="benchmark uf-p-4: missing .*helpfulness.json"):
+        registry.load("uf-p-4")
 
 
 def test_alignx_test_reads_a_hub_dataset_folder(tmp_path, monkeypatch):
@@ -61,6 +62,6 @@ def test_alignx_test_reads_a_hub_dataset_folder(tmp_path, monkeypatch):
     folder = tmp_path / "JinaLeejnl" / "AlignX-test"
     (folder / "data").mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist([make_record(i) for i in range(2)]), folder / "data" / "test-00000.parquet")
-    bench = benchmarks.Benchmark(name="local-alignx-test", description="", personas=benchmarks.ALL_PERSONAS,
+    bench = registry.Benchmark(name="local-alignx-test", description="", personas=registry.ALL_PERSONAS,
                                  dataset=str(folder))
     assert [r.prompt for r in bench.iter_records()] == [make_record(i)["prompt"] for i in range(2)]

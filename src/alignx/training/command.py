@@ -31,7 +31,7 @@ def run(config: TrainConfig) -> None:
                             "see their messages above")
         return
 
-    from alignx.training.trainer import train as run_training
+    from alignx.training.trainer import run_training
 
     result = run_training(config)
     if int(os.environ.get("RANK", "0")) == 0:  # under accelerate launch every rank returns here

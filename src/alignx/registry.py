@@ -1,8 +1,8 @@
-"""Benchmark registry: the demo set and the four published AlignX benchmarks.
+"""The data registry: names for the demo set and the four published AlignX benchmarks.
 
-`--data NAME` resolves here first (with aliases and "did you mean"); anything else is a
-file, folder or hub dataset id handled by `alignx.records`. Published benchmarks load
-through the Hugging Face hub into a local cache folder, so a second run works offline.
+`--data NAME` resolves here first (with aliases and "did you mean"); anything else is a file,
+folder or hub dataset id read by `alignx.records`. Published benchmarks load through the Hugging
+Face hub into a local cache folder, so a second run works offline.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ import difflib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
+from alignx.errors import InputNotFound, OptionError, UserError
 from alignx.personas import Persona
-from alignx.records import Record, iter_records
+from alignx.records import EVAL_SPLIT, Record, iter_records, resolve_input
 
 P = Persona
 ALL_PERSONAS = (P.UGC, P.PAIR, P.DEMO, P.PROFILE, P.ALL, P.NONE)
@@ -29,20 +31,19 @@ class Benchmark:
     description: str
     personas: tuple[Persona, ...]
     aliases: tuple[str, ...] = ()
-    dataset: str | None = None  # a hub dataset id read with `datasets`
-    default_split: str = "test"
+    dataset: str | None = None  # a hub dataset id, or a local folder of split files, read by alignx.records
     repo: str | None = None  # a hub dataset repo holding raw JSON files
     folder: str | None = None  # folder inside `repo`
     files: tuple[str, ...] = field(default=())  # the files in `folder`; empty: every *.json there
 
-    def iter_records(self, split: str | None = None) -> Iterator[Record]:
-        if self.name == "demo":
-            yield from iter_records("demo", split or self.default_split)
-        elif self.dataset is not None:
-            yield from iter_records(self.dataset, split or self.default_split)
-        else:
-            for path in self.local_files():
-                yield from iter_records(path)
+    def iter_records(self, split: str | None = None, *, default_split: str = EVAL_SPLIT) -> Iterator[Record]:
+        if self.dataset is not None:
+            yield from iter_records(self.dataset, split, default_split=default_split)
+            return
+        if split is not None:
+            raise OptionError(f"benchmark {self.name} has no splits; leave --split out")
+        for path in self.local_files():
+            yield from iter_records(path)
 
     def local_files(self) -> list[Path]:
         """The benchmark's JSON files: under $ALIGNX_BENCHMARK_ROOT (a clone of the repo) or the hub cache."""
@@ -52,14 +53,17 @@ class Benchmark:
         else:
             from huggingface_hub import snapshot_download
 
+            from alignx.models import hub_errors
+
             patterns = [f"{self.folder}/{name}" for name in self.files] or [f"{self.folder}/*.json"]
-            snapshot = snapshot_download(self.repo, repo_type="dataset", allow_patterns=patterns,
-                                         cache_dir=benchmark_cache())
+            with hub_errors(f"benchmark {self.name} in dataset", self.repo):
+                snapshot = snapshot_download(self.repo, repo_type="dataset", allow_patterns=patterns,
+                                             cache_dir=benchmark_cache())
             folder = Path(snapshot) / self.folder
         paths = [folder / name for name in self.files] if self.files else sorted(folder.glob("*.json"))
         missing = [str(p) for p in paths if not p.is_file()]
         if missing or not paths:
-            raise FileNotFoundError(f"benchmark {self.name}: missing {', '.join(missing) or f'{folder}/*.json'}")
+            raise InputNotFound(f"benchmark {self.name}: missing {', '.join(missing) or f'{folder}/*.json'}")
         return paths
 
 
@@ -75,14 +79,20 @@ REGISTRY: dict[str, Benchmark] = {}
 def register(benchmark: Benchmark) -> None:
     for key in (benchmark.name, *benchmark.aliases):
         if key in REGISTRY:
-            raise ValueError(f"benchmark name {key!r} is registered twice")
+            raise UserError(f"benchmark name {key!r} is registered twice")
         REGISTRY[key] = benchmark
+
+
+def packaged(name: str) -> str:
+    """The folder of a data set shipped inside the package (its split files sit in it)."""
+    return str(resources.files("alignx.data").joinpath(name))
 
 
 register(Benchmark(
     name="demo",
     description="alignx's own demo set: 168 records over 8 dimensions, splits train (72) / test (96, persona-contrast)",
     personas=ALL_PERSONAS,
+    dataset=packaged("demo"),
 ))
 register(Benchmark(
     name="alignx-test",
@@ -120,12 +130,12 @@ register(Benchmark(
 
 
 def get(name: str) -> Benchmark:
-    """The registered benchmark `name`; KeyError with the closest names when unknown."""
+    """The registered benchmark `name`; OptionError with the closest names when unknown."""
     if name in REGISTRY:
         return REGISTRY[name]
     close = difflib.get_close_matches(name, REGISTRY, n=2)
     hint = f"; did you mean {' or '.join(close)}?" if close else f"; known: {', '.join(names())}"
-    raise KeyError(f"unknown benchmark {name!r}{hint}")
+    raise OptionError(f"unknown benchmark {name!r}{hint}")
 
 
 def names() -> list[str]:
@@ -136,11 +146,41 @@ def is_registered(name: str) -> bool:
     return name in REGISTRY
 
 
-def load(data: str, split: str | None = None, limit: int | None = None) -> list[Record]:
-    """Records of a registered benchmark, or of a file / folder / hub dataset id."""
-    source = REGISTRY[data].iter_records(split) if is_registered(data) else iter_records(data, split)
+def iter_data(data: str | os.PathLike, split: str | None = None, *,
+              default_split: str = EVAL_SPLIT) -> Iterator[Record]:
+    """Records of a registered name, or of a file / folder / hub dataset id; `split` by the one rule
+    of `alignx.records.choose_split` (`default_split`: the command's own, test for evaluation)."""
+    if is_registered(str(data)):
+        return REGISTRY[str(data)].iter_records(split, default_split=default_split)
+    return iter_records(data, split, default_split=default_split)
+
+
+def source(data: str | os.PathLike) -> str | os.PathLike:
+    """What `alignx.records` reads for `data`: a registered name's dataset (or folder), else `data` itself."""
+    if not is_registered(str(data)):
+        return data
+    benchmark = REGISTRY[str(data)]
+    if benchmark.dataset is None:
+        raise OptionError(f"benchmark {benchmark.name} is a set of JSON files; name one of them: "
+                          f"{', '.join(str(p) for p in benchmark.local_files())}")
+    return benchmark.dataset
+
+
+def data_key(data: str | os.PathLike, split: str | None = None, *, default_split: str = EVAL_SPLIT) -> str:
+    """Identifies the data `iter_data` reads with these arguments (for caches keyed on it)."""
+    if is_registered(str(data)):
+        benchmark = REGISTRY[str(data)]
+        if benchmark.dataset is None:
+            return ";".join(resolve_input(path).key for path in benchmark.local_files())
+        data = benchmark.dataset
+    return resolve_input(data, split, default_split=default_split).key
+
+
+def load(data: str, split: str | None = None, limit: int | None = None, *,
+         default_split: str = EVAL_SPLIT) -> list[Record]:
+    """The first `limit` records of `iter_data` (all when None) as a list."""
     out: list[Record] = []
-    for record in source:
+    for record in iter_data(data, split, default_split=default_split):
         if limit is not None and len(out) >= limit:
             break
         out.append(record)

@@ -1,0 +1,39 @@
+"""`atomic_write`: a file or folder appears whole under its name or not at all.
+
+A failed run leaves an existing target untouched (the released scripts appended to their outputs,
+so a rerun duplicated rows; we never do). Every writer in alignx goes through this one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+class atomic_write:
+    """Context manager yielding a temporary path beside `target` (a file, or with `directory=True` a
+    folder), renamed over `target` when the block succeeds and removed when it fails."""
+
+    def __init__(self, target: str | os.PathLike, *, directory: bool = False):
+        self.target = Path(target)
+        self.directory = directory
+
+    def __enter__(self) -> Path:
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        if self.directory:
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", dir=self.target.parent))
+        else:
+            fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", dir=self.target.parent)
+            os.close(fd)
+            self.tmp = Path(name)
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            os.replace(self.tmp, self.target)
+        elif self.directory:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            self.tmp.unlink(missing_ok=True)
