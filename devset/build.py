@@ -11,7 +11,7 @@ import json
 import random
 from pathlib import Path
 
-from alignx.records import atomic_write
+from alignx.atomic import atomic_write
 from alignx.space import N_DIMENSIONS, dimension
 
 HERE = Path(__file__).resolve().parent

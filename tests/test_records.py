@@ -8,15 +8,8 @@ from conftest import make_record
 
 from alignx import registry
 from alignx.errors import InputNotFound, OptionError
-from alignx.records import (
-    TRAIN_SPLIT,
-    RecordError,
-    iter_records,
-    load_records,
-    resolve_input,
-    validate,
-    write_records,
-)
+from alignx.records import RecordError, iter_records, load_records, validate, write_records
+from alignx.sources import TRAIN_SPLIT, resolve_input
 
 
 def test_jsonl_round_trip_keeps_released_field_names(tmp_path, write_jsonl):
@@ -36,7 +29,7 @@ def test_json_array_streams_in_small_chunks(tmp_path, monkeypatch):
     rows[2]["Preference Direction"] = [0, 1] + [0.5] * 88  # integers at chunk edges must not be cut
     path = tmp_path / "data.json"
     path.write_text(json.dumps(rows, indent=2))
-    from alignx import records as module
+    from alignx import sources as module
 
     original = module._iter_json_array
     monkeypatch.setattr(module, "_iter_json_array", lambda p: original(p, chunk_size=7))

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from alignx.errors import InputNotFound, OptionError, UserError
 from alignx.personas import Persona
-from alignx.records import EVAL_SPLIT, Record, iter_records, resolve_input
+from alignx.records import Record, iter_records
+from alignx.sources import EVAL_SPLIT, resolve_input
 
 P = Persona
 ALL_PERSONAS = (P.UGC, P.PAIR, P.DEMO, P.PROFILE, P.ALL, P.NONE)

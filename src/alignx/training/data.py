@@ -18,9 +18,10 @@ from typing import Any
 from alignx.errors import UserError, record_prefix
 from alignx.personas import PersonaError, PersonaView, sample_training_view
 from alignx.prompts import Messages, PromptKind, ica_training_messages, pba_messages, render
-from alignx.records import TRAIN_SPLIT, Choice, Record
+from alignx.records import Choice, Record
 from alignx.registry import data_key, iter_data
 from alignx.scoring import encode_prompt, encode_response
+from alignx.sources import TRAIN_SPLIT
 from alignx.training.config import Method, TrainConfig
 from alignx.training.contrast import contrast_key, contrast_order
 
