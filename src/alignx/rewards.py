@@ -86,6 +86,8 @@ register(Reward("dpo", "β(log π_policy − log π_ref), the released protocol 
 
 def get(name: str) -> Reward:
     """The reward `name`; OptionError listing the rewards when unknown."""
+    import alignx.zero_shot  # noqa: F401  (registers the zero-training rewards; it imports this module)
+
     if name not in REWARDS:
         raise OptionError(f"unknown --reward {name!r}; choose one of {', '.join(REWARDS)}")
     return REWARDS[name]
