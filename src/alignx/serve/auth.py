@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
+from alignx.serve.deps import Config, Store
 from alignx.serve.store import MemoryStore
 
 
@@ -36,12 +37,11 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def principal(request: Request) -> Principal:
+def principal(request: Request, config: Config, store: Store) -> Principal:
     token = bearer_token(request)
-    admin = request.app.state.config.admin_token
+    admin = config.admin_token
     if admin and hmac.compare_digest(token.encode(), admin.encode()):
         return Principal(None)
-    store: MemoryStore = request.app.state.store
     user = store.user_for_key(token)
     if user is None:
         raise _unauthorized("unknown API key")
@@ -69,9 +69,9 @@ def open_user(caller: Principal, user_id: str, store: MemoryStore) -> str:
 Admin = Annotated[Principal, Depends(require_admin)]
 
 
-def path_user(user_id: str, caller: Caller, request: Request) -> str:
+def path_user(user_id: str, caller: Caller, store: Store) -> str:
     """The `{user_id}` of a route, once the caller may open it."""
-    return open_user(caller, user_id, request.app.state.store)
+    return open_user(caller, user_id, store)
 
 
 UserId = Annotated[str, Depends(path_user)]

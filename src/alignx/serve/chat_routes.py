@@ -1,0 +1,107 @@
+"""The OpenAI-compatible routes: `/v1/models` and `/v1/chat/completions`, plain or streamed (SSE).
+
+A completion is personalized from the caller's memory: the profile and recent history go into
+the prompt the chat backend sees (`chat.personalize`); `add_routes` at the end is the path table.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+from fastapi.responses import StreamingResponse
+
+from alignx.prompts import Messages
+from alignx.serve.auth import Caller, open_user
+from alignx.serve.chat import BackendError, ChatBackend, Completion, GenParams, personalize
+from alignx.serve.config import ServeConfig
+from alignx.serve.deps import Backend, Config, Store
+from alignx.serve.memory import Event, build_profile, history_view
+from alignx.serve.schemas import ChatRequest
+from alignx.space import dimension
+
+
+def models(_: Caller, backend: Backend) -> dict[str, Any]:
+    name = backend.name if backend is not None else None
+    return {"object": "list", "data": [{"id": n, "object": "model", "owned_by": "alignx"}
+                                       for n in dict.fromkeys(("default", name)) if n]}
+
+
+def chat(body: ChatRequest, caller: Caller, config: Config, store: Store, backend: Backend):
+    if backend is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "this server has no chat backend")
+    if not backend.accepts(body.model):
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            f"model {body.model!r} is not served here; use 'default' or {backend.name!r}")
+    if caller.is_admin and not body.user:
+        raise HTTPException(422, "body.user: with the admin token, name the user whose memory to use")
+    user_id = open_user(caller, caller.user_id or body.user, store)
+    max_tokens = body.max_tokens or body.max_completion_tokens or config.max_tokens
+    if max_tokens > config.max_tokens_limit:
+        raise HTTPException(422, f"body.max_tokens: at most {config.max_tokens_limit} on this server")
+
+    messages = _personalized(body, store.events(user_id), config)
+    extra = body.model_dump(exclude={"messages", "stream", "max_tokens", "max_completion_tokens", "temperature",
+                                     "top_p", "user", "personalize", "n"})
+    params = GenParams(max_tokens, body.temperature, body.top_p, extra)
+    meta = {"user_id": user_id, "mode": "universal" if not body.personalize else config.mode}
+    ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    if body.stream:
+        return StreamingResponse(_sse(backend, messages, params, ident, created, meta),
+                                 media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return _completion(backend.complete(messages, params), ident, created, backend.name, meta)
+
+
+def _personalized(body: ChatRequest, events: list[Event], config: ServeConfig) -> Messages:
+    """The request's messages with the user's profile, stated overrides and history put in."""
+    profile = build_profile(events, guarded=config.guarded, half_life_days=config.half_life_days)
+    stated = ", ".join(dimension(i).positive if v > 0.5 else dimension(i).negative
+                       for i, v in sorted(profile.overrides.items()) if v != 0.5)
+    return personalize([m.plain() for m in body.messages], mode=config.mode,
+                       view=history_view(events, config.history_items), profile=profile.text,
+                       stated=stated, universal=not body.personalize)
+
+
+def _completion(done: Completion, ident: str, created: int, model: str, meta: dict[str, Any]) -> dict[str, Any]:
+    usage = None
+    if done.prompt_tokens is not None and done.completion_tokens is not None:
+        usage = {"prompt_tokens": done.prompt_tokens, "completion_tokens": done.completion_tokens,
+                 "total_tokens": done.prompt_tokens + done.completion_tokens}
+    return {
+        "id": ident, "object": "chat.completion", "created": created, "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": done.text},
+                     "finish_reason": done.finish_reason}],
+        "usage": usage, "alignx": meta,
+    }
+
+
+def _sse(backend: ChatBackend, messages, params: GenParams, ident: str, created: int,
+         meta: dict[str, Any]) -> Iterator[str]:
+    """OpenAI's streaming format: a role chunk, content chunks, a finish chunk, then `data: [DONE]`."""
+
+    def chunk(delta: dict[str, str], finish: str | None = None) -> str:
+        body = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": backend.name,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], "alignx": meta}
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    try:
+        for delta in backend.stream(messages, params):
+            if delta.text:
+                yield chunk({"content": delta.text})
+            if delta.finish_reason:
+                yield chunk({}, delta.finish_reason)
+    except BackendError as e:  # the status line is already sent; report in-band as OpenAI servers do
+        yield f"data: {json.dumps({'error': {'message': str(e), 'type': 'backend_error'}})}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+def add_routes(router: APIRouter) -> None:
+    """Put these routes on `router`, the app's own (see create_app)."""
+    router.get("/v1/models")(models)
+    router.post("/v1/chat/completions")(chat)

@@ -1,0 +1,140 @@
+"""The service and memory routes: the page, health, the space, users, memory events and the profile.
+
+Route functions take the config, store and caller as dependencies (`alignx.serve.deps`, `.auth`);
+`add_routes` at the end is the table of paths, in the order the OpenAPI document lists them.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+from fastapi.responses import HTMLResponse
+
+from alignx.serve.auth import Admin, Caller, UserId
+from alignx.serve.config import ServeConfig
+from alignx.serve.deps import Backend, Config, Store
+from alignx.serve.memory import EventKind, build_profile, check_edit, guarded_negatives
+from alignx.serve.schemas import ContentIn, DemographicIn, FeedbackIn, NewUser, ProfileEdit
+from alignx.serve.store import MemoryStore, UnknownUser
+from alignx.space import groups
+
+MAX_EVENTS_PAGE = 1000
+
+
+# ---------------------------------------------------------------- service
+
+
+def page() -> str:
+    return resources.files("alignx.serve").joinpath("static", "index.html").read_text(encoding="utf-8")
+
+
+def healthz(config: Config, store: Store, backend: Backend) -> dict[str, Any]:
+    store.ping()
+    chat = backend.name if backend is not None else None
+    return {"status": "ok", "database": store.backend, "chat": chat, "mode": config.mode}
+
+
+def space(config: Config) -> dict[str, Any]:
+    """The 90 dimensions by group (what the page draws) and the operator's guarded dimensions."""
+    return {
+        "groups": [{"name": name, "dimensions": [{"index": d.index, "positive": d.positive,
+                                                  "negative": d.negative} for d in dims]}
+                   for name, dims in groups().items()],
+        "guarded": list(config.guarded),
+    }
+
+
+# ---------------------------------------------------------------- users
+
+
+def create_user(body: NewUser, _: Admin, store: Store) -> dict[str, str]:
+    user, key = store.create_user(body.name)
+    return {"user_id": user.id, "name": user.name, "api_key": key}
+
+
+def me(caller: Caller, store: Store) -> dict[str, Any]:
+    if caller.is_admin:
+        return {"admin": True}
+    user = store.get_user(caller.user_id)
+    if user is None:
+        raise UnknownUser(caller.user_id)
+    return {"admin": False, "user_id": user.id, "name": user.name}
+
+
+def get_user(user_id: UserId, store: Store) -> dict[str, Any]:
+    user = store.get_user(user_id)
+    if user is None:
+        raise UnknownUser(user_id)
+    return {"user_id": user.id, "name": user.name, "created_at": user.created_at.isoformat()}
+
+
+def delete_user(user_id: UserId, store: Store) -> dict[str, Any]:
+    """Right to be forgotten: every row of the user goes; the key stops working."""
+    return {"user_id": user_id, "deleted_rows": store.delete_user(user_id)}
+
+
+# ---------------------------------------------------------------- memory
+
+
+def add_feedback(user_id: UserId, body: FeedbackIn, config: Config, store: Store) -> dict[str, Any]:
+    data = {"prompt": body.prompt, "chosen": body.chosen, "rejected": body.rejected}
+    event = store.append(user_id, EventKind.FEEDBACK, data, body.direction)
+    return {"event": event.to_json(), "guarded": guarded_negatives(body.direction, config.guarded)}
+
+
+def add_content(user_id: UserId, body: ContentIn, config: Config, store: Store) -> dict[str, Any]:
+    event = store.append(user_id, EventKind.CONTENT, {"prompt": body.prompt, "comment": body.comment},
+                         body.direction)
+    return {"event": event.to_json(), "guarded": guarded_negatives(body.direction, config.guarded)}
+
+
+def add_demographic(user_id: UserId, body: DemographicIn, store: Store) -> dict[str, Any]:
+    return {"event": store.append(user_id, EventKind.DEMOGRAPHIC, {"text": body.text}).to_json()}
+
+
+def _profile_json(user_id: str, config: ServeConfig, store: MemoryStore) -> dict[str, Any]:
+    profile = build_profile(store.events(user_id), guarded=config.guarded, half_life_days=config.half_life_days)
+    return {"user_id": user_id, **profile.to_json(), "guarded": list(config.guarded),
+            "half_life_days": config.half_life_days}
+
+
+def get_profile(user_id: UserId, config: Config, store: Store) -> dict[str, Any]:
+    return _profile_json(user_id, config, store)
+
+
+def edit_profile(user_id: UserId, body: ProfileEdit, config: Config, store: Store) -> dict[str, Any]:
+    """Explicit overrides (stored as an edit event) that win over the inferred means."""
+    check_edit(body.values(), config.guarded)
+    store.append(user_id, EventKind.EDIT, {"set": body.set})
+    return _profile_json(user_id, config, store)
+
+
+def list_events(
+    user_id: UserId,
+    store: Store,
+    kind: EventKind | None = None,
+    after: Annotated[int, Query(ge=0, description="only events with a larger id (paging)")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PAGE)] = 100,
+) -> dict[str, Any]:
+    events = store.events(user_id, kind=kind, after=after, limit=limit)
+    return {"events": [e.to_json() for e in events],
+            "next_after": events[-1].id if len(events) == limit else None}
+
+
+def add_routes(router: APIRouter) -> None:
+    """Put these routes on `router`, the app's own (see create_app)."""
+    router.get("/", response_class=HTMLResponse, include_in_schema=False)(page)
+    router.get("/healthz")(healthz)
+    router.get("/v1/space")(space)
+    router.post("/v1/users", status_code=status.HTTP_201_CREATED)(create_user)
+    router.get("/v1/me")(me)
+    router.get("/v1/users/{user_id}")(get_user)
+    router.delete("/v1/users/{user_id}")(delete_user)
+    router.post("/v1/users/{user_id}/feedback", status_code=status.HTTP_201_CREATED)(add_feedback)
+    router.post("/v1/users/{user_id}/content", status_code=status.HTTP_201_CREATED)(add_content)
+    router.post("/v1/users/{user_id}/demographic", status_code=status.HTTP_201_CREATED)(add_demographic)
+    router.get("/v1/users/{user_id}/profile")(get_profile)
+    router.put("/v1/users/{user_id}/profile")(edit_profile)
+    router.get("/v1/users/{user_id}/events")(list_events)
