@@ -32,13 +32,13 @@ def test_zero_shot_pair_contrasts_chosen_with_rejected_examples():
     assert chosen.messages[1]["content"].split("***Task***")[1] == rejected.messages[1]["content"].split("***Task***")[1]
 
 
-def test_zero_shot_all_adds_the_evidence_of_every_part():
+def test_zero_shot_all_reads_pairs_when_present_else_adds_comments_and_description():
     record = Record.from_dict(make_record(0))
     labels = [t.label for t in get("zero-shot").terms(context(record, "all"))]
-    assert labels == ["comments as examples", "universal", "chosen examples", "rejected examples", "description",
-                      "universal"]
-    itemwise = get("zero-shot-itemwise").terms(context(record, "pair"))
-    assert len(itemwise) == 2 * len(record.pairs) and sum(t.weight for t in itemwise) == 0
+    assert labels == ["chosen examples", "rejected examples"]
+    no_pairs = Record.from_dict(make_record(0) | {"Pair-wise Comparative Feedback": []})
+    labels = [t.label for t in get("zero-shot").terms(context(no_pairs, "all"))]
+    assert labels == ["comments as examples", "universal", "description", "universal"]
 
 
 def test_negated_profile_flips_every_named_pole():

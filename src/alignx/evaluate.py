@@ -21,6 +21,7 @@ import numpy as np
 
 from alignx import rewards
 from alignx.errors import OptionError, record_prefix
+from alignx.models import DTYPES
 from alignx.personas import Persona, PersonaError, persona_view
 from alignx.prompts import Messages, PromptKind
 from alignx.records import Record
@@ -90,6 +91,8 @@ class EvalConfig(EvalSettings):
         "help": "'default' (the embedded SmolLM2-135M-Instruct), a hub id, a model or adapter folder."})
     limit: int | None = field(default=None, metadata={"help": "Evaluate the first N records only."})
     batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass."})
+    dtype: str | None = field(default=None, metadata={
+        "help": "fp32 | bf16 | fp16 for the model.", "default_text": "bf16 on GPUs that have it, else fp32"})
     output: str | None = field(default=None, metadata={"help": "Write the full JSON report here (atomically)."})
     progress: bool = field(default=True, metadata={"help": "Show progress bars with tokens/s on stderr."})
 
@@ -99,6 +102,8 @@ class EvalConfig(EvalSettings):
             raise OptionError(f"--limit must be at least 1, got {self.limit}")
         if self.batch_size < 1:
             raise OptionError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.dtype is not None and self.dtype.lower() not in DTYPES:
+            raise OptionError(f"--dtype {self.dtype!r} is unknown; choose one of fp32, bf16, fp16")
 
 
 @dataclass
@@ -156,13 +161,14 @@ class ScoredModel:
     base: ScoredModel | None = None
 
 
-def load_scored(spec: str, *, batch_size: int = 8, progress: bool = True) -> ScoredModel:
-    """`spec` loaded once, scored by the prefix-sharing scorer behind a cache."""
+def load_scored(spec: str, *, batch_size: int = 8, progress: bool = True, dtype: str | None = None) -> ScoredModel:
+    """`spec` loaded once (in `dtype`, default as `alignx.models.pick_dtype`), scored by the prefix-sharing
+    scorer behind a cache."""
     from alignx import models
     from alignx.prompts import render
     from alignx.scoring import PrefixSharingScorer, ScorerConfig
 
-    loaded = models.load(spec)
+    loaded = models.load(spec, dtype=dtype)
     config = ScorerConfig(batch_size=batch_size, progress=progress)
 
     def render_messages(messages: Messages) -> str:
@@ -184,9 +190,10 @@ class Evaluator:
         self._references: dict[str, ScoredModel] = {}
 
     @classmethod
-    def load(cls, model: str = "default", *, batch_size: int = 8, progress: bool = True) -> Evaluator:
+    def load(cls, model: str = "default", *, batch_size: int = 8, progress: bool = True,
+             dtype: str | None = None) -> Evaluator:
         def load_model(spec: str) -> ScoredModel:
-            return load_scored(spec, batch_size=batch_size, progress=progress)
+            return load_scored(spec, batch_size=batch_size, progress=progress, dtype=dtype)
 
         return cls(load_model(model), load_model)
 
@@ -277,6 +284,7 @@ def load_data(config: EvalConfig) -> list[Record]:
 def evaluate(config: EvalConfig, evaluator: Evaluator | None = None) -> EvalResult:
     """Load the data (and the model, unless an evaluator is given) that `config` names, and evaluate once."""
     records = load_data(config)
-    evaluator = evaluator or Evaluator.load(config.model, batch_size=config.batch_size, progress=config.progress)
-    provenance = {"data": config.data, "split": config.split, "limit": config.limit}
+    evaluator = evaluator or Evaluator.load(config.model, batch_size=config.batch_size, progress=config.progress,
+                                            dtype=config.dtype)
+    provenance = {"data": config.data, "split": config.split, "limit": config.limit, "dtype": config.dtype}
     return evaluator.run(records, config, source=config.data, provenance=provenance)

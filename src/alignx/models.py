@@ -171,6 +171,15 @@ def pick_dtype(device, dtype: str | None = None):
     return torch.float32
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX), where bf16 scoring is ~1.6x faster
+    than fp32. torch exposes it only privately, hence the guard: an unknown torch says no."""
+    import torch
+
+    check = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    return bool(check and check())
+
+
 def use_all_cores() -> None:
     """Give torch every core this process may run on, unless the user pinned OMP_NUM_THREADS."""
     import torch

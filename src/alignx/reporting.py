@@ -26,15 +26,22 @@ def results_table(results: Sequence[EvalResult], title: str | None = None):
         data, split, model = next(iter(shared)) if len(shared) == 1 else ("several", None, "several")
         title = f"alignment accuracy: {data}{':' + split if split else ''}, model {model}"
     table = Table(title=title)
-    for name in ("persona", "prompt", "reward", "reference", "accuracy", "95% CI", "n", "tokens/record", "seconds"):
-        table.add_column(name, justify="left" if name in ("persona", "prompt", "reward", "reference") else "right")
+    for name in ("persona", "reward", "accuracy", "95% CI", "n", "tok/rec", "s"):
+        table.add_column(name, justify="left" if name in ("persona", "reward") else "right", no_wrap=True)
     for r in results:
-        s = r.settings
-        reference = s.reference if rewards.get(s.reward).uses_reference else "-"
-        if r.provenance["reference_model"] not in (None, s.reference):
-            reference += f": {r.provenance['reference_model']}"
-        table.add_row(s.persona, s.prompt, s.reward, reference, f"{r.accuracy:.3f}",
-                      f"{r.ci95[0]:.2f}–{r.ci95[1]:.2f}", str(r.n), f"{r.tokens / r.n:,.0f}" if r.n else "-",
-                      f"{r.seconds:.1f}")
+        table.add_row(r.settings.persona, reward_label(r), f"{r.accuracy:.3f}", f"{r.ci95[0]:.2f}–{r.ci95[1]:.2f}",
+                      str(r.n), f"{r.tokens / r.n:,.0f}" if r.n else "-", f"{r.seconds:.1f}")
     return table
 
+
+def reward_label(result: EvalResult) -> str:
+    """`zero-shot`, or `dpo` with its reference: `dpo vs none` (persona lift), `dpo raw`, `dpo vs base: MODEL`.
+    The prompt needs no column: PBA reads the profile persona and ICA every other."""
+    s = result.settings
+    if not rewards.get(s.reward).uses_reference:
+        return s.reward
+    if s.reference == "raw":
+        return f"{s.reward} raw"
+    label = f"{s.reward} vs {s.reference}"
+    model = result.provenance["reference_model"]
+    return label if model in (None, s.reference) else f"{label}: {model}"

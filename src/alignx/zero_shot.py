@@ -10,29 +10,19 @@ figures on the development set.
 from __future__ import annotations
 
 from alignx.personas import Persona, PersonaView
-from alignx.prompts import UNIVERSAL_SYSTEM, Messages, pba_messages, universal_messages
+from alignx.prompts import UNIVERSAL_SYSTEM, Messages, ica_evaluation_messages, pba_messages, universal_messages
 from alignx.rewards import Reward, RewardContext, Role, Term, register
 from alignx.space import parse_profile, render_direction
 
 EXAMPLES_HEADER = "***Examples of responses this person likes***\n\n"
 
 
-def examples_messages(post: str, examples: list[str], *, posts: list[str] | None = None) -> Messages:
-    """The universal task with example responses in front of it (and the posts they answered, if given)."""
-    blocks = []
-    for i, text in enumerate(examples, 1):
-        context = f"*Post:*\n{posts[i - 1]}\n\n*Response:*\n" if posts else ""
-        blocks.append(f"{i}. {context}{text}\n\n")
-    user = f"{EXAMPLES_HEADER}{''.join(blocks)}***Task***\n\n**Post:**\n{post}\n\n***Response:***\n\n"
+def examples_messages(post: str, examples: list[str]) -> Messages:
+    """The universal task with example responses in front of it. The posts the examples answered are left
+    out: on the development set showing them cost tokens and gained nothing (docs/rewards.md)."""
+    blocks = "".join(f"{i}. {text}\n\n" for i, text in enumerate(examples, 1))
+    user = f"{EXAMPLES_HEADER}{blocks}***Task***\n\n**Post:**\n{post}\n\n***Response:***\n\n"
     return [{"role": "system", "content": UNIVERSAL_SYSTEM}, {"role": "user", "content": user}]
-
-
-def dialogue_messages(post: str, turns: list[tuple[str, str]]) -> Messages:
-    """The universal task after earlier turns in which the assistant answered other posts with `turns`'
-    responses: the model continues in the manner of "its own" previous answers."""
-    history = [m for q, a in turns for m in ({"role": "user", "content": q}, {"role": "assistant", "content": a})]
-    task = universal_messages(post)
-    return [task[0], *history, task[1]]
 
 
 def negated_profile(profile: str) -> str | None:
@@ -50,54 +40,26 @@ def negated_profile(profile: str) -> str | None:
 # ---------------------------------------------------------------- per persona part
 
 
-def pair_dialogue(ctx: RewardContext, view: PersonaView) -> list[Term]:
-    """log π(y | earlier turns answered with the user's chosen responses) − log π(y | with their rejected ones)."""
-    return [Term(1.0, Role.POLICY, dialogue_messages(ctx.post, [(p.prompt, p.chosen) for p in view.pairs]),
-                 "chosen turns"),
-            Term(-1.0, Role.POLICY, dialogue_messages(ctx.post, [(p.prompt, p.rejected) for p in view.pairs]),
-                 "rejected turns")]
-
-
-def ugc_dialogue(ctx: RewardContext, view: PersonaView) -> list[Term]:
-    """log π(y | earlier turns answered with the user's own comments) − log π(y | no earlier turns)."""
-    return [Term(1.0, Role.POLICY, dialogue_messages(ctx.post, [(c.prompt, c.comment) for c in view.ugc]),
-                 "comment turns"),
-            Term(-1.0, Role.POLICY, universal_messages(ctx.post), "universal")]
-
-
-def pair_contrast(ctx: RewardContext, view: PersonaView, *, with_posts: bool) -> list[Term]:
+def pair_contrast(ctx: RewardContext, view: PersonaView) -> list[Term]:
     """log π(y | the user's chosen responses as examples) − log π(y | their rejected ones)."""
-    posts = [p.prompt for p in view.pairs] if with_posts else None
-    return [Term(1.0, Role.POLICY, examples_messages(ctx.post, [p.chosen for p in view.pairs], posts=posts),
-                 "chosen examples"),
-            Term(-1.0, Role.POLICY, examples_messages(ctx.post, [p.rejected for p in view.pairs], posts=posts),
+    return [Term(1.0, Role.POLICY, examples_messages(ctx.post, [p.chosen for p in view.pairs]), "chosen examples"),
+            Term(-1.0, Role.POLICY, examples_messages(ctx.post, [p.rejected for p in view.pairs]),
                  "rejected examples")]
 
 
-def pair_itemwise(ctx: RewardContext, view: PersonaView) -> list[Term]:
-    """The mean over history items of log π(y | chosen_i as the example) − log π(y | rejected_i)."""
-    weight = 1.0 / len(view.pairs)
-    terms = []
-    for i, p in enumerate(view.pairs, 1):
-        terms.append(Term(weight, Role.POLICY, examples_messages(ctx.post, [p.chosen]), f"chosen example {i}"))
-        terms.append(Term(-weight, Role.POLICY, examples_messages(ctx.post, [p.rejected]), f"rejected example {i}"))
-    return terms
-
-
-def ugc_lift(ctx: RewardContext, view: PersonaView, *, with_posts: bool) -> list[Term]:
+def ugc_lift(ctx: RewardContext, view: PersonaView) -> list[Term]:
     """log π(y | the user's own comments as examples) − log π(y | no examples)."""
-    posts = [c.prompt for c in view.ugc] if with_posts else None
-    return [Term(1.0, Role.POLICY, examples_messages(ctx.post, [c.comment for c in view.ugc], posts=posts),
+    return [Term(1.0, Role.POLICY, examples_messages(ctx.post, [c.comment for c in view.ugc]),
                  "comments as examples"),
             Term(-1.0, Role.POLICY, universal_messages(ctx.post), "universal")]
 
 
 def demo_lift(ctx: RewardContext, view: PersonaView) -> list[Term]:
-    """log π(y | the user's description before the task) − log π(y | the task alone)."""
-    user = universal_messages(ctx.post)
-    described = [user[0], {"role": "user", "content": f"***About the user***\n\n{view.demographic}\n\n"
-                                                       f"{user[1]['content']}"}]
-    return [Term(1.0, Role.POLICY, described, "description"), Term(-1.0, Role.POLICY, user, "universal")]
+    """Persona lift of the description: log π(y | the released evaluation prompt with the DEMO text) −
+    log π(y | the task alone). A shorter "about the user" framing did no better on the development set."""
+    described = ica_evaluation_messages(ctx.post, PersonaView(demographic=view.demographic))
+    return [Term(1.0, Role.POLICY, described, "description"),
+            Term(-1.0, Role.POLICY, universal_messages(ctx.post), "universal")]
 
 
 def profile_contrast(ctx: RewardContext, view: PersonaView) -> list[Term]:
@@ -113,32 +75,21 @@ def profile_contrast(ctx: RewardContext, view: PersonaView) -> list[Term]:
 # ---------------------------------------------------------------- rewards
 
 
-def zero_shot_terms(ctx: RewardContext, *, with_posts: bool = False, itemwise: bool = False,
-                    dialogue: bool = False) -> list[Term]:
-    """Every part of the persona the view shows contributes its contrast; the terms add up."""
-    view, terms = ctx.view, []
+def zero_shot_terms(ctx: RewardContext) -> list[Term]:
+    """The contrast of the strongest evidence the view shows. Choices (PAIR) come with their own
+    counter-evidence, so they decide alone when present; otherwise the lifts of the comments (UGC) and the
+    description (DEMO) add up. Adding the weaker lifts to PAIR lowered accuracy on the development set at
+    every weight tried (docs/rewards.md)."""
+    view = ctx.view
     if ctx.persona is Persona.PROFILE:
         return profile_contrast(ctx, view)
-    if view.ugc:
-        terms += ugc_dialogue(ctx, view) if dialogue else ugc_lift(ctx, view, with_posts=with_posts)
     if view.pairs:
-        if dialogue:
-            terms += pair_dialogue(ctx, view)
-        else:
-            terms += pair_itemwise(ctx, view) if itemwise else pair_contrast(ctx, view, with_posts=with_posts)
-    if view.demographic:
-        terms += demo_lift(ctx, view)
-    return terms
+        return pair_contrast(ctx, view)
+    return (ugc_lift(ctx, view) if view.ugc else []) + (demo_lift(ctx, view) if view.demographic else [])
 
 
-HISTORY_PERSONAS = (Persona.UGC, Persona.PAIR, Persona.DEMO, Persona.PROFILE, Persona.ALL)
-
-register(Reward("zero-shot", "contrast of the user's evidence: chosen vs rejected examples (PAIR), own comments "
-                "vs none (UGC), description vs none (DEMO), profile vs its negation (PROFILE)",
-                zero_shot_terms, uses_reference=False, personas=HISTORY_PERSONAS))
-register(Reward("zero-shot-posts", "zero-shot with each example shown under the post it answered",
-                lambda ctx: zero_shot_terms(ctx, with_posts=True), uses_reference=False, personas=HISTORY_PERSONAS))
-register(Reward("zero-shot-dialogue", "zero-shot with the evidence as earlier chat turns the assistant answered",
-                lambda ctx: zero_shot_terms(ctx, dialogue=True), uses_reference=False, personas=HISTORY_PERSONAS))
-register(Reward("zero-shot-itemwise", "zero-shot with PAIR evidence gathered one history item at a time",
-                lambda ctx: zero_shot_terms(ctx, itemwise=True), uses_reference=False, personas=HISTORY_PERSONAS))
+register(Reward("zero-shot", "contrasts of the user's own evidence under the same model: chosen vs rejected "
+                "examples (PAIR), own comments vs none (UGC), description vs none (DEMO), profile vs its negation "
+                "(PROFILE); ALL reads PAIR when present",
+                zero_shot_terms, uses_reference=False,
+                personas=(Persona.UGC, Persona.PAIR, Persona.DEMO, Persona.PROFILE, Persona.ALL)))
