@@ -196,3 +196,19 @@ def test_unreachable_hub_names_fail_with_one_line(monkeypatch):
     result = runner.invoke(app, ["eval", "--data", "alignx-test", "--limit", "1"])
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
     assert "cannot reach dataset 'JinaLeejnl/AlignX-test'" in result.stderr and "local folder" in result.stderr
+
+
+def test_an_unresolvable_hub_fails_at_once_without_retries(monkeypatch):
+    """No network (the hub's host does not resolve): one line at once, not the client's retries."""
+    import time
+
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "https://hub.alignx-test.invalid")
+    start = time.perf_counter()
+    result = CliRunner().invoke(app, ["eval", "--data", "someone/some-dataset", "--limit", "1"])
+    assert result.exit_code == 2 and time.perf_counter() - start < 10
+    assert result.stderr == ("error: cannot reach dataset 'someone/some-dataset' on the Hugging Face hub "
+                             "(ConnectionError); without network, download it elsewhere and pass its local folder "
+                             "instead\n")

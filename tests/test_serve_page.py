@@ -10,12 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SETUP_HINT, make_direction, serve_in_thread
+from conftest import ADMIN, SETUP_HINT, make_direction, serve_in_thread
 
 from alignx.serve import ServeConfig, create_app
 from alignx.space import dimension
 
-ADMIN = "test-admin-token"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 

@@ -5,14 +5,13 @@ import asyncio
 
 import httpx
 import pytest
-from conftest import make_direction, postgres_cluster, serve_in_thread
+from conftest import ADMIN, make_direction, postgres_cluster, serve_in_thread
 from sqlalchemy import create_engine, text
 
 from alignx.serve import ServeConfig, create_app
 from alignx.serve.memory import EventKind, build_profile
 from alignx.serve.store import MemoryStore
 
-ADMIN = "test-admin-token"
 CLIENTS, POSTS = 16, 25
 
 
@@ -39,50 +38,48 @@ def rows(url: str, table: str, user_id: str) -> int:
         engine.dispose()
 
 
-
-def test_events_are_appended_in_order_with_utc_timestamps(db_url):
-    store = MemoryStore(db_url)
-    try:
-        user, _ = store.create_user("ann")
-        first = store.append(user.id, EventKind.FEEDBACK, {"prompt": "p", "chosen": "a", "rejected": "b"},
-                             make_direction(d16=1))
-        second = store.append(user.id, EventKind.FEEDBACK, {"prompt": "p", "chosen": "b", "rejected": "a"},
-                              make_direction(d16=0))
-        store.append(user.id, EventKind.DEMOGRAPHIC, {"text": "a nurse"})
-        events = store.events(user.id)
-        assert [e.id for e in events] == sorted(e.id for e in events) and events[0].id == first.id
-        assert all(e.created_at.tzinfo is not None for e in events)
-        assert events[0].created_at <= events[1].created_at <= events[2].created_at
-        # Contradicting feedback keeps both events and moves the mean to neutral.
-        assert store.count(user.id, EventKind.FEEDBACK) == 2 and second.direction[16] == 0
-        assert build_profile(events).inferred[16] == pytest.approx(0.5)
-        assert [e.kind for e in store.events(user.id, after=first.id)] == [EventKind.FEEDBACK, EventKind.DEMOGRAPHIC]
-    finally:
-        store.close()
+@pytest.fixture
+def store(db_url):
+    memory = MemoryStore(db_url)
+    yield memory
+    memory.close()
 
 
-def test_keys_are_stored_hashed_and_delete_removes_every_row(db_url):
-    store = MemoryStore(db_url)
-    try:
-        ann, ann_key = store.create_user("ann")
-        bob, bob_key = store.create_user("bob")
-        for i in range(3):
-            store.append(ann.id, EventKind.CONTENT, {"prompt": f"p{i}", "comment": "c"}, make_direction(d3=1))
-        store.append(bob.id, EventKind.CONTENT, {"prompt": "q", "comment": "c"})
-        assert store.user_for_key(ann_key).id == ann.id and store.user_for_key(bob_key).id == bob.id
-        engine = create_engine(db_url)
-        with engine.connect() as conn:
-            stored = conn.execute(text("SELECT key_hash FROM alignx_users")).scalars().all()
-        engine.dispose()
-        assert ann_key not in stored and bob_key not in stored and len(stored) == 2
+def test_events_are_appended_in_order_with_utc_timestamps(store):
+    user, _ = store.create_user("ann")
+    first = store.append(user.id, EventKind.FEEDBACK, {"prompt": "p", "chosen": "a", "rejected": "b"},
+                         make_direction(d16=1))
+    second = store.append(user.id, EventKind.FEEDBACK, {"prompt": "p", "chosen": "b", "rejected": "a"},
+                          make_direction(d16=0))
+    store.append(user.id, EventKind.DEMOGRAPHIC, {"text": "a nurse"})
+    events = store.events(user.id)
+    assert [e.id for e in events] == sorted(e.id for e in events) and events[0].id == first.id
+    assert all(e.created_at.tzinfo is not None for e in events)
+    assert events[0].created_at <= events[1].created_at <= events[2].created_at
+    # Contradicting feedback keeps both events and moves the mean to neutral.
+    assert store.count(user.id, EventKind.FEEDBACK) == 2 and second.direction[16] == 0
+    assert build_profile(events).inferred[16] == pytest.approx(0.5)
+    assert [e.kind for e in store.events(user.id, after=first.id)] == [EventKind.FEEDBACK, EventKind.DEMOGRAPHIC]
 
-        assert store.delete_user(ann.id) == 4  # 3 events + the user row
-        assert rows(db_url, "alignx_events", ann.id) == 0 and rows(db_url, "alignx_users", ann.id) == 0
-        assert store.get_user(ann.id) is None and store.user_for_key(ann_key) is None
-        assert store.delete_user(ann.id) == 0
-        assert rows(db_url, "alignx_events", bob.id) == 1  # nobody else's rows go
-    finally:
-        store.close()
+
+def test_keys_are_stored_hashed_and_delete_removes_every_row(store, db_url):
+    ann, ann_key = store.create_user("ann")
+    bob, bob_key = store.create_user("bob")
+    for i in range(3):
+        store.append(ann.id, EventKind.CONTENT, {"prompt": f"p{i}", "comment": "c"}, make_direction(d3=1))
+    store.append(bob.id, EventKind.CONTENT, {"prompt": "q", "comment": "c"})
+    assert store.user_for_key(ann_key).id == ann.id and store.user_for_key(bob_key).id == bob.id
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT key_hash FROM alignx_users")).scalars().all()
+    engine.dispose()
+    assert ann_key not in stored and bob_key not in stored and len(stored) == 2
+
+    assert store.delete_user(ann.id) == 4  # 3 events + the user row
+    assert rows(db_url, "alignx_events", ann.id) == 0 and rows(db_url, "alignx_users", ann.id) == 0
+    assert store.get_user(ann.id) is None and store.user_for_key(ann_key) is None
+    assert store.delete_user(ann.id) == 0
+    assert rows(db_url, "alignx_events", bob.id) == 1  # nobody else's rows go
 
 
 async def _storm(base: str, user_id: str, key: str) -> list[int]:

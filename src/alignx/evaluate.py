@@ -284,6 +284,10 @@ def load_data(config: EvalConfig) -> list[Record]:
 def evaluate(config: EvalConfig, evaluator: Evaluator | None = None) -> EvalResult:
     """Load the data (and the model, unless an evaluator is given) that `config` names, and evaluate once."""
     records = load_data(config)
+    if evaluator is None and config.reference not in ("none", "base", "raw"):
+        from alignx.hub import ensure_reachable
+
+        ensure_reachable("model", config.reference)  # before the policy loads, not after
     evaluator = evaluator or Evaluator.load(config.model, batch_size=config.batch_size, progress=config.progress,
                                             dtype=config.dtype)
     provenance = {"data": config.data, "split": config.split, "limit": config.limit, "dtype": config.dtype}

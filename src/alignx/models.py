@@ -11,14 +11,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alignx.atomic import atomic_write
-from alignx.errors import OptionError, Unreachable, UserError
+from alignx.errors import OptionError, UserError
+from alignx.hub import hub_errors
 
 DEFAULT_MODEL = "default"
 EMBEDDED_NAME = "SmolLM2-135M-Instruct"
@@ -186,18 +185,6 @@ def use_all_cores() -> None:
 
     if "OMP_NUM_THREADS" not in os.environ and hasattr(os, "sched_getaffinity"):
         torch.set_num_threads(len(os.sched_getaffinity(0)))
-
-
-@contextmanager
-def hub_errors(kind: str, name: str) -> Iterator[None]:
-    """Turn a failed download of hub id `name` (no network, no such repo) into one `Unreachable` line.
-    A local folder's errors are left alone: they are not about reaching anything."""
-    try:
-        yield
-    except OSError as e:
-        if Path(name).expanduser().exists():
-            raise
-        raise Unreachable(kind, name, e) from None
 
 
 def load_tokenizer(resolved: ResolvedModel):

@@ -54,10 +54,10 @@ class Benchmark:
         else:
             from huggingface_hub import snapshot_download
 
-            from alignx.models import hub_errors
+            from alignx.hub import hub_errors
 
             patterns = [f"{self.folder}/{name}" for name in self.files] or [f"{self.folder}/*.json"]
-            with hub_errors(f"benchmark {self.name} in dataset", self.repo):
+            with hub_errors(f"benchmark {self.name} in dataset", self.repo, repo_type="dataset"):
                 snapshot = snapshot_download(self.repo, repo_type="dataset", allow_patterns=patterns,
                                              cache_dir=benchmark_cache())
             folder = Path(snapshot) / self.folder

@@ -13,7 +13,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from alignx.errors import InputNotFound, OptionError, Unreachable, UserError
+from alignx.errors import InputNotFound, OptionError, UserError
+from alignx.hub import hub_errors
 
 FILE_SUFFIXES = (".json", ".jsonl", ".parquet")
 
@@ -90,12 +91,15 @@ def _hub_split(spec: str, split: str | None, default: str) -> str:
     """The split of a hub dataset (or a folder laid out like one) to read, by the one rule."""
     import datasets
 
-    try:
-        available = datasets.get_dataset_split_names(spec)
-    except (datasets.exceptions.DatasetNotFoundError, ConnectionError, OSError) as e:
-        if Path(spec).is_dir():
+    if Path(spec).is_dir():
+        try:
+            available = datasets.get_dataset_split_names(spec)
+        except (datasets.exceptions.DatasetNotFoundError, ValueError, OSError) as e:
             raise UserError(f"{spec}: cannot read this folder as a dataset: {e}") from None
-        raise Unreachable("dataset", spec, e) from None
+    else:
+        with hub_errors("dataset", spec, repo_type="dataset",
+                        errors=(datasets.exceptions.DatasetNotFoundError, OSError)):
+            available = datasets.get_dataset_split_names(spec)
     return choose_split(spec, available, split, default)
 
 
@@ -196,8 +200,6 @@ def _iter_hub(spec: str, split: str) -> Iterator[tuple[int, object]]:
     """A local folder laid out like a hub dataset, or a hub id, through `datasets` (streamed)."""
     import datasets
 
-    try:
+    with hub_errors("dataset", spec, repo_type="dataset", errors=(datasets.exceptions.DatasetNotFoundError, OSError)):
         dataset = datasets.load_dataset(spec, split=split, streaming=True)
-    except (datasets.exceptions.DatasetNotFoundError, ConnectionError, OSError) as e:
-        raise Unreachable("dataset", spec, e) from None
     yield from enumerate(dataset, 1)
