@@ -6,7 +6,7 @@ from test_evaluate import plain_logp
 
 from alignx import registry
 from alignx.errors import OptionError
-from alignx.evaluate import EvalSettings, Evaluator
+from alignx.evaluate import EvalSettings, Evaluator, rewards_of
 from alignx.personas import Persona, persona_view
 from alignx.prompts import PromptKind
 from alignx.records import Record
@@ -74,3 +74,8 @@ def test_zero_shot_report_line_rescores_independently():
     reward = sum(t["weight"] * (t["chosen_logp"] - t["rejected_logp"]) for t in line["terms"])
     assert line["correct"] == (reward > 0)
     assert result.tokens > 0 and result.provenance["reference_model"] is None
+    # the library function that ranks any candidates gives the report's rewards
+    evaluator = Evaluator.load("default", progress=False)
+    terms = get("zero-shot").terms(context(records[0], "pair"))
+    ranked = rewards_of([records[0].chosen, records[0].rejected], terms, {Role.POLICY: evaluator.policy})
+    assert ranked == pytest.approx([line["reward_chosen"], line["reward_rejected"]], abs=1e-3)

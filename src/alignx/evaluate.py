@@ -253,6 +253,14 @@ class Evaluator:
                 for row, prompts in zip(terms, rendered, strict=True)]
 
 
+def rewards_of(responses: Sequence[str], terms: Sequence[Term], models: dict[Role, ScoredModel]) -> list[float]:
+    """r(y) for each candidate response y under one post's reward terms (`Reward.terms`), e.g. to rank
+    sampled candidates: Σ_k w_k · log π_k(y | prompt_k), each term scored by the model its role names."""
+    scores = [models[t.role].scorer.score([ScoreRequest(models[t.role].render(t.messages), tuple(responses))])[0]
+              for t in terms]
+    return [sum(t.weight * s[i] for t, s in zip(terms, scores, strict=True)) for i in range(len(responses))]
+
+
 def example_row(index: int, record: Record, terms: list[Term], scores: list[tuple[str, float, float]],
                 models: dict[Role, ScoredModel | None]) -> dict[str, Any]:
     """One report line: every term's exact prompt, weight and log-probs, the two rewards and the verdict."""

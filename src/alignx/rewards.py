@@ -2,9 +2,9 @@
 
 Every reward here is a weighted sum of log-likelihoods, r(y) = Σ_k w_k · log π_k(y | prompt_k), where
 each term names which model scores it (the policy, or the reference chosen by `--reference`) and the
-chat messages of its prompt. Evaluation (and generation, the service, the analyses) only evaluate the
-terms, so a reward is a small function from a record's persona to its terms. An example is correct
-when r(chosen) > r(rejected).
+chat messages of its prompt. A reward is a small function from a record's persona to its terms; whoever
+uses it (evaluation, `alignx.evaluate.rewards_of` for ranking any candidate responses) only scores them.
+An example is correct when r(chosen) > r(rejected).
 
 `dpo` is the released protocol, β·(log π_policy(y | persona prompt) − log π_ref(y | reference prompt)).
 The zero-training rewards are in `alignx.zero_shot`; docs/rewards.md gives each one's formula.

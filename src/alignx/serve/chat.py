@@ -62,7 +62,7 @@ class BackendError(RuntimeError):
 def personalize(
     messages: Messages,
     *,
-    mode: PromptKind,
+    mode: PromptKind | str,
     view: PersonaView,
     profile: str,
     stated: str = "",
