@@ -112,3 +112,15 @@ def test_missing_file_and_profile_without_directions(tmp_path, write_jsonl):
 def test_profile_of_demo_data():
     result = runner.invoke(app, ["profile", "demo", "--split", "test"])
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == len(load_records("demo", "test"))
+
+
+def test_a_closed_pipe_is_not_reported_as_a_bug(write_jsonl):
+    """`alignx profile ... | head -1`: the reader leaves early; no traceback, the SIGPIPE exit status.
+    The output (3,000 lines) outgrows any pipe buffer, so the writer surely meets the closed pipe."""
+    path = write_jsonl([make_record(i) for i in range(3000)])
+    process = subprocess.Popen([sys.executable, "-m", "alignx", "profile", str(path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141 and stderr == ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -32,6 +33,7 @@ app = typer.Typer(
 
 EXIT_BAD_INPUT = 2
 EXIT_BUG = 1
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
 
 DataArg = Annotated[str, typer.Argument(
     help="A registered name (demo, alignx-test, ...), a .json/.jsonl/.parquet file, a folder or a hub dataset id.")]
@@ -56,6 +58,9 @@ def user_errors() -> Iterator[None]:
         raise fail(str(e)) from None
     except (typer.Exit, typer.Abort, click.exceptions.ClickException):
         raise
+    except BrokenPipeError:  # the reader went away (`alignx profile ... | head`): stop as SIGPIPE would
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        raise typer.Exit(EXIT_BROKEN_PIPE) from None
     except Exception:
         traceback.print_exc()
         typer.echo(f"alignx: {BUG_HINT}", err=True)
