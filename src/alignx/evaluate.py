@@ -29,6 +29,7 @@ from alignx.rewards import RewardContext, Role, Term
 from alignx.scoring import CachedScorer, Scorer, ScoreRequest
 
 DEFAULT_BETA = 0.1
+BUILTIN_REFERENCES = ("none", "base", "raw")  # any other --reference is a model spec
 
 
 @dataclass
@@ -199,7 +200,7 @@ class Evaluator:
 
     def reference(self, settings: EvalSettings) -> ScoredModel | None:
         """The model `--reference` names for the REFERENCE terms (none and raw have none)."""
-        if settings.reference in ("none", "raw"):
+        if settings.reference in ("none", "raw"):  # no reference model: the universal prompt, or nothing
             return None
         if settings.reference == "base":
             if self.policy.base is None:
@@ -207,7 +208,7 @@ class Evaluator:
                                   f"{self.policy.name!r} has no base model. Use --reference none (persona lift) "
                                   "or name a model")
             return self.policy.base
-        if settings.reference not in self._references:
+        if settings.reference not in self._references:  # a model spec (not one of BUILTIN_REFERENCES)
             self._references[settings.reference] = self._load_model(settings.reference)
         return self._references[settings.reference]
 
@@ -224,11 +225,11 @@ class Evaluator:
             except PersonaError as e:
                 raise PersonaError(f"{record_prefix(source, number)}: {e}") from None
         models = {Role.POLICY: self.policy, Role.REFERENCE: self.reference(settings)}
+        scorers = {id(m.scorer): m.scorer for m in models.values() if m is not None}  # base and policy differ
         start = time.perf_counter()
-        tokens_before = {id(m.scorer): m.scorer.tokens_processed for m in models.values() if m is not None}
+        tokens_before = sum(scorer.tokens_processed for scorer in scorers.values())
         scores = self._score(records, terms, models, f"{settings.reward}, persona {settings.persona}")
-        tokens = sum(m.scorer.tokens_processed - tokens_before[id(m.scorer)]
-                     for m in {id(m.scorer): m for m in models.values() if m is not None}.values())
+        tokens = sum(scorer.tokens_processed for scorer in scorers.values()) - tokens_before
         examples = [example_row(i, r, t, s, models) for i, (r, t, s) in enumerate(zip(records, terms, scores,
                                                                                           strict=True))]
         reference = models[Role.REFERENCE]
@@ -258,7 +259,12 @@ def rewards_of(responses: Sequence[str], terms: Sequence[Term], models: dict[Rol
     sampled candidates: Σ_k w_k · log π_k(y | prompt_k), each term scored by the model its role names."""
     scores = [models[t.role].scorer.score([ScoreRequest(models[t.role].render(t.messages), tuple(responses))])[0]
               for t in terms]
-    return [sum(t.weight * s[i] for t, s in zip(terms, scores, strict=True)) for i in range(len(responses))]
+    return [weighted_sum(terms, [s[i] for s in scores]) for i in range(len(responses))]
+
+
+def weighted_sum(terms: Sequence[Term], logps: Sequence[float]) -> float:
+    """Σ_k w_k · log π_k: the reward of one response from its log-probability under each term."""
+    return sum(t.weight * logp for t, logp in zip(terms, logps, strict=True))
 
 
 def example_row(index: int, record: Record, terms: list[Term], scores: list[tuple[str, float, float]],
@@ -267,8 +273,8 @@ def example_row(index: int, record: Record, terms: list[Term], scores: list[tupl
     rows = [{"label": t.label, "model": models[t.role].name, "weight": t.weight, "prompt": prompt,
              "chosen_logp": chosen, "rejected_logp": rejected}
             for t, (prompt, chosen, rejected) in zip(terms, scores, strict=True)]
-    reward_chosen = sum(r["weight"] * r["chosen_logp"] for r in rows)
-    reward_rejected = sum(r["weight"] * r["rejected_logp"] for r in rows)
+    reward_chosen = weighted_sum(terms, [r["chosen_logp"] for r in rows])
+    reward_rejected = weighted_sum(terms, [r["rejected_logp"] for r in rows])
     return {"index": index, "chosen": record.chosen, "rejected": record.rejected, "terms": rows,
             "reward_chosen": reward_chosen, "reward_rejected": reward_rejected,
             "correct": reward_chosen > reward_rejected}  # ties are wrong, as released
@@ -292,7 +298,7 @@ def load_data(config: EvalConfig) -> list[Record]:
 def evaluate(config: EvalConfig, evaluator: Evaluator | None = None) -> EvalResult:
     """Load the data (and the model, unless an evaluator is given) that `config` names, and evaluate once."""
     records = load_data(config)
-    if evaluator is None and config.reference not in ("none", "base", "raw"):
+    if evaluator is None and config.reference not in BUILTIN_REFERENCES:
         from alignx.hub import ensure_reachable
 
         ensure_reachable("model", config.reference)  # before the policy loads, not after
