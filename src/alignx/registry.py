@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from alignx.errors import InputNotFound, OptionError, UserError
+from alignx.errors import InputNotFound, OptionError
 from alignx.personas import Persona
 from alignx.records import Record, iter_records
 from alignx.sources import EVAL_SPLIT, resolve_input
@@ -80,7 +80,7 @@ REGISTRY: dict[str, Benchmark] = {}
 def register(benchmark: Benchmark) -> None:
     for key in (benchmark.name, *benchmark.aliases):
         if key in REGISTRY:
-            raise UserError(f"benchmark name {key!r} is registered twice")
+            raise ValueError(f"benchmark name {key!r} is registered twice")  # a bug in the code, not input
         REGISTRY[key] = benchmark
 
 

@@ -40,35 +40,35 @@ def negated_profile(profile: str) -> str | None:
 # ---------------------------------------------------------------- per persona part
 
 
-def pair_contrast(ctx: RewardContext, view: PersonaView) -> list[Term]:
+def pair_contrast(ctx: RewardContext) -> list[Term]:
     """log π(y | the user's chosen responses as examples) − log π(y | their rejected ones)."""
-    return [Term(1.0, Role.POLICY, examples_messages(ctx.post, [p.chosen for p in view.pairs]), "chosen examples"),
-            Term(-1.0, Role.POLICY, examples_messages(ctx.post, [p.rejected for p in view.pairs]),
+    return [Term(1.0, Role.POLICY, examples_messages(ctx.post, [p.chosen for p in ctx.view.pairs]), "chosen examples"),
+            Term(-1.0, Role.POLICY, examples_messages(ctx.post, [p.rejected for p in ctx.view.pairs]),
                  "rejected examples")]
 
 
-def ugc_lift(ctx: RewardContext, view: PersonaView) -> list[Term]:
+def ugc_lift(ctx: RewardContext) -> list[Term]:
     """log π(y | the user's own comments as examples) − log π(y | no examples)."""
-    return [Term(1.0, Role.POLICY, examples_messages(ctx.post, [c.comment for c in view.ugc]),
+    return [Term(1.0, Role.POLICY, examples_messages(ctx.post, [c.comment for c in ctx.view.ugc]),
                  "comments as examples"),
             Term(-1.0, Role.POLICY, universal_messages(ctx.post), "universal")]
 
 
-def demo_lift(ctx: RewardContext, view: PersonaView) -> list[Term]:
+def demo_lift(ctx: RewardContext) -> list[Term]:
     """Persona lift of the description: log π(y | the released evaluation prompt with the DEMO text) −
     log π(y | the task alone). A shorter "about the user" framing did no better on the development set."""
-    described = ica_evaluation_messages(ctx.post, PersonaView(demographic=view.demographic))
+    described = ica_evaluation_messages(ctx.post, PersonaView(demographic=ctx.view.demographic))
     return [Term(1.0, Role.POLICY, described, "description"),
             Term(-1.0, Role.POLICY, universal_messages(ctx.post), "universal")]
 
 
-def profile_contrast(ctx: RewardContext, view: PersonaView) -> list[Term]:
+def profile_contrast(ctx: RewardContext) -> list[Term]:
     """log π(y | PBA prompt, profile) − log π(y | PBA prompt, the profile negated); a profile that is not
     made of dimension labels is contrasted with the universal prompt instead."""
-    negated = negated_profile(view.profile)
+    negated = negated_profile(ctx.view.profile)
     reference = (pba_messages(ctx.post, negated), "negated profile") if negated else (
         universal_messages(ctx.post), "universal")
-    return [Term(1.0, Role.POLICY, pba_messages(ctx.post, view.profile), "profile"),
+    return [Term(1.0, Role.POLICY, pba_messages(ctx.post, ctx.view.profile), "profile"),
             Term(-1.0, Role.POLICY, *reference)]
 
 
@@ -82,10 +82,10 @@ def zero_shot_terms(ctx: RewardContext) -> list[Term]:
     every weight tried (docs/rewards.md)."""
     view = ctx.view
     if ctx.persona is Persona.PROFILE:
-        return profile_contrast(ctx, view)
+        return profile_contrast(ctx)
     if view.pairs:
-        return pair_contrast(ctx, view)
-    return (ugc_lift(ctx, view) if view.ugc else []) + (demo_lift(ctx, view) if view.demographic else [])
+        return pair_contrast(ctx)
+    return (ugc_lift(ctx) if view.ugc else []) + (demo_lift(ctx) if view.demographic else [])
 
 
 register(Reward("zero-shot", "contrasts of the user's own evidence under the same model: chosen vs rejected "
