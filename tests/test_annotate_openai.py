@@ -154,12 +154,14 @@ def test_an_empty_list_is_an_all_neutral_answer(server, connect):
 
 def test_malformed_json_every_time_fails_with_the_reason_after_retries(server, connect):
     server.default = answer("I think the person is young.")
-    annotation = only(connect(server.url, annotator_retries=2))
+    annotator = connect(server.url, annotator_retries=2)
+    annotation = only(annotator)
     assert annotation.direction is None and "JSON" in annotation.error and "asked 3 times" in annotation.error
     assert len(server.requests) == 3 and annotation.tokens == 45
     correction = server.requests[-1]["messages"]
     assert [m["role"] for m in correction] == ["system", "user", "assistant", "user"]
     assert "could not be read" in correction[-1]["content"]
+    assert annotator.stats == {"requests": 3, "re-asked": 2, "failed": 1, "tokens": 45}
 
 
 def test_malformed_once_then_good_succeeds_with_both_answers_tokens(server, connect):
@@ -219,6 +221,13 @@ def test_a_refused_key_ends_the_run_naming_the_env_variable(server, connect):
     server.default = error(401, "invalid api key")
     with pytest.raises(AnnotatorError, match=rf"{SPEC}: .*refused the key from \${KEY_ENV} \(401\)"):
         annotate_all(connect(server.url), [COMMENT])
+
+
+def test_a_model_unknown_to_a_server_without_a_model_list_ends_the_run(connect):
+    with FakeServer(models=None) as s:
+        s.default = error(404, f"The model {MODEL} does not exist.")
+        with pytest.raises(AnnotatorError, match=rf"{SPEC}: .* answered 404 .*does not exist.*no model '{MODEL}'"):
+            annotate_all(connect(s.url), [COMMENT, PAIR])
 
 
 def test_workers_overlap_requests_up_to_their_number(server, connect):

@@ -45,7 +45,8 @@ class OpenAIAnnotator:
         self.workers, self.timeout, self.retries = workers, timeout, retries
         self.url = str(client.base_url).rstrip("/")
         self.json_schema = True  # until the server refuses response_format; then the prompt alone asks for JSON
-        self.stats: Counter[str] = Counter()  # requests, re-asked, failed, tokens: what the run cost
+        # What the run cost: requests (ours; the client's own retries are not seen), re-asked, failed, tokens.
+        self.stats: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     @classmethod
@@ -165,8 +166,8 @@ class OpenAIAnnotator:
             return AnnotatorError(f"{where} refused the key from ${self.key_env} ({error.status_code}): "
                                   f"{_message(error)}")
         if isinstance(error, openai.NotFoundError):
-            return AnnotatorError(f"{where} answered 404 to {request}: no model {self.model!r}, or not an "
-                                  "OpenAI-compatible base URL (most end in /v1)")
+            return AnnotatorError(f"{where} answered 404 to {request} ({_message(error)}): no model "
+                                  f"{self.model!r}, or not an OpenAI-compatible base URL (most end in /v1)")
         status = getattr(error, "status_code", None)
         return AnnotatorError(f"{where} answered {status or 'an error'} to {request}: {_message(error)}")
 
