@@ -1,0 +1,198 @@
+"""The `openai:MODEL` backend: any OpenAI-compatible chat server (vLLM, llama.cpp, a hosted API, `alignx serve`).
+
+Transport troubles (429, 5xx, timeouts) are the official client's to retry, with its backoff and the
+server's Retry-After; what still fails is that item's failed answer, with the reason, so one bad
+request never ends a long run. Answers that do not read are ours to re-ask, showing the model why.
+Problems that would fail every item (a refused key, no such model, a server that is gone) end the
+run as one `AnnotatorError` naming the spec.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+import openai
+
+from alignx.annotate.base import Annotation, AnnotatorError, Item
+from alignx.annotate.chat_prompt import (
+    RESPONSE_FORMAT,
+    AnswerError,
+    Messages,
+    annotation_messages,
+    correction_messages,
+    describe_messages,
+    parse_answer,
+    prompt_version,
+)
+
+NO_KEY = "none"  # local servers (vLLM, llama.cpp) need no key, but the client insists on one
+SHOWN_MODELS = 10
+
+
+class RequestFailed(Exception):
+    """One request that failed after the client's retries; the message is the item's failure reason."""
+
+
+class OpenAIAnnotator:
+    """Asks a chat model which of the 90 poles each item shows; `connect` builds a checked one."""
+
+    def __init__(self, client: openai.OpenAI, model: str, *, spec: str, key_env: str, workers: int,
+                 timeout: float, retries: int):
+        self.client, self.model, self.spec, self.key_env = client, model, spec, key_env
+        self.workers, self.timeout, self.retries = workers, timeout, retries
+        self.url = str(client.base_url).rstrip("/")
+        self.json_schema = True  # until the server refuses response_format; then the prompt alone asks for JSON
+        # What the run cost: requests (ours; the client's own retries are not seen), re-asked, failed, tokens.
+        self.stats: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def connect(cls, model: str, *, spec: str, base_url: str | None, api_key: str | None, key_env: str,
+                workers: int, timeout: float, retries: int) -> OpenAIAnnotator:
+        """A client for `model` at `base_url` (None: the OpenAI API), checked by listing the server's models."""
+        if not api_key:
+            if base_url is None:
+                raise AnnotatorError(f"{spec}: no API key: set the environment variable {key_env} "
+                                     "(or give --annotator-url for a server that needs none)")
+            api_key = NO_KEY
+        client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=retries)
+        annotator = cls(client, model, spec=spec, key_env=key_env, workers=workers, timeout=timeout,
+                        retries=retries)
+        try:
+            annotator.check()
+        except BaseException:
+            client.close()
+            raise
+        return annotator
+
+    def check(self) -> None:
+        """AnnotatorError unless the server answers and offers the model (servers that list none pass)."""
+        try:
+            offered = sorted(m.id for m in self.client.models.list().data)
+        except openai.NotFoundError:
+            return  # no /models endpoint; a wrong model shows at the first request
+        except openai.APIError as e:
+            raise self._fatal(e, "GET /models") from None
+        if self.model not in offered:
+            shown = ", ".join(offered[:SHOWN_MODELS]) + (f", ... ({len(offered)} in all)"
+                                                         if len(offered) > SHOWN_MODELS else "")
+            raise AnnotatorError(f"{self.spec}: {self.url} offers no model {self.model!r}; it offers: "
+                                 f"{shown or 'none'}")
+
+    @property
+    def identity(self) -> str:
+        return f"openai:{self.model}@{self.url}#prompt-{prompt_version()}"
+
+    def annotate(self, items: Sequence[Item]) -> Iterator[tuple[int, Annotation]]:
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="alignx-openai")
+        try:
+            futures = {pool.submit(self._annotate_one, item): index for index, item in enumerate(items)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:  # an AnnotatorError, or a caller that stops reading, drops the items not yet asked
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def describe(self, items: Sequence[Item]) -> str:
+        if not items:
+            raise AnnotatorError(f"{self.spec}: no UGC or PAIR items to describe the user from")
+        try:
+            text, _ = self._chat(describe_messages(items), json_answer=False)
+        except RequestFailed as e:
+            raise AnnotatorError(f"{self.spec}: describe: {e}") from None
+        if not text.strip():
+            raise AnnotatorError(f"{self.spec}: describe: the model answered nothing")
+        return text.strip()
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _annotate_one(self, item: Item) -> Annotation:
+        """Ask, re-asking up to `retries` times while the answer does not read; failed with the last reason."""
+        messages, tokens = annotation_messages(item), 0
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self._count("re-asked")
+            try:
+                text, used = self._chat(messages, json_answer=True)
+            except RequestFailed as e:
+                return self._failed(str(e), tokens)
+            tokens += used
+            try:
+                return Annotation(direction=parse_answer(text), tokens=tokens)
+            except AnswerError as e:
+                reason = str(e)
+                messages = correction_messages(annotation_messages(item), text, reason)
+        tries = "once" if self.retries == 0 else f"{self.retries + 1} times"
+        return self._failed(f"{reason} (asked {tries})", tokens)
+
+    def _chat(self, messages: Messages, *, json_answer: bool) -> tuple[str, int]:
+        """The answer text and its tokens; RequestFailed for this request, AnnotatorError for the run."""
+        schema = json_answer and self.json_schema
+        extra = {"response_format": RESPONSE_FORMAT} if schema else {}
+        self._count("requests")
+        try:
+            response = self.client.chat.completions.create(model=self.model, messages=messages, **extra)
+        except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
+            if schema and _refuses_response_format(e):
+                self.json_schema = False
+                return self._chat(messages, json_answer=json_answer)
+            raise RequestFailed(f"the server refused the request ({e.status_code}): {_message(e)}") from None
+        except openai.APITimeoutError:
+            raise RequestFailed(f"timed out after {self.timeout:g} s ({self._tries})") from None
+        except openai.RateLimitError:
+            raise RequestFailed(f"rate limited (429) ({self._tries})") from None
+        except openai.InternalServerError as e:
+            raise RequestFailed(f"server error {e.status_code} ({self._tries}): {_message(e)}") from None
+        except openai.APIError as e:
+            raise self._fatal(e, "POST /chat/completions") from None
+        usage = response.usage
+        tokens = (usage.prompt_tokens or 0) + (usage.completion_tokens or 0) if usage else 0
+        self._count("tokens", tokens)
+        content = response.choices[0].message.content if response.choices else None
+        return content or "", tokens
+
+    def _fatal(self, error: openai.APIError, request: str) -> AnnotatorError:
+        """The one-line AnnotatorError for a failure that every later request would repeat."""
+        where = f"{self.spec}: {self.url}"
+        if isinstance(error, openai.APITimeoutError):
+            return AnnotatorError(f"{where}: cannot reach it: no answer to {request} within {self.timeout:g} s")
+        if isinstance(error, openai.APIConnectionError):
+            cause = error.__cause__ or error
+            return AnnotatorError(f"{where}: cannot reach it ({type(cause).__name__}: {_one_line(str(cause))})")
+        if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
+            return AnnotatorError(f"{where} refused the key from ${self.key_env} ({error.status_code}): "
+                                  f"{_message(error)}")
+        if isinstance(error, openai.NotFoundError):
+            return AnnotatorError(f"{where} answered 404 to {request} ({_message(error)}): no model "
+                                  f"{self.model!r}, or not an OpenAI-compatible base URL (most end in /v1)")
+        status = getattr(error, "status_code", None)
+        return AnnotatorError(f"{where} answered {status or 'an error'} to {request}: {_message(error)}")
+
+    @property
+    def _tries(self) -> str:
+        return "1 try" if self.retries == 0 else f"{self.retries + 1} tries"
+
+    def _failed(self, reason: str, tokens: int) -> Annotation:
+        self._count("failed")
+        return Annotation.failed(reason, tokens)
+
+    def _count(self, what: str, n: int = 1) -> None:
+        with self._lock:
+            self.stats[what] += n
+
+
+def _refuses_response_format(error: openai.APIStatusError) -> bool:
+    text = str(error).lower()
+    return "response_format" in text or "json_schema" in text
+
+
+def _message(error: openai.APIError) -> str:
+    return _one_line(error.message, 200)
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "..."
