@@ -293,3 +293,13 @@ def test_serve_command_checks_the_annotator_options_in_one_line(tmp_path, monkey
         result = runner.invoke(cli, ["serve", *db, *args])
         assert result.exit_code == 2 and message in result.output, (args, result.output)
         assert result.output.count("\n") == 1
+
+
+def test_a_second_derived_event_for_the_same_raw_event_is_not_counted():
+    def inferred(i, explains, **poles):
+        return Event(i, "u", EventKind.INFERRED, datetime(2025, 6, 1, tzinfo=timezone.utc),
+                     {"explains": explains, "annotator": SPEC}, tuple(make_direction(**poles)))
+
+    raw = Event(1, "u", EventKind.CONTENT, datetime(2025, 6, 1, tzinfo=timezone.utc), {"prompt": "p", "comment": "c"})
+    profile = build_profile([raw, inferred(2, 1, d73=1), inferred(3, 1, d73=0)])  # two processes raced
+    assert profile.evidence == 1 and profile.inferred[73] == 1.0 and profile.counts["inferred"] == 1

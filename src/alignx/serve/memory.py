@@ -164,6 +164,20 @@ def overrides_of(events: Iterable[Event]) -> dict[int, float]:
     return out
 
 
+def first_explanations(events: Sequence[Event]) -> list[Event]:
+    """`events` less any inferred event explaining an event that an earlier one already explains (the store
+    refuses those, but two processes sharing a database may race)."""
+    seen: set[int] = set()
+    out = []
+    for event in events:
+        if event.kind is EventKind.INFERRED:
+            if event.data.get("explains") in seen:
+                continue
+            seen.add(event.data.get("explains"))
+        out.append(event)
+    return out
+
+
 def build_profile(
     events: Sequence[Event],
     *,
@@ -175,6 +189,7 @@ def build_profile(
     The directions are those the client sent with feedback or content and those of `inferred` events; a
     direction-less event adds nothing itself (its derived event carries the direction), so none counts twice.
     """
+    events = first_explanations(events)
     counts: dict[str, int] = {}
     for event in events:
         counts[event.kind.value] = counts.get(event.kind.value, 0) + 1
