@@ -16,7 +16,6 @@ from alignx.annotate.base import Annotation, AnnotatorError
 from alignx.cli import app as cli
 from alignx.records import Comment
 from alignx.serve.memory import Event, EventKind, build_profile
-from alignx.serve.store import MemoryStore
 from alignx.space import dimension
 
 HUMOR, CONCISE = 73, 16
@@ -233,26 +232,6 @@ def test_create_app_loads_the_annotator_that_the_config_names(make_client, monke
     derived = events(client, user, key, kind="inferred")
     assert [(e["explains"], e["annotator"]) for e in derived] == [(raw["event"]["id"], "local:runs/inferencer")]
     assert len(loaded) == 1
-
-
-def test_the_store_finds_pending_events_and_stores_one_derived_event_each(tmp_path):
-    store = MemoryStore(f"sqlite:///{tmp_path / 'm.db'}")
-    ann, _ = store.create_user("ann")
-    raw = store.append(ann.id, EventKind.CONTENT, {"prompt": "p", "comment": "a joke"})
-    store.append(ann.id, EventKind.FEEDBACK, {"prompt": "p", "chosen": "a", "rejected": "b"}, make_direction(d3=1))
-    store.append(ann.id, EventKind.DEMOGRAPHIC, {"text": "t"})
-    store.append(ann.id, EventKind.EDIT, {"set": {"3": 1}})
-    assert [e.id for e in store.pending_inference()] == [raw.id] and raw.needs_inference
-    derived = store.append_inferred(raw, SPEC, make_direction(d73=1), (0.8,) * 90)
-    assert derived.kind is EventKind.INFERRED and derived.data == {"explains": raw.id, "annotator": SPEC,
-                                                                   "confidence": [0.8] * 90}
-    assert store.append_inferred(raw, "other", make_direction(d73=0)) is None  # one derived event per raw event
-    assert store.pending_inference() == [] and store.count(ann.id, EventKind.INFERRED) == 1
-    later = store.append(ann.id, EventKind.FEEDBACK, {"prompt": "p", "chosen": "a", "rejected": "b"})
-    assert [e.id for e in store.pending_inference()] == [later.id]
-    store.delete_user(ann.id)
-    assert store.pending_inference() == [] and store.append_inferred(later, SPEC, make_direction()) is None
-    store.close()
 
 
 def test_profile_sources_and_support_count_each_direction_once():
