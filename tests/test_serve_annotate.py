@@ -90,7 +90,7 @@ def events(client, user, key, **params) -> list[dict]:
 
 
 def test_direction_less_feedback_is_stored_at_once_and_explained_in_the_background(make_client):
-    annotator = KeywordAnnotator(delay=1.0)
+    annotator = KeywordAnnotator(delay=2.0)
     client = make_client(annotate_with=annotator)
     assert client.get("/healthz").json()["annotator"] == SPEC
     user, key = new_user(client, "ann")
@@ -99,7 +99,7 @@ def test_direction_less_feedback_is_stored_at_once_and_explained_in_the_backgrou
     started = time.monotonic()
     posted = client.post(f"{url}/feedback", json=feedback("A joke, then: walk the aisle."), headers=key)
     took = time.monotonic() - started
-    assert posted.status_code == 201 and took < 0.5, took  # the annotator needs 1 s; the POST does not wait
+    assert posted.status_code == 201 and took < 1.0, took  # the annotator needs 2 s; the POST does not wait
     raw = posted.json()["event"]
     assert posted.json()["inferring"] is True and "direction" not in raw and raw["kind"] == "feedback"
 
@@ -121,6 +121,7 @@ def test_direction_less_feedback_is_stored_at_once_and_explained_in_the_backgrou
     assert derived["direction"][HUMOR] == 1.0 and len(derived["confidence"]) == 90
     assert "prompt" not in derived  # the derived event holds what was inferred, not a copy of what was said
     assert events(client, user, key, kind="inferred") == [derived]
+    annotator.delay = 0.0
 
     # A direction sent by the client is taken as it is: never annotated, counted as "client".
     sent = client.post(f"{url}/feedback", json=feedback("brief", make_direction(d16=1)), headers=key).json()
