@@ -4,6 +4,7 @@ are tested with the annotate package); the profile's per-dimension mean, support
 failures store nothing; a restart resumes; deletion removes the derived rows; the page marks inferred values."""
 
 import logging
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -145,8 +146,8 @@ def test_direction_less_feedback_is_stored_at_once_and_explained_in_the_backgrou
     profile = client.get(f"{url}/profile", headers=key).json()
     assert profile["inferred_count"] == 3 and profile["dimensions"][HUMOR]["support"] == 3
     assert profile["directions"][HUMOR] == 0.0 and profile["dimensions"][HUMOR]["source"] == "edit"
-    client.__exit__(None, None, None)
-    assert annotator.closed
+    client.__exit__(None, None, None)  # shutdown stops the thread and closes the annotator
+    assert annotator.closed and not [t for t in threading.enumerate() if t.name == "alignx-inference"]
 
 
 def test_failed_answers_add_no_event_and_the_service_keeps_working(make_client, caplog):

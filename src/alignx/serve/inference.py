@@ -42,7 +42,7 @@ class InferenceWorker:
         self.max_batch = max_batch
         self._queue: queue.Queue = queue.Queue()
         self._stopping = threading.Event()
-        self._busy = 0  # events taken off the queue and not yet finished
+        self._unfinished = 0  # events queued or in hand
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -54,7 +54,7 @@ class InferenceWorker:
         """Queue the raw events a previous run left unexplained, then start the thread; how many were queued."""
         pending = self.store.pending_inference()
         for event in pending:
-            self._queue.put(event)
+            self._put(event)
         if pending:
             log.info("annotator %s: resuming %d raw events without an inferred direction", self.spec, len(pending))
         self._thread = threading.Thread(target=self._run, name="alignx-inference", daemon=True)
@@ -65,13 +65,18 @@ class InferenceWorker:
         """Queue `event` if it needs inference (feedback or content sent without a direction); never blocks."""
         if not event.needs_inference or self._stopping.is_set():
             return False
-        self._queue.put(event)
+        self._put(event)
         return True
 
     def pending(self) -> int:
         """Events queued or being annotated now."""
         with self._lock:
-            return self._queue.qsize() + self._busy
+            return self._unfinished
+
+    def _put(self, event: Event) -> None:
+        with self._lock:
+            self._unfinished += 1
+        self._queue.put(event)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the batch in hand and stop; what is still queued is picked up at the next start."""
@@ -100,8 +105,6 @@ class InferenceWorker:
                 self._queue.put(_STOP)  # stop after this batch
                 break
             batch.append(event)
-        with self._lock:
-            self._busy = len(batch)
         return batch
 
     def _run(self) -> None:
@@ -112,7 +115,7 @@ class InferenceWorker:
                 log.exception("annotator %s: failed on events %s", self.spec, [e.id for e in batch])
             finally:
                 with self._lock:
-                    self._busy = 0
+                    self._unfinished -= len(batch)
 
     def _annotate(self, batch: Sequence[Event]) -> None:
         try:
