@@ -78,22 +78,23 @@ def new_user(client, name: str) -> tuple[str, dict[str, str]]:
 
 @pytest.fixture
 def make_client(tmp_path):
-    """make(backend=None, **ServeConfig overrides): an in-process TestClient on a fresh SQLite memory."""
+    """make(backend=None, annotate_with=None, **ServeConfig overrides): an in-process TestClient (started: its
+    lifespan has run) on a SQLite memory in the test's temp dir, the same file for every client of the test."""
     from fastapi.testclient import TestClient
 
     from alignx.serve import ServeConfig, create_app
 
     clients = []
 
-    def make(backend=None, **overrides):
+    def make(backend=None, annotate_with=None, **overrides):
         config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, **overrides)
-        client = TestClient(create_app(config, backend=backend) if backend else create_app(config))
+        client = TestClient(create_app(config, backend=backend, annotator=annotate_with))
         clients.append(client.__enter__())
         return client
 
     yield make
     for client in clients:
-        client.__exit__(None, None, None)
+        client.__exit__(None, None, None)  # a client a test closed already closes again harmlessly
 
 
 SETUP_HINT = "run tools/ensure_test_services.sh (installs Debian postgresql, chromium, chromium-driver)"

@@ -179,7 +179,8 @@ def test_events_page_through_the_audit_trail(client):
 
 def test_health_space_page_and_no_chat_backend(client):
     _, key = new_user(client, "ann")
-    assert client.get("/healthz").json() == {"status": "ok", "database": "sqlite", "chat": None, "mode": "ica"}
+    assert client.get("/healthz").json() == {"status": "ok", "database": "sqlite", "chat": None, "mode": "ica",
+                                            "annotator": None}
     space = client.get("/v1/space").json()
     assert sum(len(g["dimensions"]) for g in space["groups"]) == 90 and space["guarded"] == [40, 42, 43]
     page = client.get("/")

@@ -131,3 +131,35 @@ def test_page_chat_edit_compare_and_feedback(browser, tmp_path):
         assert last["rejected"].strip() == universal and "direction" not in last
         profile = httpx.get(f"{base}/v1/users/{user_id}/profile", headers={"Authorization": f"Bearer {key}"}).json()
         assert profile["overrides"] == {"9": 1.0} and profile["feedback_count"] == 4
+
+
+def test_page_marks_inferred_dimensions(browser, tmp_path):
+    """With --annotator, a dimension known only from inferred directions is drawn as inferred (no chat model)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    from test_serve_annotate import HUMOR, KeywordAnnotator
+
+    config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, chat=False)
+    with serve_in_thread(create_app(config, annotator=KeywordAnnotator())) as base:
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        user = httpx.post(f"{base}/v1/users", json={"name": "Ann"}, headers=admin).json()
+        key = {"Authorization": f"Bearer {user['api_key']}"}
+        url = f"{base}/v1/users/{user['user_id']}"
+        httpx.post(f"{url}/feedback", json={"prompt": "Flight tips?", "chosen": "A joke, then water.",
+                                            "rejected": "Water."}, headers=key)
+        httpx.post(f"{url}/feedback", json={"prompt": "Tire?", "chosen": "Patch kit.", "rejected": "History.",
+                                            "direction": make_direction(d16=1)}, headers=key)
+        wait = WebDriverWait(browser, 60)
+        wait.until(lambda _: httpx.get(f"{url}/profile", headers=key).json()["inferred_count"] == 1)
+
+        browser.get(base + "/")
+        browser.find_element(By.ID, "key").send_keys(user["api_key"])
+        browser.find_element(By.ID, "connect").click()
+        wait.until(lambda _: "Connected as Ann" in browser.find_element(By.ID, "status").text)
+        inferred = browser.find_element(By.CSS_SELECTOR, f'.dim[data-index="{HUMOR}"]')
+        assert "inferred" in inferred.get_attribute("class").split()
+        assert inferred.get_attribute("data-source") == "inferred"
+        assert "source: inferred (1 events)" in inferred.get_attribute("title")
+        sent = browser.find_element(By.CSS_SELECTOR, '.dim[data-index="16"]')
+        assert "inferred" not in sent.get_attribute("class").split() and sent.get_attribute("data-source") == "client"
+        assert "(1 inferred)" in browser.find_element(By.ID, "counts").text

@@ -62,6 +62,25 @@ def test_events_are_appended_in_order_with_utc_timestamps(store):
     assert [e.kind for e in store.events(user.id, after=first.id)] == [EventKind.FEEDBACK, EventKind.DEMOGRAPHIC]
 
 
+def test_the_store_finds_pending_events_and_stores_one_derived_event_each(store):
+    """What a restart hands the annotator, and the one derived event per raw event (SQLite and PostgreSQL)."""
+    ann, _ = store.create_user("ann")
+    raw = store.append(ann.id, EventKind.CONTENT, {"prompt": "p", "comment": "a joke"})
+    store.append(ann.id, EventKind.FEEDBACK, {"prompt": "p", "chosen": "a", "rejected": "b"}, make_direction(d3=1))
+    store.append(ann.id, EventKind.DEMOGRAPHIC, {"text": "t"})
+    store.append(ann.id, EventKind.EDIT, {"set": {"3": 1}})
+    assert [e.id for e in store.pending_inference()] == [raw.id] and raw.needs_inference
+    derived = store.append_inferred(raw, "test:keywords", make_direction(d73=1), (0.8,) * 90)
+    assert derived.kind is EventKind.INFERRED and derived.data == {"explains": raw.id, "annotator": "test:keywords",
+                                                                   "confidence": [0.8] * 90}
+    assert store.append_inferred(raw, "other", make_direction(d73=0)) is None  # one derived event per raw event
+    assert store.pending_inference() == [] and store.count(ann.id, EventKind.INFERRED) == 1
+    later = store.append(ann.id, EventKind.FEEDBACK, {"prompt": "p", "chosen": "a", "rejected": "b"})
+    assert [e.id for e in store.pending_inference()] == [later.id]
+    store.delete_user(ann.id)
+    assert store.pending_inference() == [] and store.append_inferred(later, "test:keywords", make_direction()) is None
+
+
 def test_keys_are_stored_hashed_and_delete_removes_every_row(store, db_url):
     ann, ann_key = store.create_user("ann")
     bob, bob_key = store.create_user("bob")

@@ -1,8 +1,10 @@
-"""The FastAPI application factory: the store, the chat backend's lifetime, error bodies, and the routes.
+"""The FastAPI application factory: the store, the chat backend's and annotator's lifetimes, error bodies, routes.
 
-`create_app(config, backend=...)` wires a MemoryStore (opened now, so a bad --db fails at once)
-and a chat backend (an instance, or a factory called at startup so the model loads before the
-first request). Error bodies are `{"detail": "<one line>"}` (a 413 from FastAPI's body limit may be plain text).
+`create_app(config, backend=..., annotator=...)` wires a MemoryStore (opened now, so a bad --db fails
+at once), a chat backend and an annotator (each an instance, or a factory called at startup so the model
+loads before the first request; without `annotator=`, `config.annotator` names one and `load_annotator`
+loads it). The annotator runs in an `InferenceWorker` thread from startup to shutdown.
+Error bodies are `{"detail": "<one line>"}` (a 413 from FastAPI's body limit may be plain text).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from alignx.annotate.base import Annotator
 from alignx.errors import UserError
 from alignx.serve import chat_routes, routes
 from alignx.serve.chat import BackendError, ChatBackend
 from alignx.serve.config import ServeConfig
+from alignx.serve.inference import InferenceWorker
 from alignx.serve.memory import GuardError
 from alignx.serve.store import MemoryStore, UnknownUser
 
@@ -53,17 +57,33 @@ def create_app(
     *,
     backend: ChatBackend | Callable[[], ChatBackend] | None = None,
     store: MemoryStore | None = None,
+    annotator: Annotator | Callable[[], Annotator] | None = None,
 ) -> FastAPI:
     store = store or MemoryStore(config.db)
+    if annotator is None and config.annotator is not None:
+        def annotator() -> Annotator:
+            from alignx.annotate.spec import load_annotator
+
+            return load_annotator(config, device=config.device)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if callable(backend) and not hasattr(backend, "complete"):
             app.state.backend = backend()  # load the model before the first request is accepted
-        yield
-        if app.state.backend is not None:
-            app.state.backend.close()
-        store.close()
+        if annotator is not None:
+            loaded = annotator() if callable(annotator) and not hasattr(annotator, "annotate") else annotator
+            app.state.inference = InferenceWorker(loaded, store)
+            app.state.inference.start()  # queues what a previous run left unexplained
+        try:
+            yield
+        finally:
+            if app.state.inference is not None:
+                app.state.inference.stop()
+                app.state.inference.annotator.close()
+                app.state.inference = None
+            if app.state.backend is not None:
+                app.state.backend.close()
+            store.close()
 
     # max_body_size: FastAPI answers 413 past the limit, with or without a Content-Length header.
     app = FastAPI(title="alignx serve", version="1", lifespan=lifespan, docs_url="/docs", redoc_url=None,
@@ -71,6 +91,7 @@ def create_app(
     app.state.config = config
     app.state.store = store
     app.state.backend = backend if hasattr(backend, "complete") else None
+    app.state.inference = None  # set at startup when there is an annotator
 
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(GuardError, _guard)

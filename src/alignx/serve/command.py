@@ -26,15 +26,20 @@ def run(config: ServeConfig) -> None:
     import uvicorn
     from sqlalchemy.engine import make_url
 
+    from alignx.annotate.spec import load_annotator
     from alignx.serve.app import create_app
     from alignx.serve.chat import make_backend
 
-    app = create_app(config, backend=(lambda: make_backend(config)) if config.chat else None)
+    # Loaded (and checked) here, before uvicorn, so a folder that is no inferencer or an unreachable server
+    # is a one-line error rather than a failed startup.
+    annotator = load_annotator(config, device=config.device) if config.annotator else None
+    app = create_app(config, backend=(lambda: make_backend(config)) if config.chat else None, annotator=annotator)
     shown_db = make_url(config.db).render_as_string(hide_password=True)
     backend = "none" if not config.chat else (f"upstream {config.upstream}" if config.upstream
                                               else f"local {config.model}")
     typer.echo(f"alignx serve: http://{config.host}:{config.port}/  db {shown_db}  chat {backend}  "
-               f"mode {config.mode}  guard {','.join(map(str, config.guarded)) or 'none'}", err=True)
+               f"mode {config.mode}  guard {','.join(map(str, config.guarded)) or 'none'}  "
+               f"annotator {config.annotator or 'none'}", err=True)
     # uvicorn stops accepting on SIGINT/SIGTERM and lets running requests finish (bounded) before exiting.
     uvicorn.run(app, host=config.host, port=config.port, log_level=config.log_level.lower(),
                 timeout_graceful_shutdown=10)

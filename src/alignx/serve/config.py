@@ -1,4 +1,4 @@
-"""Operator settings of the service: database URL, prompt mode, chat backend, guard, limits.
+"""Operator settings of the service: database URL, prompt mode, chat backend, annotator, guard, limits.
 
 Everything a user of the HTTP API cannot change lives here (the universal-values guard
 included); `alignx serve` fills it from options and environment variables.
@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alignx.annotate.spec import AnnotatorSettings
 from alignx.errors import OptionError
 from alignx.prompts import PromptKind
 from alignx.space import N_DIMENSIONS
@@ -58,9 +59,12 @@ NOT_OPTIONS = ("upstream_api_key", "upstream_timeout", "max_tokens_limit", "hist
 
 
 @dataclass
-class ServeConfig:
+class ServeConfig(AnnotatorSettings):
     """`alignx serve`'s options (alignx.options builds the command from these fields) and the limits
-    that come from code or the environment. Every value is checked here, before uvicorn starts."""
+    that come from code or the environment. Every value is checked here, before uvicorn starts.
+
+    The annotator options (`--annotator` and its settings, declared once in `AnnotatorSettings`) name the
+    backend that infers the direction of feedback and content posted without one."""
 
     # network
     host: str = field(default="127.0.0.1", metadata={"help": "Address to listen on (127.0.0.1: this machine only)."})
@@ -103,6 +107,7 @@ class ServeConfig:
     guarded: tuple[int, ...] = field(init=False)
 
     def __post_init__(self):
+        self.check_annotator()
         self.mode = PromptKind.parse(self.mode, "--mode").value
         self.guarded = parse_guard(self.guard)
         if not self.db or "://" not in self.db:

@@ -1,7 +1,7 @@
-"""What the app holds in `app.state` (config, store, chat backend) as per-request dependencies.
+"""What the app holds in `app.state` (config, store, chat backend, inference worker) as per-request dependencies.
 
-`create_app` sets the state; routes and auth declare `config: Config`, `store: Store` or
-`backend: Backend` instead of reaching into `request.app.state` themselves.
+`create_app` sets the state; routes and auth declare `config: Config`, `store: Store`,
+`backend: Backend` or `inference: Inference` instead of reaching into `request.app.state` themselves.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from alignx.serve.chat import ChatBackend
 from alignx.serve.config import ServeConfig
+from alignx.serve.inference import InferenceWorker
 from alignx.serve.store import MemoryStore
 
 
@@ -28,6 +29,12 @@ def app_backend(request: Request) -> ChatBackend | None:
     return request.app.state.backend
 
 
+def app_inference(request: Request) -> InferenceWorker | None:
+    """The background annotator of direction-less feedback and content, or None without --annotator."""
+    return request.app.state.inference
+
+
 Config = Annotated[ServeConfig, Depends(app_config)]
 Store = Annotated[MemoryStore, Depends(app_store)]
 Backend = Annotated[ChatBackend | None, Depends(app_backend)]
+Inference = Annotated[InferenceWorker | None, Depends(app_inference)]

@@ -3,6 +3,11 @@
 Events are append-only; everything here is recomputed from them, so a contradicting event
 moves a mean instead of deleting anything, and a change of operator policy (guard,
 half-life) applies to the whole history.
+
+Two layers: what the user said (feedback, content, demographic text, edits; a direction only where the
+client sent one) and what was derived from it (`inferred` events: an annotator's direction for one
+direction-less feedback or content event, naming that event and the annotator). The profile counts each
+direction once: the client's where it sent one, else the derived one; edits win over both.
 """
 
 from __future__ import annotations
@@ -29,6 +34,14 @@ class EventKind(str, Enum):
     FEEDBACK = "feedback"  # pairwise: chosen over rejected
     DEMOGRAPHIC = "demographic"  # free text about the user
     EDIT = "edit"  # explicit profile overrides {"set": {"<index>": 0 | 0.5 | 1 | None}}
+    INFERRED = "inferred"  # derived: {"explains": <event id>, "annotator": <spec>} and the inferred direction
+
+
+# Kinds whose events carry behaviour an annotator can explain (when the client sent no direction).
+ANNOTATABLE = (EventKind.FEEDBACK, EventKind.CONTENT)
+
+# Where a dimension's value comes from (UserProfile.sources).
+SOURCE_EDIT, SOURCE_CLIENT, SOURCE_INFERRED, SOURCE_MIXED = "edit", "client", "inferred", "mixed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +58,11 @@ class Event:
         if self.direction is not None:
             out["direction"] = list(self.direction)
         return out
+
+    @property
+    def needs_inference(self) -> bool:
+        """Feedback or content sent without a direction: an annotator may derive one."""
+        return self.kind in ANNOTATABLE and self.direction is None
 
 
 class GuardError(UserError):
@@ -80,6 +98,10 @@ class UserProfile:
     evidence: int = 0  # events whose directions went into the mean
     counts: dict[str, int] = field(default_factory=dict)
     guarded: tuple[int, ...] = ()
+    # Per dimension: how many of those events vote off neutral there (after the guard), and where the
+    # value comes from: "edit", "client", "inferred", "mixed" (client and inferred) or None (no evidence).
+    support: np.ndarray = field(default_factory=lambda: np.zeros(N_DIMENSIONS, dtype=np.int64))
+    sources: tuple[str | None, ...] = (None,) * N_DIMENSIONS
 
     @property
     def text(self) -> str:
@@ -111,6 +133,9 @@ class UserProfile:
             "content_count": self.counts.get(EventKind.CONTENT.value, 0),
             "demographic_count": self.counts.get(EventKind.DEMOGRAPHIC.value, 0),
             "edit_count": self.counts.get(EventKind.EDIT.value, 0),
+            "inferred_count": self.counts.get(EventKind.INFERRED.value, 0),
+            "dimensions": [{"index": i, "mean": round(float(self.directions[i]), 6), "support": int(self.support[i]),
+                            "source": self.sources[i]} for i in range(N_DIMENSIONS)],
         }
 
 
@@ -139,17 +164,38 @@ def overrides_of(events: Iterable[Event]) -> dict[int, float]:
     return out
 
 
+def first_explanations(events: Sequence[Event]) -> list[Event]:
+    """`events` less any inferred event explaining an event that an earlier one already explains (the store
+    refuses those, but two processes sharing a database may race)."""
+    seen: set[int] = set()
+    out = []
+    for event in events:
+        if event.kind is EventKind.INFERRED:
+            if event.data.get("explains") in seen:
+                continue
+            seen.add(event.data.get("explains"))
+        out.append(event)
+    return out
+
+
 def build_profile(
     events: Sequence[Event],
     *,
     guarded: Sequence[int] = (),
     half_life_days: float | None = None,
 ) -> UserProfile:
-    """The user's profile: the released aggregate over directions, guard, optional recency, overrides."""
+    """The user's profile: the released aggregate over directions, guard, optional recency, overrides.
+
+    The directions are those the client sent with feedback or content and those of `inferred` events; a
+    direction-less event adds nothing itself (its derived event carries the direction), so none counts twice.
+    """
+    events = first_explanations(events)
     counts: dict[str, int] = {}
     for event in events:
         counts[event.kind.value] = counts.get(event.kind.value, 0) + 1
     directional = [e for e in events if e.direction is not None]
+    client_votes = inferred_votes = np.zeros(N_DIMENSIONS, dtype=bool)
+    support = np.zeros(N_DIMENSIONS, dtype=np.int64)
     if directional:
         stack = np.asarray([e.direction for e in directional], dtype=np.float32)  # (N, 90)
         if guarded:
@@ -160,6 +206,10 @@ def build_profile(
         if half_life_days is not None:
             weights = recency_weights([e.created_at for e in directional], half_life_days)
         inferred = aggregate(stack, weights=weights).means
+        votes = stack != NEUTRAL  # (N, 90)
+        derived = np.asarray([e.kind is EventKind.INFERRED for e in directional])
+        support = votes.sum(axis=0)
+        client_votes, inferred_votes = votes[~derived].any(axis=0), votes[derived].any(axis=0)
     else:
         inferred = np.full(N_DIMENSIONS, NEUTRAL, dtype=np.float32)
     # An edit made while the operator had the guard off does not survive turning it on.
@@ -167,7 +217,15 @@ def build_profile(
     final = inferred.copy()
     for index, value in overrides.items():
         final[index] = value
-    return UserProfile(inferred, final, overrides, len(directional), counts, tuple(guarded))
+    sources = tuple(
+        SOURCE_EDIT if i in overrides
+        else SOURCE_MIXED if client_votes[i] and inferred_votes[i]
+        else SOURCE_CLIENT if client_votes[i]
+        else SOURCE_INFERRED if inferred_votes[i]
+        else None
+        for i in range(N_DIMENSIONS)
+    )
+    return UserProfile(inferred, final, overrides, len(directional), counts, tuple(guarded), support, sources)
 
 
 def history_view(events: Sequence[Event], items: int) -> PersonaView:

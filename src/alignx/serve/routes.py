@@ -14,8 +14,9 @@ from fastapi.responses import HTMLResponse
 
 from alignx.serve.auth import Admin, Caller, UserId
 from alignx.serve.config import ServeConfig
-from alignx.serve.deps import Backend, Config, Store
-from alignx.serve.memory import EventKind, build_profile, check_edit, guarded_negatives
+from alignx.serve.deps import Backend, Config, Inference, Store
+from alignx.serve.inference import InferenceWorker
+from alignx.serve.memory import Event, EventKind, build_profile, check_edit, guarded_negatives
 from alignx.serve.schemas import ContentIn, DemographicIn, FeedbackIn, NewUser, ProfileEdit
 from alignx.serve.store import MemoryStore, UnknownUser
 from alignx.space import groups
@@ -30,10 +31,11 @@ def page() -> str:
     return resources.files("alignx.serve").joinpath("static", "index.html").read_text(encoding="utf-8")
 
 
-def healthz(config: Config, store: Store, backend: Backend) -> dict[str, Any]:
+def healthz(config: Config, store: Store, backend: Backend, inference: Inference) -> dict[str, Any]:
     store.ping()
     chat = backend.name if backend is not None else None
-    return {"status": "ok", "database": store.backend, "chat": chat, "mode": config.mode}
+    annotator = inference.spec if inference is not None else None
+    return {"status": "ok", "database": store.backend, "chat": chat, "mode": config.mode, "annotator": annotator}
 
 
 def space(config: Config) -> dict[str, Any]:
@@ -78,16 +80,25 @@ def delete_user(user_id: UserId, store: Store) -> dict[str, Any]:
 # ---------------------------------------------------------------- memory
 
 
-def add_feedback(user_id: UserId, body: FeedbackIn, config: Config, store: Store) -> dict[str, Any]:
+def _stored(event: Event, config: ServeConfig, inference: InferenceWorker | None) -> dict[str, Any]:
+    """The answer to a feedback or content post; a direction-less event is queued for the annotator (the
+    answer does not wait for it: `inferring` says a derived event will follow)."""
+    inferring = inference is not None and inference.submit(event)
+    return {"event": event.to_json(), "guarded": guarded_negatives(event.direction, config.guarded),
+            "inferring": inferring}
+
+
+def add_feedback(user_id: UserId, body: FeedbackIn, config: Config, store: Store,
+                 inference: Inference) -> dict[str, Any]:
     data = {"prompt": body.prompt, "chosen": body.chosen, "rejected": body.rejected}
-    event = store.append(user_id, EventKind.FEEDBACK, data, body.direction)
-    return {"event": event.to_json(), "guarded": guarded_negatives(body.direction, config.guarded)}
+    return _stored(store.append(user_id, EventKind.FEEDBACK, data, body.direction), config, inference)
 
 
-def add_content(user_id: UserId, body: ContentIn, config: Config, store: Store) -> dict[str, Any]:
+def add_content(user_id: UserId, body: ContentIn, config: Config, store: Store,
+                inference: Inference) -> dict[str, Any]:
     event = store.append(user_id, EventKind.CONTENT, {"prompt": body.prompt, "comment": body.comment},
                          body.direction)
-    return {"event": event.to_json(), "guarded": guarded_negatives(body.direction, config.guarded)}
+    return _stored(event, config, inference)
 
 
 def add_demographic(user_id: UserId, body: DemographicIn, store: Store) -> dict[str, Any]:

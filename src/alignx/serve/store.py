@@ -2,7 +2,8 @@
 
 One URL switches SQLite (a file; WAL, busy timeout and `BEGIN IMMEDIATE` writes so concurrent
 posts queue instead of failing) and PostgreSQL (ordinary transactions). Rows are only ever
-inserted, except that deleting a user removes every row of that user.
+inserted, except that deleting a user removes every row of that user (derived `inferred` events too:
+they are rows of the same table, kind `inferred`, naming the event they explain in `data.explains`).
 """
 
 from __future__ import annotations
@@ -25,17 +26,21 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Text,
+    cast,
     create_engine,
     delete,
     event,
+    exists,
     func,
+    or_,
     select,
 )
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column, sessionmaker
 
 from alignx.errors import OptionError
-from alignx.serve.memory import Event, EventKind
+from alignx.serve.memory import ANNOTATABLE, Event, EventKind
 
 KEY_PREFIX = "axk-"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -216,3 +221,43 @@ class MemoryStore:
             query = query.where(EventRow.kind == EventKind(kind).value)
         with self._read() as session:
             return int(session.scalar(query) or 0)
+
+    # ------------------------------------------------------------ derived events
+
+    @staticmethod
+    def _explained(raw_id, user_id):
+        """EXISTS an inferred event of `user_id` explaining event `raw_id` (SQL expressions or values)."""
+        derived = aliased(EventRow)
+        return exists().where(derived.user_id == user_id, derived.kind == EventKind.INFERRED.value,
+                              derived.data["explains"].as_integer() == raw_id)
+
+    def pending_inference(self) -> list[Event]:
+        """Every user's feedback and content events stored without a direction that no inferred event explains
+        yet, ids ascending: what an annotator still has to do (after a restart, say)."""
+        raw = EventRow.__table__
+        # A missing direction is a JSON null (what the ORM writes for None) or, written otherwise, an SQL NULL.
+        query = (select(raw)
+                 .where(raw.c.kind.in_([k.value for k in ANNOTATABLE]),
+                        or_(raw.c.direction.is_(None), cast(raw.c.direction, Text) == "null"),
+                        ~self._explained(raw.c.id, raw.c.user_id))
+                 .order_by(raw.c.id))
+        with self._read() as session:
+            return [e for e in map(_event, session.execute(query)) if e.needs_inference]
+
+    def append_inferred(self, explains: Event, annotator: str, direction: Sequence[float],
+                        confidence: Sequence[float] | None = None) -> Event | None:
+        """Store the derived event giving `explains` (a direction-less feedback or content event) the inferred
+        `direction`; None, storing nothing, when an inferred event already explains it or its user is gone."""
+        data: dict[str, Any] = {"explains": explains.id, "annotator": annotator}
+        if confidence is not None:
+            data["confidence"] = [round(float(c), 4) for c in confidence]
+        row = EventRow(user_id=explains.user_id, kind=EventKind.INFERRED.value,
+                       created_at=datetime.now(timezone.utc), data=data, direction=[float(v) for v in direction])
+        with self._writing() as session:
+            if session.get(UserRow, explains.user_id) is None:
+                return None
+            if session.scalar(select(self._explained(explains.id, explains.user_id))):
+                return None
+            session.add(row)
+            session.flush()
+            return _event(row)
