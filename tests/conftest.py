@@ -192,3 +192,70 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         raise RuntimeError(f"PostgreSQL failed: {e.stderr.decode(errors='replace')}\n{server_log}") from e
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A 2-layer, hidden-32 Llama with the embedded model's tokenizer (and so its chat template)."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from alignx.models import embedded_model_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(embedded_model_dir())
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_inferencer(tiny_model, tmp_path_factory) -> Path:
+    """A local inferencer folder trained briefly from the tiny model (what it answers is not the point)."""
+    from alignx.annotate.learn import InferencerTrainConfig, run_inferencer_training
+
+    folder = tmp_path_factory.mktemp("inferencer-data")
+    data = folder / "data.jsonl"
+    data.write_text("".join(json.dumps(make_record(i, pole=float(i % 2))) + "\n" for i in range(4)))
+    output = folder / "inferencer"
+    run_inferencer_training(InferencerTrainConfig(data=str(data), output=str(output), model=str(tiny_model),
+                                                  epochs=1, eval_fraction=0.0, progress=False))
+    return output
+
+
+FUNNY = ["haha that is hilarious", "lol what a joke", "so funny, I laughed", "haha, brilliant gag", "a joke a day"]
+FORMAL = ["Kind regards, formally.", "I remain, sincerely, yours.", "Respectfully submitted.", "With due respect.",
+          "Yours faithfully."]
+
+
+def humour_records(n_per_pole: int = 8) -> list[dict]:
+    """Users whose one comment is a joke (dimension 73 positive) or formal (negative); nothing else is labelled."""
+    rows = []
+    for pole, texts in ((1.0, FUNNY), (0.0, FORMAL)):
+        for i in range(n_per_pole):
+            rows.append({"prompt": f"Post {i}", "chosen": "Yes.", "rejected": "No.",
+                         "User-Generated Content": [{"prompt": f"Tell us about day {i}.",
+                                                     "comment": texts[i % len(texts)] + f" (day {i})",
+                                                     "Preference Direction": make_direction(d73=pole)}]})
+    return rows
+
+
+@pytest.fixture(scope="session")
+def humour_inferencer(tiny_model, tmp_path_factory) -> Path:
+    """An inferencer trained from the tiny model to tell jokes (73 positive) from formal comments (73 negative),
+    with 30% of the comments held out (metrics.json)."""
+    from alignx.annotate.learn import InferencerTrainConfig, run_inferencer_training
+
+    folder = tmp_path_factory.mktemp("humour")
+    data = folder / "humour.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in humour_records()))
+    output = folder / "inferencer"
+    run_inferencer_training(InferencerTrainConfig(
+        data=str(data), output=str(output), model=str(tiny_model), epochs=40, learning_rate=3e-3,
+        train_layers=None, eval_fraction=0.3, seed=1, progress=False))
+    return output

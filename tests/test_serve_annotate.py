@@ -284,3 +284,29 @@ def test_a_second_derived_event_for_the_same_raw_event_is_not_counted():
     raw = Event(1, "u", EventKind.CONTENT, datetime(2025, 6, 1, tzinfo=timezone.utc), {"prompt": "p", "comment": "c"})
     profile = build_profile([raw, inferred(2, 1, d73=1), inferred(3, 1, d73=0)])  # two processes raced
     assert profile.evidence == 1 and profile.inferred[73] == 1.0 and profile.counts["inferred"] == 1
+
+
+def test_a_trained_local_inferencer_moves_the_profile_within_seconds(make_client, humour_inferencer):
+    """`--annotator local:DIR`: loaded by the app itself; a joke posted without a direction turns "Likes humor"
+    on within a few seconds; the raw and the derived event are listed; an explicit edit still wins."""
+    client = make_client(chat=False, annotator=f"local:{humour_inferencer}")
+    assert client.get("/healthz").json()["annotator"] == f"local:{humour_inferencer}"
+    user, headers = new_user(client, "ada")
+    posted = client.post(f"/v1/users/{user}/content", headers=headers,
+                         json={"prompt": "Tell us about day 0.", "comment": "haha that is hilarious (day 0)"})
+    assert posted.status_code == 201, posted.text
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        profile = client.get(f"/v1/users/{user}/profile", headers=headers).json()
+        if profile["dimensions"][HUMOR]["source"] == "inferred":
+            break
+        time.sleep(0.1)
+    assert profile["dimensions"][HUMOR] == {"index": HUMOR, "mean": 1.0, "support": 1, "source": "inferred"}
+    assert dimension(HUMOR).positive in profile["profile"]
+    events = client.get(f"/v1/users/{user}/events", headers=headers).json()["events"]
+    raw, derived = events
+    assert raw["kind"] == "content" and "direction" not in raw
+    assert derived["kind"] == "inferred" and derived["explains"] == raw["id"]
+    assert derived["annotator"] == f"local:{humour_inferencer}" and derived["direction"][HUMOR] == 1.0
+    edited = client.put(f"/v1/users/{user}/profile", headers=headers, json={"set": {str(HUMOR): 0}}).json()
+    assert edited["dimensions"][HUMOR]["source"] == "edit" and edited["directions"][HUMOR] == 0.0

@@ -19,6 +19,7 @@ from typing import Annotated
 
 import click
 import typer
+from typer.core import TyperGroup
 
 from alignx.errors import UserError, record_prefix
 from alignx.evaluate import EvalConfig
@@ -67,15 +68,20 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_BUG) from None
 
 
-def command(fn: Callable) -> Callable:
-    """Register `fn` as a subcommand whose user errors exit 2 with one line and whose bugs show a traceback."""
+def guarded(fn: Callable) -> Callable:
+    """`fn` with its user errors as one line and exit 2, its bugs with a traceback and exit 1."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         with user_errors():
             return fn(*args, **kwargs)
 
-    return app.command()(wrapper)
+    return wrapper
+
+
+def command(fn: Callable) -> Callable:
+    """Register `fn`, guarded, as a subcommand of `alignx`."""
+    return app.command()(guarded(fn))
 
 
 @command
@@ -179,3 +185,37 @@ command(_train)
 from alignx.serve.command import serve as _serve  # noqa: E402
 
 command(_serve)
+
+
+class DataOrSubcommand(TyperGroup):
+    """`alignx annotate DATA ...` runs the hidden default command; `alignx annotate train|eval ...` the others.
+    (A data file named like a subcommand is written ./train.)"""
+
+    default = "data"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)
+
+
+from alignx.annotate.command import (  # noqa: E402
+    AnnotateConfig,
+    AnnotatorEvalConfig,
+    run_annotate,
+    run_annotator_eval,
+    run_train,
+)
+from alignx.annotate.learn import InferencerTrainConfig  # noqa: E402
+
+annotate_app = typer.Typer(
+    cls=DataOrSubcommand, no_args_is_help=True,
+    help="Infer 90-dimension preference directions from behaviour. `alignx annotate DATA --annotator SPEC --output "
+         "OUT` fills every missing direction of DATA (options: `alignx annotate DATA --help`); `train` makes a local "
+         "inferencer, `eval` measures an annotator against true directions.")
+annotate_app.command(name=DataOrSubcommand.default, hidden=True)(
+    guarded(options_command(AnnotateConfig, run_annotate, name="annotate")))
+annotate_app.command(name="train")(guarded(options_command(InferencerTrainConfig, run_train, name="annotate_train")))
+annotate_app.command(name="eval")(guarded(options_command(AnnotatorEvalConfig, run_annotator_eval,
+                                                          name="annotate_eval")))
+app.add_typer(annotate_app, name="annotate")

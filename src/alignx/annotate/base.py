@@ -8,6 +8,7 @@ exists: a crash loses only the answers still in flight.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from alignx.errors import UserError
-from alignx.records import Choice, Comment
+from alignx.records import Choice, Comment, Record
 
 Item = Comment | Choice
 
@@ -44,6 +45,7 @@ class AnnotatorError(UserError):
 @runtime_checkable
 class Annotator(Protocol):
     spec: str  # as the user wrote it, e.g. "local:runs/inferencer" or "openai:gpt-4o-mini"
+    can_describe: bool  # whether `describe` writes text (a chat model) or always refuses (a classifier)
 
     @property
     def identity(self) -> str:
@@ -95,3 +97,21 @@ def strip_direction(item: Item) -> Item:
     if isinstance(item, Comment):
         return Comment(item.prompt, item.comment)
     return Choice(item.prompt, item.chosen, item.rejected)
+
+
+def record_items(record: Record) -> list[tuple[Item, tuple[float, ...] | None]]:
+    """Every item of a record with its direction (None where it has none): the record's own choice, then its
+    UGC comments, then its PAIR choices."""
+    own = Choice(record.prompt, record.chosen, record.rejected)
+    return [(own, record.direction)] + [(c, c.direction) for c in record.ugc] + [(p, p.direction)
+                                                                                 for p in record.pairs]
+
+
+def with_directions(record: Record, directions: Sequence[tuple[float, ...] | None]) -> Record:
+    """`record` with its items' directions replaced, in `record_items` order."""
+
+    own, ugc, pairs = directions[0], directions[1:1 + len(record.ugc)], directions[1 + len(record.ugc):]
+    return dataclasses.replace(
+        record, direction=own,
+        ugc=tuple(dataclasses.replace(c, direction=d) for c, d in zip(record.ugc, ugc, strict=True)),
+        pairs=tuple(dataclasses.replace(p, direction=d) for p, d in zip(record.pairs, pairs, strict=True)))

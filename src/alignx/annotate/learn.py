@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alignx.annotate.base import Item, item_key, strip_direction
-from alignx.annotate.local import CLASSES, DEFAULT_MAX_LENGTH, N_CLASSES, class_of, item_text, write_manifest
+from alignx.annotate.base import Item, item_key, record_items, strip_direction
+from alignx.annotate.local import CLASSES, DEFAULT_MAX_LENGTH, N_CLASSES, class_of, item_text, swap, write_manifest
 from alignx.annotate.metrics import macro_f1, pole_scores
 from alignx.errors import OptionError, UserError
 from alignx.records import Choice, Record
@@ -38,7 +38,7 @@ class InferencerTrainConfig:
     model: str = field(default="default", metadata={
         "help": "Base model: 'default' (embedded SmolLM2-135M-Instruct), a hub id or a folder."})
     epochs: float = field(default=6.0, metadata={"help": "Passes over the training items."})
-    learning_rate: float = field(default=1e-4, metadata={"help": "Peak learning rate (linear decay)."})
+    learning_rate: float = field(default=3e-4, metadata={"help": "Peak learning rate (linear decay)."})
     batch_size: int = field(default=8, metadata={"help": "Items per optimizer step."})
     train_layers: int | None = field(default=8, metadata={
         "help": "Fine-tune only the top N transformer blocks (and the head); the rest stay frozen, so a step "
@@ -88,13 +88,6 @@ class Example:
     group: str  # the held-out split keeps a group together
 
 
-def record_items(record: Record) -> list[tuple[Item, tuple[float, ...] | None]]:
-    """Every item of a record with its direction (None where it has none): its choice, UGC, PAIR."""
-    own = Choice(record.prompt, record.chosen, record.rejected)
-    return [(own, record.direction)] + [(c, c.direction) for c in record.ugc] + [(p, p.direction)
-                                                                                 for p in record.pairs]
-
-
 def mirrored(direction: tuple[float, ...]) -> tuple[float, ...]:
     """The poles that explain the opposite choice: 1 <-> 0, neutral stays."""
     return tuple(1.0 - v for v in direction)
@@ -117,7 +110,7 @@ def examples_of(records: Iterable[Record], mirror_pairs: bool) -> tuple[list[Exa
                 continue
             candidates = [(item, direction)]
             if mirror_pairs and isinstance(item, Choice):
-                candidates.append((Choice(item.prompt, item.rejected, item.chosen), mirrored(direction)))
+                candidates.append((swap(item), mirrored(direction)))
             for it, d in candidates:
                 key = item_key(it)
                 if key not in seen:
@@ -165,16 +158,17 @@ def freeze_below(model: Any, top_layers: int) -> None:
 
 def run_inferencer_training(config: InferencerTrainConfig) -> dict[str, Any]:
     """Train, save the inferencer folder atomically, and return its metrics (also in metrics.json)."""
+    import tempfile
+
     import torch
-    from transformers import (AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer,
-                              TrainingArguments, set_seed)
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
 
     from alignx import registry
-    from alignx.annotate.local import LocalInferencer
     from alignx.atomic import atomic_write
-    from alignx.models import cpu_has_native_bf16, load_tokenizer, pick_device, resolve, use_all_cores
+    from alignx.models import cpu_has_native_bf16, pick_device, use_all_cores
+    from alignx.sources import TRAIN_SPLIT
 
-    records = registry.load(config.data, config.split, limit=config.limit)
+    records = registry.load(config.data, config.split, config.limit, default_split=TRAIN_SPLIT)
     examples, conflicts = examples_of(records, config.mirror_pairs)
     if not examples:
         raise UserError(f"{config.data}: no item carries a 'Preference Direction'; the inferencer learns from "
@@ -186,6 +180,43 @@ def run_inferencer_training(config: InferencerTrainConfig) -> dict[str, Any]:
     device = pick_device(config.device)
     if device.type == "cpu":
         use_all_cores()
+    model, tokenizer = _trainable_model(config)
+    bf16 = cpu_has_native_bf16() if device.type == "cpu" else torch.cuda.is_bf16_supported()
+    started = time.perf_counter()
+    with atomic_write(Path(config.output), directory=True) as tmp, tempfile.TemporaryDirectory() as scratch:
+        args = TrainingArguments(
+            output_dir=scratch, num_train_epochs=config.epochs, learning_rate=config.learning_rate,
+            per_device_train_batch_size=config.batch_size, lr_scheduler_type="linear", warmup_steps=0.1,
+            weight_decay=0.0, logging_steps=10, save_strategy="no", report_to=[], seed=config.seed,
+            disable_tqdm=not config.progress, use_cpu=device.type == "cpu", dataloader_num_workers=0, bf16=bf16)
+        trainer = Trainer(model=model, args=args, train_dataset=_dataset(train, tokenizer, config.max_length),
+                          compute_loss_func=class_loss(config.pole_weight),
+                          data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer)
+        result = trainer.train()
+        seconds = time.perf_counter() - started
+        (model.merge_and_unload() if config.lora else model).save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        write_manifest(Path(tmp), base_model=config.model, max_length=config.max_length,
+                       mirror_pairs=config.mirror_pairs, data=config.data, split=config.split,
+                       train_items=len(train), held_out_items=len(held_out))
+        metrics: dict[str, Any] = {
+            "train_items": len(train), "held_out_items": len(held_out), "label_conflicts": conflicts,
+            "train_seconds": round(seconds, 1), "train_loss": round(float(result.training_loss), 5), "bf16": bf16,
+            "config": {k: v for k, v in dataclasses.asdict(config).items() if k != "progress"}}
+        if held_out:
+            metrics["held_out"] = _held_out_metrics(Path(tmp), held_out, str(device))
+        (Path(tmp) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return metrics
+
+
+def _trainable_model(config: InferencerTrainConfig) -> tuple[Any, Any]:
+    """The base model with a fresh 270-logit head, frozen below --train-layers or wrapped in LoRA."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from alignx.hub import hub_errors
+    from alignx.models import load_tokenizer, resolve
+
     resolved = resolve(config.model)
     if resolved.is_adapter:
         raise OptionError(f"--model {config.model}: an adapter folder; pass a full model as the inferencer's base")
@@ -193,56 +224,33 @@ def run_inferencer_training(config: InferencerTrainConfig) -> dict[str, Any]:
     tokenizer.truncation_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForSequenceClassification.from_pretrained(
-        resolved.path, num_labels=N_DIMENSIONS * N_CLASSES, dtype=torch.float32)
+    with hub_errors("model", resolved.path):
+        model = AutoModelForSequenceClassification.from_pretrained(
+            resolved.path, num_labels=N_DIMENSIONS * N_CLASSES, dtype=torch.float32)
     model.config.pad_token_id = tokenizer.pad_token_id
     if config.lora:
         from peft import LoraConfig, TaskType, get_peft_model
 
-        model = get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_CLS, r=config.lora_rank,
-                                                 lora_alpha=2 * config.lora_rank, target_modules="all-linear"))
-    elif config.train_layers is not None:
+        lora = LoraConfig(task_type=TaskType.SEQ_CLS, r=config.lora_rank, lora_alpha=2 * config.lora_rank,
+                          target_modules="all-linear")
+        return get_peft_model(model, lora), tokenizer
+    if config.train_layers is not None:
         freeze_below(model, config.train_layers)
-    bf16 = cpu_has_native_bf16() if device.type == "cpu" else torch.cuda.is_bf16_supported()
-    dataset = _dataset(train, tokenizer, config.max_length)
-    output = Path(config.output)
-    started = time.perf_counter()
-    with atomic_write(output, directory=True) as tmp:
-        tmp = Path(tmp)
-        args = TrainingArguments(
-            output_dir=str(tmp / "checkpoints"), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
-            per_device_train_batch_size=config.batch_size, lr_scheduler_type="linear", warmup_steps=0.1,
-            weight_decay=0.0, logging_steps=10, save_strategy="no", report_to=[], seed=config.seed,
-            disable_tqdm=not config.progress, use_cpu=device.type == "cpu", dataloader_num_workers=0, bf16=bf16,
-        )
-        trainer = Trainer(model=model, args=args, train_dataset=dataset, compute_loss_func=class_loss(config.pole_weight),
-                          data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer)
-        result = trainer.train()
-        seconds = time.perf_counter() - started
-        trained = model.merge_and_unload() if config.lora else model
-        trained.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        import shutil
+    return model, tokenizer
 
-        shutil.rmtree(tmp / "checkpoints", ignore_errors=True)
-        write_manifest(tmp, base_model=config.model, max_length=config.max_length, data=config.data,
-                       split=config.split, train_items=len(train), held_out_items=len(held_out))
-        metrics: dict[str, Any] = {"train_items": len(train), "held_out_items": len(held_out),
-                                   "label_conflicts": conflicts, "train_seconds": round(seconds, 1),
-                                   "train_loss": round(float(result.training_loss), 5), "bf16": bf16,
-                                   "config": {k: v for k, v in dataclasses.asdict(config).items() if k != "progress"}}
-        if held_out:
-            inferencer = LocalInferencer.load(tmp, device=str(device))
-            from alignx.annotate.base import annotate_all
 
-            predicted = [a.direction for a in annotate_all(inferencer, [e.item for e in held_out])]
-            scores = pole_scores([e.direction for e in held_out], predicted)
-            metrics["held_out"] = {"macro_f1": round(macro_f1(scores), 4),
-                                   "exact_items": sum(p == e.direction for p, e in zip(predicted, held_out,
-                                                                                     strict=True)) / len(held_out),
-                                   "poles": [s.to_json() for s in scores]}
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    return metrics
+def _held_out_metrics(folder: Path, held_out: list[Example], device: str) -> dict[str, Any]:
+    """Per-pole precision / recall / F1 of the saved inferencer on the held-out items."""
+    from alignx.annotate.base import annotate_all
+    from alignx.annotate.local import LocalInferencer
+
+    inferencer = LocalInferencer.load(folder, device=device)
+    predicted = [a.direction for a in annotate_all(inferencer, [e.item for e in held_out])]
+    truth = [e.direction for e in held_out]
+    scores = pole_scores(truth, predicted)
+    exact = sum(p == t for p, t in zip(predicted, truth, strict=True)) / len(truth)
+    return {"macro_f1": round(macro_f1(scores), 4), "exact_items": round(exact, 4),
+            "poles": [s.to_json() for s in scores]}
 
 
 def _dataset(examples: list[Example], tokenizer: Any, max_length: int):

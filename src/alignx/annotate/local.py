@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from alignx.annotate.base import Annotation, AnnotatorError, Item
-from alignx.records import Comment
+from alignx.records import Choice, Comment
 from alignx.space import N_DIMENSIONS
 
 MANIFEST = "inferencer.json"
@@ -26,13 +26,23 @@ CLASSES = (0.0, 0.5, 1.0)  # class k of a dimension's softmax is the direction v
 N_CLASSES = len(CLASSES)
 NEUTRAL_CLASS = CLASSES.index(0.5)
 DEFAULT_MAX_LENGTH = 512
+COMMENT_QUESTION = "Which preferences does the comment show?"
+CHOICE_QUESTION = "Which preferences explain choosing the chosen response over the rejected one?"
 
 
 def item_text(item: Item) -> str:
-    """What the inferencer reads: the post, then the comment or the chosen and rejected responses."""
+    """What the inferencer reads: the post, the comment or the chosen and rejected responses, then a question.
+
+    The head reads the last token; ending on the question makes that a position that looks back over the
+    whole item rather than the end of the last response."""
     if isinstance(item, Comment):
-        return f"Post:\n{item.prompt}\n\nComment:\n{item.comment}"
-    return f"Post:\n{item.prompt}\n\nChosen:\n{item.chosen}\n\nRejected:\n{item.rejected}"
+        return f"Post:\n{item.prompt}\n\nComment:\n{item.comment}\n\n{COMMENT_QUESTION}"
+    return f"Post:\n{item.prompt}\n\nChosen:\n{item.chosen}\n\nRejected:\n{item.rejected}\n\n{CHOICE_QUESTION}"
+
+
+def swap(choice: Choice) -> Choice:
+    """The same choice read the other way round (what the opposite poles explain)."""
+    return Choice(choice.prompt, choice.rejected, choice.chosen)
 
 
 def class_of(value: float) -> int:
@@ -84,6 +94,7 @@ class LocalInferencer:
     model: Any
     tokenizer: Any
     batch_size: int = 16
+    can_describe = False
 
     @classmethod
     def load(cls, folder: str | Path, *, spec: str | None = None, device: str | None = None,
@@ -111,21 +122,40 @@ class LocalInferencer:
 
     @property
     def identity(self) -> str:
-        return f"local:{self.manifest['weights']}"
+        return f"local:{self.manifest['weights']}" + ("+both-ways" if self.reads_both_ways else "")
 
     @property
     def max_length(self) -> int:
         return int(self.manifest.get("max_length", DEFAULT_MAX_LENGTH))
 
+    @property
+    def reads_both_ways(self) -> bool:
+        """Whether a choice is also read with its responses swapped (inferencers trained on mirrored pairs)."""
+        return bool(self.manifest.get("mirror_pairs", False))
+
     def probabilities(self, items: Sequence[Item]):
-        """(len(items), 90, 3) softmax probabilities, as a torch tensor on the CPU."""
+        """(len(items), 90, 3) softmax probabilities, as a torch tensor on the CPU.
+
+        An inferencer trained on mirrored pairs also reads each choice the other way round and averages
+        the two readings, the swapped one with its poles exchanged: the answer cannot then depend on
+        which response happens to come first in the text, only on which one was chosen."""
+        swapped = [i for i, item in enumerate(items) if isinstance(item, Choice)] if self.reads_both_ways else []
+        texts = [item_text(i) for i in items] + [item_text(swap(items[i])) for i in swapped]
+        probs = self._forward(texts)
+        if swapped:
+            both = probs[: len(items)]
+            both[swapped] = (both[swapped] + probs[len(items):].flip(-1)) / 2
+            probs = both
+        return probs
+
+    def _forward(self, texts: list[str]):
         import torch
 
-        encoded = self.tokenizer([item_text(i) for i in items], padding=True, truncation=True,
-                                 max_length=self.max_length, return_tensors="pt").to(self.model.device)
+        encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
+                                 return_tensors="pt").to(self.model.device)
         with torch.inference_mode():
             logits = self.model(**encoded).logits.float()
-        return logits.view(len(items), N_DIMENSIONS, N_CLASSES).softmax(-1).cpu()
+        return logits.view(len(texts), N_DIMENSIONS, N_CLASSES).softmax(-1).cpu()
 
     def annotate(self, items: Sequence[Item]) -> Iterator[tuple[int, Annotation]]:
         # Similar lengths share a batch, so little of each batch is padding.
@@ -139,8 +169,8 @@ class LocalInferencer:
                 yield index, Annotation(direction, tuple(round(p, 4) for p in confidence[row].tolist()))
 
     def describe(self, items: Sequence[Item]) -> str:
-        raise AnnotatorError(f"{self.spec}: a local inferencer answers directions only and cannot write "
-                             "demographic text; use --describe with an openai:MODEL annotator")
+        raise AnnotatorError(f"{self.spec}: this annotator answers directions only and cannot write "
+                             "demographic text; --describe needs an openai:MODEL annotator")
 
     def close(self) -> None:
         self.model = None

@@ -39,6 +39,8 @@ class RequestFailed(Exception):
 class OpenAIAnnotator:
     """Asks a chat model which of the 90 poles each item shows; `connect` builds a checked one."""
 
+    can_describe = True
+
     def __init__(self, client: openai.OpenAI, model: str, *, spec: str, key_env: str, workers: int,
                  timeout: float, retries: int):
         self.client, self.model, self.spec, self.key_env = client, model, spec, key_env
