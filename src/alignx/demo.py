@@ -27,13 +27,9 @@ def demo_dtype() -> str:
     """bf16 where the CPU (or GPU) multiplies it in hardware, which makes the demo ~1.8x faster; else fp32.
     Accuracies move by at most 0.03 on the demo test split, but bf16 flips verdicts where reward margins are
     tiny (up to 14 of 96 on the profile rows); `--dtype fp32` gives the reference figures (docs/rewards.md)."""
-    import torch
+    from alignx.models import hardware_dtype
 
-    from alignx.models import cpu_has_native_bf16
-
-    if torch.cuda.is_available():
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if cpu_has_native_bf16() else "fp32"
+    return hardware_dtype()
 
 
 def run_demo(*, limit: int | None = None, output: str | Path | None = None, progress: bool = True,

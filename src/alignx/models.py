@@ -179,6 +179,15 @@ def cpu_has_native_bf16() -> bool:
     return bool(check and check())
 
 
+def hardware_dtype() -> str:
+    """"bf16" where the GPU, or else the CPU, multiplies bf16 in hardware; "fp32" elsewhere."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if cpu_has_native_bf16() else "fp32"
+
+
 def use_all_cores() -> None:
     """Give torch every core this process may run on, unless the user pinned OMP_NUM_THREADS."""
     import torch

@@ -101,7 +101,7 @@ class LocalInferencer:
              dtype: str | None = None, batch_size: int = 16) -> LocalInferencer:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        from alignx.models import pick_device, pick_dtype, use_all_cores
+        from alignx.models import hardware_dtype, pick_device, pick_dtype, use_all_cores
 
         folder = Path(folder).expanduser()
         spec = spec or f"local:{folder}"
@@ -110,7 +110,7 @@ class LocalInferencer:
         if dev.type == "cpu":
             use_all_cores()
         try:
-            model = AutoModelForSequenceClassification.from_pretrained(folder, dtype=pick_dtype(dev, dtype))
+            model = AutoModelForSequenceClassification.from_pretrained(folder, dtype=pick_dtype(dev, dtype or hardware_dtype()))
             tokenizer = AutoTokenizer.from_pretrained(folder)
         except (OSError, ValueError) as e:
             raise AnnotatorError(f"{spec}: cannot load the inferencer in {folder}: {e}") from None
@@ -122,7 +122,9 @@ class LocalInferencer:
 
     @property
     def identity(self) -> str:
-        return f"local:{self.manifest['weights']}" + ("+both-ways" if self.reads_both_ways else "")
+        dtype = str(self.model.dtype).removeprefix("torch.")
+        return (f"local:{self.manifest['weights']}" + ("+both-ways" if self.reads_both_ways else "")
+                + ("" if dtype == "float32" else f"+{dtype}"))
 
     @property
     def max_length(self) -> int:
