@@ -21,7 +21,23 @@ CACHE_HELP = {"help": "SQLite file of answers already given (resume, reruns).",
 
 
 @dataclass(kw_only=True)
-class AnnotateConfig(AnnotatorSettings):
+class AnnotatorRun(AnnotatorSettings):
+    """The settings of every command that runs an annotator over records."""
+
+    cache: str | None = field(default=None, metadata=CACHE_HELP)
+    limit: int | None = field(default=None, metadata={"help": "The first N records only.", "default_text": "all"})
+    device: str | None = field(default=None, metadata={"help": "torch device of a local inferencer.",
+                                                       "default_text": "cuda if any, else cpu"})
+    progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
+
+    def __post_init__(self):
+        self.check_annotator()
+        if self.limit is not None and self.limit < 1:
+            raise OptionError(f"--limit must be at least 1, got {self.limit}")
+
+
+@dataclass(kw_only=True)
+class AnnotateConfig(AnnotatorRun):
     data: str = field(metadata={"argument": True, "help": "demo, a .json/.jsonl/.parquet file, a folder or a "
                                                            "hub dataset id."})
     output: str = field(metadata={"short": "-o", "help": "File to write (.jsonl, .json or .parquet), atomically."})
@@ -30,34 +46,19 @@ class AnnotateConfig(AnnotatorSettings):
     describe: bool = field(default=False, metadata={
         "help": "Also write 'Demographic Information' where it is missing, from the user's history (openai "
                 "backend)."})
-    cache: str | None = field(default=None, metadata=CACHE_HELP)
-    limit: int | None = field(default=None, metadata={"help": "The first N records only.", "default_text": "all"})
-    device: str | None = field(default=None, metadata={"help": "torch device of a local inferencer.",
-                                                       "default_text": "cuda if any, else cpu"})
-    progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
 
     def __post_init__(self):
-        self.check_annotator()
+        super().__post_init__()
         if Path(self.output).suffix.lower() not in FILE_SUFFIXES:
             raise OptionError(f"--output {self.output}: name a {', '.join(FILE_SUFFIXES)} file")
-        if self.limit is not None and self.limit < 1:
-            raise OptionError(f"--limit must be at least 1, got {self.limit}")
 
 
 @dataclass(kw_only=True)
-class AnnotatorEvalConfig(AnnotatorSettings):
+class AnnotatorEvalConfig(AnnotatorRun):
     data: str = field(default="demo", metadata={"help": "Records whose items carry true directions."})
     split: str | None = field(default=None, metadata={"help": "Split to read when DATA has several.",
                                                       "default_text": EVAL_SPLIT})
     output: str | None = field(default=None, metadata={"short": "-o", "help": "JSON file for the report."})
-    cache: str | None = field(default=None, metadata=CACHE_HELP)
-    limit: int | None = field(default=None, metadata={"help": "The first N records only.", "default_text": "all"})
-    device: str | None = field(default=None, metadata={"help": "torch device of a local inferencer.",
-                                                       "default_text": "cuda if any, else cpu"})
-    progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
-
-    def __post_init__(self):
-        self.check_annotator()
 
 
 def run_annotate(config: AnnotateConfig) -> None:

@@ -99,6 +99,8 @@ class LocalInferencer:
     @classmethod
     def load(cls, folder: str | Path, *, spec: str | None = None, device: str | None = None,
              dtype: str | None = None, batch_size: int = 16) -> LocalInferencer:
+        """Load `folder` (AnnotatorError when it is not an inferencer); `dtype` defaults to bf16 where the
+        hardware multiplies it natively (the demo figures move by 0.002 macro-F1), else fp32."""
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         from alignx.models import hardware_dtype, pick_device, pick_dtype, use_all_cores
@@ -109,8 +111,9 @@ class LocalInferencer:
         dev = pick_device(device)
         if dev.type == "cpu":
             use_all_cores()
+        torch_dtype = pick_dtype(dev, dtype or hardware_dtype())
         try:
-            model = AutoModelForSequenceClassification.from_pretrained(folder, dtype=pick_dtype(dev, dtype or hardware_dtype()))
+            model = AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch_dtype)
             tokenizer = AutoTokenizer.from_pretrained(folder)
         except (OSError, ValueError) as e:
             raise AnnotatorError(f"{spec}: cannot load the inferencer in {folder}: {e}") from None
