@@ -14,7 +14,9 @@ from fake_openai import GOOD, MODEL, FakeServer, answer
 from typer.testing import CliRunner
 
 from alignx.cli import app
+from alignx.personas import record_profile
 from alignx.records import load_records
+from alignx.space import dimension
 
 runner = CliRunner()
 INFERRED = make_direction(d3=1.0, d17=0.0)  # what GOOD says
@@ -60,6 +62,7 @@ def test_fills_every_missing_direction_once_per_distinct_item(tmp_path, write_js
         assert record.direction == tuple(make_direction(d16=1.0))  # present: kept
         assert all(d == tuple(INFERRED) for d in directions(record)[1:])
     assert len(server.requests) == 3  # two UGC and one PAIR item, shared by all records
+    assert record_profile(records[0]) == f"{dimension(3).positive}, {dimension(17).negative}"  # PBA reads them now
     assert "3 distinct to fill: 0 from the cache, 3 annotated" in result.output
 
     again = annotate(server, data, tmp_path / "again.jsonl", cache)
