@@ -32,6 +32,18 @@ class atomic_write:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
+            if self.directory and self.target.is_dir() and not self.target.is_symlink():
+                # os.replace cannot put a folder over a non-empty one: move the old one aside first, then
+                # drop it; the target is missing only between two renames.
+                old = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.old.", dir=self.target.parent))
+                os.replace(self.target, old / self.target.name)
+                try:
+                    os.replace(self.tmp, self.target)
+                except BaseException:
+                    os.replace(old / self.target.name, self.target)
+                    raise
+                shutil.rmtree(old, ignore_errors=True)
+                return
             os.replace(self.tmp, self.target)
         elif self.directory:
             shutil.rmtree(self.tmp, ignore_errors=True)

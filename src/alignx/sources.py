@@ -66,9 +66,14 @@ class DataInput:
         return f"{self.dataset}:{self.split}"
 
 
+# Files of a dataset folder that describe it and hold no records (`alignx build` writes stats.json).
+METADATA_FILES = ("stats.json",)
+
+
 def split_files(folder: Path) -> dict[str, Path]:
     """`{split: file}` of a folder holding one `SPLIT.jsonl` / `.json` / `.parquet` file per split."""
-    return {p.stem: p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in FILE_SUFFIXES}
+    return {p.stem: p for p in sorted(folder.iterdir())
+            if p.is_file() and p.suffix.lower() in FILE_SUFFIXES and p.name not in METADATA_FILES}
 
 
 def resolve_input(source: str | os.PathLike, split: str | None = None, *, default_split: str = EVAL_SPLIT) -> DataInput:
