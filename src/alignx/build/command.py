@@ -1,0 +1,179 @@
+"""`alignx build EVENTS --output DIR`: an event log (or the service's database, `--db`) in, an AlignX dataset
+folder out (`train.jsonl`, `test.jsonl`, `stats.json`), written as a whole or not at all."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+
+from alignx.annotate.spec import AnnotatorSettings
+from alignx.build.dataset import FORMATS, BuildOptions
+from alignx.errors import OptionError, UserError
+
+CACHE_HELP = {"help": "SQLite file of the annotator's answers (reruns ask only for what is new).",
+              "default_text": "annotations.sqlite in the user cache folder, or $ALIGNX_ANNOTATION_CACHE"}
+
+
+@dataclass(kw_only=True)
+class BuildConfig(AnnotatorSettings):
+    events: str | None = field(default=None, metadata={
+        "argument": True, "help": "Event log: a .jsonl, .json, .parquet or .csv file (one event per row).",
+        "default_text": "none; give it or --db"})
+    output: str = field(metadata={"short": "-o", "help": "Dataset folder to write (train.*, test.*, stats.json)."})
+    db: str | None = field(default=None, metadata={
+        "help": "Read the events from the service's database instead, read-only: sqlite:///FILE or "
+                "postgresql+psycopg://USER@HOST/DB."})
+    user: str | None = field(default=None, metadata={
+        "help": "Export this user's records only (users' rights); --min-items does not apply."})
+    test_fraction: float = field(default=0.1, metadata={"help": "Share of users in the test split (by user)."})
+    seed: int = field(default=0, metadata={"help": "Seed of the split and of the persona draws."})
+    max_items: int = field(default=4, metadata={
+        "help": "Persona size K: up to K comments and up to K other pairs of the user per record."})
+    min_items: int = field(default=2, metadata={"help": "Skip users with fewer events (after duplicates)."})
+    format: str = field(default="jsonl", metadata={"help": "Output files: jsonl or parquet."})
+    overwrite: bool = field(default=False, metadata={"help": "Replace an existing output folder."})
+    describe: bool = field(default=False, metadata={
+        "help": "Write 'Demographic Information' from the user's history where no demographic event gives it "
+                "(needs an openai:MODEL --annotator)."})
+    cache: str | None = field(default=None, metadata=CACHE_HELP)
+    device: str | None = field(default=None, metadata={"help": "torch device of a local inferencer.",
+                                                       "default_text": "cuda if any, else cpu"})
+    progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
+
+    def __post_init__(self):
+        self.check_annotator()
+        if (self.events is None) == (self.db is None):
+            raise OptionError("give an EVENTS file or --db URL (one of them)")
+        if self.db is not None and not self.db.startswith(("sqlite:///", "postgresql")):
+            raise OptionError(f"--db {redact(self.db)!r}: write sqlite:///FILE or postgresql+psycopg://...")
+        if not 0.0 <= self.test_fraction <= 1.0:
+            raise OptionError(f"--test-fraction must be between 0 and 1, got {self.test_fraction}")
+        if self.max_items < 0:
+            raise OptionError(f"--max-items must be 0 or more, got {self.max_items}")
+        if self.min_items < 1:
+            raise OptionError(f"--min-items must be at least 1, got {self.min_items}")
+        if self.format not in FORMATS:
+            raise OptionError(f"--format {self.format!r}: choose one of {', '.join(FORMATS)}")
+        if self.describe and self.annotator is None:
+            raise OptionError("--describe needs --annotator (an openai:MODEL annotator writes the text)")
+
+    @property
+    def options(self) -> BuildOptions:
+        return BuildOptions(seed=self.seed, test_fraction=self.test_fraction, max_items=self.max_items,
+                            min_items=self.min_items, format=self.format, user=self.user)
+
+
+def redact(url: str) -> str:
+    """`url` without a password."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def run_build(config: BuildConfig) -> None:
+    """Build an AlignX dataset from raw behaviour: one record per pair event, with the user's other comments and
+    pairs (never on the same post) as the persona, split into train and test by user."""
+    output = Path(config.output)
+    if output.exists() and not config.overwrite:
+        raise OptionError(f"--output {output} exists; pass --overwrite to replace it")
+    if output.exists() and not output.is_dir():
+        raise OptionError(f"--output {output} is a file, not a dataset folder")
+    stats = build(config)
+    for line in stats_lines(stats):
+        typer.echo(line, err=True)
+    typer.echo(f"wrote {output}", err=True)
+
+
+def load_events(config: BuildConfig):
+    """The checked event table the config names (a file, or the service's database)."""
+    if config.db is not None:
+        from alignx.build.events import check_events
+        from alignx.build.store_events import events_from_store
+
+        return check_events(events_from_store(config.db, user=config.user), redact(config.db))
+    from alignx.build.events import read_events
+
+    return read_events(config.events, user=config.user)
+
+
+def build(config: BuildConfig) -> dict:
+    """Read, check and build into a temporary folder that replaces `config.output` only when all went well."""
+    from alignx.atomic import atomic_write
+    from alignx.build.dataset import build_dataset
+
+    events = load_events(config)
+    source = redact(config.db) if config.db is not None else str(config.events)
+    if config.user is not None and events.num_rows == 0:
+        raise UserError(f"{source}: no events of user {config.user!r}")
+    annotator = cache = annotation = None
+    try:
+        if config.annotator is not None:
+            annotation, annotator, cache = _annotation(config)
+        with atomic_write(config.output, directory=True) as folder:
+            stats = build_dataset(events, Path(folder), config.options, source=source, annotation=annotation,
+                                  progress=config.progress)
+            if stats["records"]["total"] == 0:
+                raise UserError(f"{source}: no records to write ({stats['events']['read']} events, "
+                                f"{stats['users']['skipped_min_items']} users under --min-items, "
+                                f"{stats['users']['without_pairs']} users without pair events)")
+    finally:
+        if cache is not None:
+            cache.close()
+        if annotator is not None:
+            annotator.close()
+    if annotation is not None and annotation.summary is not None:
+        stats["annotation"] = annotation.summary.lines()
+    return stats
+
+
+def stats_lines(stats: dict) -> list[str]:
+    ev, users, records, directions = stats["events"], stats["users"], stats["records"], stats["directions"]
+    out = [f"{ev['read']} events of {users['seen']} users: {ev['duplicates_dropped']} exact duplicates dropped, "
+           f"{users['skipped_min_items']} users with fewer than --min-items events skipped "
+           f"({ev['in_skipped_users']} events)",
+           f"{records['total']} records: train {records['train']} ({users['train']} users), test {records['test']} "
+           f"({users['test']} users)"]
+    if directions["records_without"] or directions["items_without"]:
+        out.append(f"directions absent: {directions['records_without']} records, {directions['items_without']} "
+                   "history items (--annotator fills them)")
+    out += stats.get("annotation", [])
+    return out
+
+
+def _annotation(config: BuildConfig):
+    from alignx.annotate.cache import AnswerCache
+    from alignx.annotate.fill import FillSummary, fill_descriptions, fill_directions
+    from alignx.annotate.spec import load_annotator
+    from alignx.build.dataset import Annotation
+
+    annotator = load_annotator(config, device=config.device)
+    cache = AnswerCache(config.cache)
+    cache.__enter__()
+    if config.describe and not annotator.can_describe:
+        annotator.close()
+        cache.close()
+        raise OptionError(f"--describe: {config.annotator} answers directions only and cannot write demographic "
+                          "text; use an openai:MODEL annotator")
+    summary = FillSummary()
+
+    def add(part: FillSummary) -> None:  # fill_* set some totals per call: add the calls up here
+        for name in ("items", "kept", "distinct", "from_cache", "annotated", "seconds", "tokens", "described"):
+            setattr(summary, name, getattr(summary, name) + getattr(part, name))
+        summary.failed.update(part.failed)
+        summary.describe_failed.update(part.describe_failed)
+
+    def directions(records):
+        filled, part = fill_directions(records, annotator, cache, progress=False)
+        add(part)
+        return filled
+
+    def describe(records):
+        described, part = fill_descriptions(records, annotator, cache, workers=config.annotator_workers,
+                                            progress=False)
+        add(part)
+        return [r.demographic for r in described]
+
+    annotation = Annotation(directions=directions, describe=describe if config.describe else None, summary=summary)
+    return annotation, annotator, cache
+
