@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from alignx.cli import app
 from alignx.records import load_records
 from alignx.serve import ServeConfig, create_app
+from alignx.serve.chat import make_backend
 
 pytest.importorskip("trl")
 runner = CliRunner()
@@ -63,12 +64,12 @@ def test_memory_becomes_a_dataset_trains_an_adapter_that_serves_and_evaluates(tm
 
     adapter = tmp_path / "adapter"
     trained = runner.invoke(app, ["train", "--method", "ica", "--data", str(data), "--split", "train", "--lora",
-                                  "--max-steps", "2", "--grad-accum", "1", "--max-length", "384",
+                                  "--max-steps", "2", "--grad-accum", "1", "--max-length", "1024",
                                   "--output", str(adapter)])
     assert trained.exit_code == 0, trained.output
 
     config = ServeConfig(db=db, admin_token=ADMIN, model=str(adapter), max_tokens=8)
-    with serve_in_thread(create_app(config), timeout=120) as url:
+    with serve_in_thread(create_app(config, backend=lambda: make_backend(config)), timeout=120) as url:
         user_id, key = users["ada"]
         answer = httpx.post(f"{url}/v1/chat/completions", headers=key, timeout=120, json={
             "model": "default", "messages": [{"role": "user", "content": "Any tips for a first 10k run?"}]})
