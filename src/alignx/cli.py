@@ -219,3 +219,7 @@ annotate_app.command(name="train")(guarded(options_command(InferencerTrainConfig
 annotate_app.command(name="eval")(guarded(options_command(AnnotatorEvalConfig, run_annotator_eval,
                                                           name="annotate_eval")))
 app.add_typer(annotate_app, name="annotate")
+
+from alignx.judge.command import JudgeConfig, run_judge  # noqa: E402
+
+command(options_command(JudgeConfig, run_judge, name="judge"))
