@@ -254,3 +254,35 @@ def test_local_judge_on_a_tiny_model_gives_valid_deterministic_verdicts(tiny_mod
     report = judge(cfg, judge_backend=judge_model)
     assert report["summary"]["n"] == 3 and report["summary"]["unread"] == 0
     assert report["judge"]["identity"].startswith(f"judge:local:{tiny_model}@")
+
+
+def test_the_persona_the_judge_reads():
+    from alignx.judge.pairs import persona_text
+    from alignx.personas import PersonaError
+    from alignx.records import Record
+    from alignx.space import render_direction
+
+    record = Record.from_dict(make_record(0))
+    assert persona_text(record, "auto") == ("direction",
+                                            f"This user's preferences: {render_direction(record.direction)}.")
+    assert persona_text(record, "pair")[1].startswith("**This person has chosen or rejected comments")
+    assert persona_text(record, "demo") == ("demo", record.demographic)
+    soups = Record.from_dict({"prompt": "p", "chosen": "c", "rejected": "r", "ground_truth_persona": "A chef.",
+                              "profile": "Likes food"})
+    assert persona_text(soups, "auto") == ("ground truth", "A chef.")
+    bare = Record.from_dict({"prompt": "p", "chosen": "c", "rejected": "r", "Pair-wise Comparative Feedback": [
+        {"prompt": "q", "chosen": "x", "rejected": "y"}]})
+    assert persona_text(bare, "auto")[0] == "pair"
+    with pytest.raises(PersonaError, match=r"^data: record 3: --judge-persona profile: "):
+        persona_text(bare, "profile", where="data: record 3")
+    with pytest.raises(PersonaError, match="no ugc persona"):
+        persona_text(bare, "ugc")
+
+
+def test_a_generation_file_without_its_settings_file_is_refused(files, tmp_path):
+    from alignx.errors import UserError
+
+    a, b = files(2)
+    (tmp_path / "b.jsonl.meta.json").unlink()
+    with pytest.raises(UserError, match=r"b\.jsonl: its settings file b\.jsonl\.meta\.json is missing"):
+        judge(config(tmp_path, "http://127.0.0.1:9/v1", a=a, b=b))

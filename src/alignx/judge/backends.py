@@ -147,8 +147,7 @@ class OpenAIJudge:
 
         self._count("requests")
         try:
-            response = self.client.chat.completions.create(model=self.model, messages=messages, temperature=0,
-                                                           max_tokens=16)
+            response = self.client.chat.completions.create(model=self.model, messages=messages, temperature=0)
         except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
             raise RequestFailed(f"the server refused the request ({e.status_code}): {_message(e)}") from None
         except openai.APITimeoutError:
