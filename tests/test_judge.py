@@ -286,3 +286,15 @@ def test_a_generation_file_without_its_settings_file_is_refused(files, tmp_path)
     (tmp_path / "b.jsonl.meta.json").unlink()
     with pytest.raises(UserError, match=r"b\.jsonl: its settings file b\.jsonl\.meta\.json is missing"):
         judge(config(tmp_path, "http://127.0.0.1:9/v1", a=a, b=b))
+
+
+def test_a_cached_local_rerun_never_loads_the_model(tiny_model, files, tmp_path):
+    from alignx.judge.backends import LocalJudge
+
+    a, b = files(2)
+    cfg = JudgeConfig(a=a, b=b, judge=f"local:{tiny_model}", cache=str(tmp_path / "c.sqlite"), progress=False,
+                      bootstrap=100)
+    first = judge(cfg, judge_backend=LocalJudge.load(str(tiny_model), spec=cfg.judge))
+    rerun = LocalJudge.load(str(tiny_model), spec=cfg.judge)
+    second = judge(cfg, judge_backend=rerun)
+    assert rerun._loaded is None and second["timing"]["asked"] == 0 and second["summary"] == first["summary"]

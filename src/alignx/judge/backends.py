@@ -200,25 +200,43 @@ class LocalJudge:
     """An alignx model read at the answer position: the verdict is the answer word with the highest
     next-token probability (summed over its spellings' first tokens). No sampling, no text to parse."""
 
-    def __init__(self, loaded: Any, *, spec: str, batch_size: int = 8, max_prompt_tokens: int = 8192 - 16):
-        from alignx.prompts import render
+    def __init__(self, model_spec: str, *, spec: str, device: str | None = None, dtype: str | None = None,
+                 batch_size: int = 8, max_prompt_tokens: int = 8192 - 16):
+        from alignx.models import pick_device, pick_dtype, resolve
 
-        self.loaded, self.spec, self.batch_size, self.max_prompt_tokens = loaded, spec, batch_size, max_prompt_tokens
-        self.render = lambda messages: render(loaded.tokenizer, messages)
-        self.answer_tokens = answer_token_ids(loaded.tokenizer, self.render([{"role": "user", "content": "x"}]))
+        self.resolved = resolve(model_spec)
+        self.device, self.dtype = pick_device(device), dtype
+        self.torch_dtype = pick_dtype(self.device, dtype)
+        self.spec, self.batch_size, self.max_prompt_tokens = spec, batch_size, max_prompt_tokens
         self.stats: Counter[str] = Counter()
+        self._loaded: Any = None
 
     @classmethod
     def load(cls, model_spec: str, *, spec: str, device: str | None = None, dtype: str | None = None,
              batch_size: int = 8) -> LocalJudge:
-        from alignx import models
+        """A judge on `model_spec`; the weights load at the first judgment, so a fully cached rerun never loads
+        them."""
+        return cls(model_spec, spec=spec, device=device, dtype=dtype, batch_size=batch_size)
 
-        return cls(models.load(model_spec, device=device, dtype=dtype), spec=spec, batch_size=batch_size)
+    @property
+    def loaded(self) -> Any:
+        if self._loaded is None:
+            from alignx import models
+
+            self._loaded = models.load(self.resolved, device=str(self.device), dtype=self.dtype)
+            self.answer_tokens = answer_token_ids(self._loaded.tokenizer,
+                                                  self.render([{"role": "user", "content": "x"}]))
+        return self._loaded
+
+    def render(self, messages: Messages) -> str:
+        from alignx.prompts import render
+
+        return render(self.loaded.tokenizer, messages)
 
     @property
     def identity(self) -> str:
-        resolved = self.loaded.spec
-        dtype = str(self.loaded.dtype).removeprefix("torch.")
+        resolved = self.resolved
+        dtype = str(self.torch_dtype).removeprefix("torch.")
         where = _folder_fingerprint(resolved.path)
         base = f"+{_folder_fingerprint(models_path(resolved.base))}" if resolved.is_adapter else ""
         return f"judge:local:{resolved.spec}@{where}{base}:{dtype}#prompt-{prompt_version()}"
@@ -226,6 +244,8 @@ class LocalJudge:
     def judge(self, chats: Sequence[Messages]) -> Iterator[tuple[int, dict[str, Any]]]:
         from alignx.scoring import encode_prompt
 
+        if not chats:
+            return
         tokenizer = self.loaded.tokenizer
         encoded = [encode_prompt(tokenizer, self.render(chat), self.max_prompt_tokens) for chat in chats]
         order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))  # longest first: OOM shows at once

@@ -170,7 +170,7 @@ def _judge_all(backend: Any, pairs: list[Pair], cache: Any, *, progress: bool) -
                    console=Console(stderr=True), disable=not progress or not todo)
     with bar:
         task = bar.add_task("judging", total=len(todo))
-        for index, result in backend.judge([messages for _, _, messages, _ in todo]):
+        for index, result in backend.judge([messages for _, _, messages, _ in todo]) if todo else ():
             i, order, messages, key = todo[index]
             if result["verdict"] is not None:
                 cache.put(identity, key, result)
