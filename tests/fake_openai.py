@@ -19,10 +19,12 @@ def error(status, message="error"):
 
 
 class FakeServer:
-    """`POST /v1/chat/completions` answers the next scripted behaviour (then `default`); records every request."""
+    """`POST /v1/chat/completions` answers the next scripted behaviour (then `default`); records every request.
+    `respond`, when set, is asked first with the request body: a behaviour it returns wins (None: the script)."""
 
     def __init__(self, models=(MODEL,)):
         self.models, self.script, self.default = models, deque(), answer(GOOD)
+        self.respond = None
         self.requests, self.keys = [], []
         self.in_flight = self.max_in_flight = 0
         self.lock = threading.Lock()
@@ -48,7 +50,9 @@ class FakeServer:
                 with server.lock:
                     server.requests.append(body)
                     server.keys.append(self.headers.get("Authorization"))
-                    step = server.script.popleft() if server.script else server.default
+                    step = server.respond(body) if server.respond else None
+                    if step is None:
+                        step = server.script.popleft() if server.script else server.default
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 try:

@@ -223,3 +223,7 @@ app.add_typer(annotate_app, name="annotate")
 from alignx.build.command import BuildConfig, run_build  # noqa: E402
 
 command(options_command(BuildConfig, run_build, name="build"))
+
+from alignx.judge.command import JudgeConfig, run_judge  # noqa: E402
+
+command(options_command(JudgeConfig, run_judge, name="judge"))

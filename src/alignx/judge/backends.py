@@ -1,0 +1,341 @@
+"""The judges: `openai:MODEL` (any OpenAI-compatible chat server) and `local:SPEC` (any alignx model spec).
+
+Both take judging chats and yield (index, judgment) with judgment = {"answers": [raw text, ...], "verdict":
+"A" | "B" | "tie" | None, "error": reason or None, ...}, JSON-ready for the cache and the report.
+The openai judge asks at temperature 0 and re-asks a bounded number of times while the answer does not read;
+the local judge reads no text at all: it compares the next-token log-probabilities of the answer words right
+after the assistant prefix, so it is deterministic and always answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Protocol
+
+from alignx.errors import UserError
+from alignx.judge.prompt import Messages, correction_messages, parse_verdict, prompt_version
+
+NO_KEY = "none"  # local servers need no key, but the client insists on one
+SHOWN_MODELS = 10
+# The words a local judge may answer, with the spellings whose first token counts for each.
+ANSWER_WORDS = {"A": ("A", " A"), "B": ("B", " B"), "tie": ("tie", " tie", "Tie", " Tie")}
+
+
+class JudgeError(UserError):
+    """A judge that cannot be used at all (no key, unreachable, no such model); one line naming the spec."""
+
+
+class Judge(Protocol):
+    spec: str
+    stats: Counter[str]
+
+    @property
+    def identity(self) -> str: ...
+
+    def judge(self, chats: Sequence[Messages]) -> Iterator[tuple[int, dict[str, Any]]]: ...
+
+    def close(self) -> None: ...
+
+
+def split_judge_spec(spec: str) -> tuple[str, str]:
+    """`openai:gpt-4o-mini` -> ("openai", "gpt-4o-mini"); `local:default` -> ("local", "default")."""
+    from alignx.errors import OptionError
+
+    kind, sep, rest = spec.partition(":")
+    if not sep or kind not in ("openai", "local") or not rest:
+        raise OptionError(f"--judge {spec!r}: write openai:MODEL (an OpenAI-compatible server, see --judge-url) "
+                          "or local:SPEC (an alignx model spec: default, a hub id or a folder)")
+    return kind, rest
+
+
+# ---------------------------------------------------------------- openai
+
+
+class RequestFailed(Exception):
+    """One request that failed after the client's own retries; the message is the judgment's error."""
+
+
+class OpenAIJudge:
+    """One chat call per ordered pair at temperature 0; `connect` builds a checked one."""
+
+    def __init__(self, client: Any, model: str, *, spec: str, key_env: str, workers: int, timeout: float,
+                 retries: int):
+        self.client, self.model, self.spec, self.key_env = client, model, spec, key_env
+        self.workers, self.timeout, self.retries = workers, timeout, retries
+        self.url = str(client.base_url).rstrip("/")
+        self.stats: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def connect(cls, model: str, *, spec: str, base_url: str | None, api_key: str | None, key_env: str,
+                workers: int, timeout: float, retries: int) -> OpenAIJudge:
+        import openai
+
+        if not api_key:
+            if base_url is None:
+                raise JudgeError(f"{spec}: no API key: set the environment variable {key_env} "
+                                 "(or give --judge-url for a server that needs none)")
+            api_key = NO_KEY
+        client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=retries)
+        judge = cls(client, model, spec=spec, key_env=key_env, workers=workers, timeout=timeout, retries=retries)
+        try:
+            judge.check()
+        except BaseException:
+            client.close()
+            raise
+        return judge
+
+    def check(self) -> None:
+        """JudgeError unless the server answers and offers the model (servers that list none pass)."""
+        import openai
+
+        try:
+            offered = sorted(m.id for m in self.client.models.list().data)
+        except openai.NotFoundError:
+            return  # no /models endpoint; a wrong model shows at the first request
+        except openai.APIError as e:
+            raise self._fatal(e, "GET /models") from None
+        if self.model not in offered:
+            shown = ", ".join(offered[:SHOWN_MODELS]) + (f", ... ({len(offered)} in all)"
+                                                         if len(offered) > SHOWN_MODELS else "")
+            raise JudgeError(f"{self.spec}: {self.url} offers no model {self.model!r}; it offers: {shown or 'none'}")
+
+    @property
+    def identity(self) -> str:
+        return f"judge:openai:{self.model}@{self.url}#prompt-{prompt_version()}"
+
+    def judge(self, chats: Sequence[Messages]) -> Iterator[tuple[int, dict[str, Any]]]:
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="alignx-judge")
+        try:
+            futures = {pool.submit(self._judge_one, chat): index for index, chat in enumerate(chats)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:  # a JudgeError, or a caller that stops reading, drops the chats not yet asked
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _judge_one(self, messages: Messages) -> dict[str, Any]:
+        """Ask, re-asking up to `retries` times while the answer does not read; then unparsed, with the answers."""
+        answers: list[str] = []
+        asked = messages
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self._count("re-asked")
+            try:
+                text = self._chat(asked)
+            except RequestFailed as e:
+                self._count("failed")
+                return {"answers": answers, "verdict": None, "error": str(e)}
+            answers.append(text)
+            verdict = parse_verdict(text)
+            if verdict is not None:
+                return {"answers": answers, "verdict": verdict, "error": None}
+            asked = correction_messages(messages, text)
+        self._count("unparsed")
+        tries = "once" if self.retries == 0 else f"{self.retries + 1} times"
+        return {"answers": answers, "verdict": None, "error": f"unparsed: no A, B or tie in the answer (asked {tries})"}
+
+    def _chat(self, messages: Messages) -> str:
+        import openai
+
+        self._count("requests")
+        try:
+            response = self.client.chat.completions.create(model=self.model, messages=messages, temperature=0)
+        except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
+            raise RequestFailed(f"the server refused the request ({e.status_code}): {_message(e)}") from None
+        except openai.APITimeoutError:
+            raise RequestFailed(f"timed out after {self.timeout:g} s ({self.retries + 1} tries)") from None
+        except openai.RateLimitError:
+            raise RequestFailed(f"rate limited (429) ({self.retries + 1} tries)") from None
+        except openai.InternalServerError as e:
+            raise RequestFailed(f"server error {e.status_code} ({self.retries + 1} tries): {_message(e)}") from None
+        except openai.APIError as e:
+            raise self._fatal(e, "POST /chat/completions") from None
+        content = response.choices[0].message.content if response.choices else None
+        return content or ""
+
+    def _fatal(self, error: Any, request: str) -> JudgeError:
+        """The one-line JudgeError for a failure that every later request would repeat."""
+        import openai
+
+        where = f"{self.spec}: {self.url}"
+        if isinstance(error, openai.APITimeoutError):
+            return JudgeError(f"{where}: cannot reach it: no answer to {request} within {self.timeout:g} s")
+        if isinstance(error, openai.APIConnectionError):
+            cause = error.__cause__ or error
+            return JudgeError(f"{where}: cannot reach it ({type(cause).__name__}: {_one_line(str(cause))})")
+        if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
+            return JudgeError(f"{where} refused the key from ${self.key_env} ({error.status_code}): {_message(error)}")
+        if isinstance(error, openai.NotFoundError):
+            return JudgeError(f"{where} answered 404 to {request} ({_message(error)}): no model {self.model!r}, "
+                              "or not an OpenAI-compatible base URL (most end in /v1)")
+        status = getattr(error, "status_code", None)
+        return JudgeError(f"{where} answered {status or 'an error'} to {request}: {_message(error)}")
+
+    def _count(self, what: str, n: int = 1) -> None:
+        with self._lock:
+            self.stats[what] += n
+
+
+def _message(error: Any) -> str:
+    return _one_line(getattr(error, "message", str(error)), 200)
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "..."
+
+
+# ---------------------------------------------------------------- local
+
+
+class LocalJudge:
+    """An alignx model read at the answer position: the verdict is the answer word with the highest
+    next-token probability (summed over its spellings' first tokens). No sampling, no text to parse."""
+
+    def __init__(self, model_spec: str, *, spec: str, device: str | None = None, dtype: str | None = None,
+                 batch_size: int = 8, max_prompt_tokens: int = 8192 - 16):
+        from alignx.models import pick_device, pick_dtype, resolve
+
+        self.resolved = resolve(model_spec)
+        self.device, self.dtype = pick_device(device), dtype
+        self.torch_dtype = pick_dtype(self.device, dtype)
+        self.spec, self.batch_size, self.max_prompt_tokens = spec, batch_size, max_prompt_tokens
+        self.stats: Counter[str] = Counter()
+        self._loaded: Any = None
+
+    @classmethod
+    def load(cls, model_spec: str, *, spec: str, device: str | None = None, dtype: str | None = None,
+             batch_size: int = 8) -> LocalJudge:
+        """A judge on `model_spec`; the weights load at the first judgment, so a fully cached rerun never loads
+        them."""
+        return cls(model_spec, spec=spec, device=device, dtype=dtype, batch_size=batch_size)
+
+    @property
+    def loaded(self) -> Any:
+        if self._loaded is None:
+            from alignx import models
+
+            self._loaded = models.load(self.resolved, device=str(self.device), dtype=self.dtype)
+            self.answer_tokens = answer_token_ids(self._loaded.tokenizer,
+                                                  self.render([{"role": "user", "content": "x"}]))
+        return self._loaded
+
+    def render(self, messages: Messages) -> str:
+        from alignx.prompts import render
+
+        return render(self.loaded.tokenizer, messages)
+
+    @property
+    def identity(self) -> str:
+        resolved = self.resolved
+        dtype = str(self.torch_dtype).removeprefix("torch.")
+        where = _folder_fingerprint(resolved.path)
+        base = f"+{_folder_fingerprint(models_path(resolved.base))}" if resolved.is_adapter else ""
+        return f"judge:local:{resolved.spec}@{where}{base}:{dtype}#prompt-{prompt_version()}"
+
+    def judge(self, chats: Sequence[Messages]) -> Iterator[tuple[int, dict[str, Any]]]:
+        from alignx.scoring import encode_prompt
+
+        if not chats:
+            return
+        tokenizer = self.loaded.tokenizer
+        encoded = [encode_prompt(tokenizer, self.render(chat), self.max_prompt_tokens) for chat in chats]
+        order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))  # longest first: OOM shows at once
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start:start + self.batch_size]
+            for index, logprobs in zip(batch, self._answer_logprobs([encoded[i] for i in batch]), strict=True):
+                verdict = max(logprobs, key=logprobs.get)
+                yield index, {"answers": [verdict], "verdict": verdict, "error": None,
+                              "logprobs": {k: round(v, 4) for k, v in logprobs.items()}}
+
+    def _answer_logprobs(self, rows: list[list[int]]) -> list[dict[str, float]]:
+        """Per row, log P(answer word) at the position after the row's last token."""
+        import torch
+
+        device = self.loaded.device
+        width = max(map(len, rows))
+        pad = self.loaded.tokenizer.pad_token_id or 0
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):  # left padding: every row's last token sits at the last position
+            ids[i, width - len(row):] = torch.tensor(row, dtype=torch.long)
+            mask[i, width - len(row):] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, T): each row counts from its first real token
+        ids, mask, positions = ids.to(device), mask.to(device), positions.to(device)
+        with torch.inference_mode():
+            logits = self.loaded.model(input_ids=ids, attention_mask=None if bool(mask.all()) else mask,
+                                       position_ids=positions, use_cache=False, logits_to_keep=1).logits  # (B, 1, V)
+        logp = torch.log_softmax(logits[:, -1].float(), dim=-1)  # (B, V)
+        self.stats["requests"] += len(rows)
+        self.stats["tokens"] += int(mask.sum())
+        out = []
+        for row in logp:
+            out.append({word: float(torch.logsumexp(row[list(tokens)], dim=0))
+                        for word, tokens in self.answer_tokens.items()})
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+def answer_token_ids(tokenizer: Any, prefix: str) -> dict[str, tuple[int, ...]]:
+    """For each answer word, the first tokens of its spellings as the tokenizer encodes them after `prefix`
+    (the rendered assistant prefix). A first token that is only a fragment of its word ("T" of "Tie") is
+    left out when the word has a whole-word token; a token two words would share is an error."""
+    base = tokenizer(prefix, add_special_tokens=False)["input_ids"]
+    found: dict[str, tuple[int, ...]] = {}
+    for word, spellings in ANSWER_WORDS.items():
+        whole, fragments = [], []
+        for spelling in spellings:
+            ids = tokenizer(prefix + spelling, add_special_tokens=False)["input_ids"]
+            if ids[:len(base)] == base and len(ids) > len(base):
+                first, rest = ids[len(base)], ids[len(base) + 1:]
+            else:  # the spelling merged with the prefix's last token: encode it alone
+                alone = tokenizer(spelling, add_special_tokens=False)["input_ids"]
+                first, rest = alone[0], alone[1:]
+            (fragments if rest else whole).append(first)
+        found[word] = tuple(dict.fromkeys(whole or fragments))
+    seen: dict[int, str] = {}
+    for word, tokens in found.items():
+        for token in tokens:
+            if token in seen:
+                raise JudgeError(f"the tokenizer gives {seen[token]!r} and {word!r} the same first token {token}; "
+                                 "this model cannot be a local judge")
+            seen[token] = word
+    return found
+
+
+def models_path(spec: str | None) -> str:
+    from alignx.models import resolve
+
+    return resolve(spec).path if spec else ""
+
+
+def _folder_fingerprint(path: str) -> str:
+    """A short hash of a weights folder's files (names, sizes, times); a hub id stands for itself."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return path
+    entries = sorted((p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in folder.iterdir() if p.is_file())
+    return f"{path}~{hashlib.sha256(repr(entries).encode()).hexdigest()[:12]}"
+
+
+def load_judge(spec: str, *, url: str | None = None, key_env: str = "OPENAI_API_KEY", workers: int = 8,
+               timeout: float = 60.0, retries: int = 2, device: str | None = None, dtype: str | None = None,
+               batch_size: int = 8) -> Judge:
+    """The judge `spec` names, checked: JudgeError (one line naming the spec) when it cannot be used."""
+    import os
+
+    kind, rest = split_judge_spec(spec)
+    if kind == "local":
+        return LocalJudge.load(rest, spec=spec, device=device, dtype=dtype, batch_size=batch_size)
+    return OpenAIJudge.connect(rest, spec=spec, base_url=url, api_key=os.environ.get(key_env), key_env=key_env,
+                               workers=workers, timeout=timeout, retries=retries)

@@ -1,0 +1,247 @@
+"""`alignx judge A.jsonl B.jsonl --judge SPEC`: which generation file's responses the judge prefers for each user;
+`alignx judge --calibrate DATA --judge SPEC`: how often that judge agrees with the users' own choices.
+
+Every ordered judgment is cached (identity of the judge + hash of the chat sent), so a rerun asks nothing;
+a calibration is stored under the judge's identity too, and every win-rate report of that judge carries it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alignx.errors import OptionError
+from alignx.judge.backends import split_judge_spec
+from alignx.judge.pairs import JUDGE_PERSONAS, Pair
+from alignx.judge.prompt import content_key, judge_messages
+from alignx.judge.verdicts import ORDERS, Summary, combine, side_of, summarize
+from alignx.models import DTYPES
+
+CALIBRATIONS_KEY = "calibrations"  # cache key (under the judge's identity) of its stored calibrations
+
+
+@dataclass(kw_only=True)
+class JudgeConfig:
+    a: str | None = field(default=None, metadata={"argument": True, "help": "Generation file A (.jsonl from "
+                                                  "`alignx generate`); leave out with --calibrate."})
+    b: str | None = field(default=None, metadata={"argument": True, "help": "Generation file B, over the same "
+                                                  "records as A."})
+    judge: str = field(default="local:default", metadata={
+        "help": "openai:MODEL (an OpenAI-compatible server, see --judge-url) or local:SPEC (an alignx model spec: "
+                "default, a hub id, a folder)."})
+    judge_url: str | None = field(default=None, metadata={
+        "help": "Base URL of the OpenAI-compatible server of openai:MODEL, e.g. http://127.0.0.1:8080/v1.",
+        "default_text": "the OpenAI API"})
+    judge_key_env: str = field(default="OPENAI_API_KEY", metadata={
+        "help": "Environment variable holding the openai judge's API key."})
+    judge_persona: str = field(default="auto", metadata={
+        "help": "What the judge reads about the user: auto (the ground-truth persona or profile when the record "
+                "has one, else the PAIR history) | profile | pair | ugc | demo | all."})
+    calibrate: str | None = field(default=None, metadata={
+        "help": "Judge DATA's own chosen / rejected pairs instead (both orders): the judge's agreement with the "
+                "users. DATA: demo, a benchmark, a file, a folder or a hub dataset id."})
+    split: str | None = field(default=None, metadata={"help": "Split of --calibrate DATA.", "default_text": "test"})
+    limit: int | None = field(default=None, metadata={"help": "The first N records only.", "default_text": "all"})
+    output: str | None = field(default=None, metadata={"short": "-o", "help": "JSON report with every judgment "
+                                                       "(written atomically)."})
+    cache: str | None = field(default=None, metadata={
+        "help": "SQLite file of judgments already made (reruns ask nothing again).",
+        "default_text": "annotations.sqlite in the user cache folder, or $ALIGNX_ANNOTATION_CACHE"})
+    workers: int = field(default=8, metadata={"help": "Concurrent requests of the openai judge."})
+    retries: int = field(default=2, metadata={
+        "help": "openai: retries of a request after a 429/5xx/timeout, and re-asks of an answer that is not A, B "
+                "or tie."})
+    timeout: float = field(default=60.0, metadata={"help": "Seconds per openai request."})
+    batch_size: int = field(default=8, metadata={"help": "local: prompts per forward pass."})
+    device: str | None = field(default=None, metadata={"help": "local: torch device.",
+                                                       "default_text": "cuda if any, else cpu"})
+    dtype: str | None = field(default=None, metadata={"help": "local: fp32 | bf16 | fp16.",
+                                                      "default_text": "bf16 on GPUs that have it, else fp32"})
+    bootstrap: int = field(default=1000, metadata={"help": "Bootstrap rounds of the 95% interval."})
+    seed: int = field(default=0, metadata={"help": "Seed of the bootstrap."})
+    progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
+
+    def __post_init__(self) -> None:
+        split_judge_spec(self.judge)
+        if self.calibrate is not None and (self.a or self.b):
+            raise OptionError("--calibrate judges DATA's own pairs; leave out the generation files A and B")
+        if self.calibrate is None and not (self.a and self.b):
+            raise OptionError("give two generation files A B to compare, or --calibrate DATA")
+        if self.calibrate is None and self.split is not None:
+            raise OptionError("--split is for --calibrate DATA; generation files name their own data and split")
+        if self.judge_persona not in JUDGE_PERSONAS:
+            raise OptionError(f"unknown --judge-persona {self.judge_persona!r}; choose one of "
+                              f"{', '.join(JUDGE_PERSONAS)}")
+        if self.judge_url is not None and not self.judge_url.startswith(("http://", "https://")):
+            raise OptionError(f"--judge-url {self.judge_url!r} must be an http(s) URL such as http://127.0.0.1:8080/v1")
+        for name, low in (("limit", 1), ("workers", 1), ("retries", 0), ("batch_size", 1), ("bootstrap", 0)):
+            value = getattr(self, name)
+            if value is not None and value < low:
+                raise OptionError(f"--{name.replace('_', '-')} must be at least {low}, got {value}")
+        if not self.timeout > 0:
+            raise OptionError(f"--timeout must be positive, got {self.timeout}")
+        if self.dtype is not None and self.dtype.lower() not in DTYPES:
+            raise OptionError(f"--dtype {self.dtype!r} is unknown; choose one of fp32, bf16, fp16")
+
+
+def run_judge(config: JudgeConfig) -> dict[str, Any]:
+    """Pairwise judgments of two generation files over the same records (each pair in both orders; a verdict that
+    flips with the order is a tie), or with --calibrate the judge's agreement with the users' own choices."""
+    from rich.console import Console
+
+    from alignx.atomic import atomic_write
+
+    report = judge(config)
+    Console().print(report_table(report))
+    if config.output:
+        with atomic_write(config.output) as tmp:
+            tmp.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        Console(stderr=True).print(f"report: {config.output}")
+    return report
+
+
+def judge(config: JudgeConfig, judge_backend: Any = None) -> dict[str, Any]:
+    """The report of one run (what `--output` writes); `judge_backend` replaces loading `config.judge`."""
+    from alignx import registry
+    from alignx.annotate.cache import AnswerCache
+    from alignx.judge.backends import load_judge
+    from alignx.judge.pairs import calibration_pairs, generation_pairs
+
+    if config.calibrate is not None:
+        records = registry.load(config.calibrate, config.split, config.limit)
+        pairs = calibration_pairs(records, config.judge_persona, data=config.calibrate)
+        about: dict[str, Any] = {"data": config.calibrate, "split": config.split,
+                                 "data_key": registry.data_key(config.calibrate, config.split)}
+    else:
+        pairs, about = generation_pairs(config.a, config.b, config.judge_persona, limit=config.limit)
+    backend = judge_backend or load_judge(
+        config.judge, url=config.judge_url, key_env=config.judge_key_env, workers=config.workers,
+        timeout=config.timeout, retries=config.retries, device=config.device, dtype=config.dtype,
+        batch_size=config.batch_size)
+    start = time.perf_counter()
+    try:
+        with AnswerCache(config.cache) as cache:
+            judgments, cached = _judge_all(backend, pairs, cache, progress=config.progress)
+            identity = backend.identity
+            summary = _summary(pairs, judgments, config)
+            mode = "calibration" if config.calibrate is not None else "pairwise"
+            report: dict[str, Any] = {
+                "mode": mode,
+                "judge": {"spec": config.judge, "identity": identity, "persona": config.judge_persona},
+                **about, "limit": config.limit,
+                "summary": summary.to_dict(),
+                "timing": {"seconds": round(time.perf_counter() - start, 3), "cached": cached,
+                           "asked": 2 * len(pairs) - cached, **dict(backend.stats)},
+            }
+            if mode == "calibration":
+                _store_calibration(cache, identity, report)
+            report["calibration"] = _calibrations(cache, identity)
+            report["judgments"] = [_row(pair, judgments[i]) for i, pair in enumerate(pairs)]
+    finally:
+        backend.close()
+    return report
+
+
+def _judge_all(backend: Any, pairs: list[Pair], cache: Any, *, progress: bool) -> tuple[list[dict], int]:
+    """Per pair {order: judgment with the messages sent}, answered from the cache where it can be; the number
+    of ordered judgments that came from the cache. Only read verdicts are stored (a rerun re-asks the rest)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    chats = []  # (pair index, order, messages, cache key)
+    for i, pair in enumerate(pairs):
+        for order in ORDERS:
+            first, second = (pair.a, pair.b) if order == "ab" else (pair.b, pair.a)
+            messages = judge_messages(pair.post, pair.persona, first, second)
+            chats.append((i, order, messages, content_key(messages)))
+    identity = backend.identity
+    stored = cache.get_many(identity, [key for *_, key in chats])
+    out: list[dict] = [{} for _ in pairs]
+    todo = []
+    for i, order, messages, key in chats:
+        if key in stored:
+            out[i][order] = {"messages": messages, **stored[key], "cached": True}
+        else:
+            todo.append((i, order, messages, key))
+    bar = Progress(TextColumn("judging"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=Console(stderr=True), disable=not progress or not todo)
+    with bar:
+        task = bar.add_task("judging", total=len(todo))
+        for index, result in backend.judge([messages for _, _, messages, _ in todo]) if todo else ():
+            i, order, messages, key = todo[index]
+            if result["verdict"] is not None:
+                cache.put(identity, key, result)
+            out[i][order] = {"messages": messages, **result, "cached": False}
+            bar.advance(task)
+    return out, len(chats) - len(todo)
+
+
+def _summary(pairs: list[Pair], judgments: list[dict], config: JudgeConfig) -> Summary:
+    sides = [tuple(side_of(j[order]["verdict"], order) for order in ORDERS) for j in judgments]
+    return summarize([combine(*s) for s in sides], sides, [p.record for p in pairs],
+                     [(len(p.a), len(p.b)) for p in pairs], [(p.a_tokens, p.b_tokens) for p in pairs],
+                     rounds=config.bootstrap, seed=config.seed)
+
+
+def _row(pair: Pair, judged: dict) -> dict[str, Any]:
+    sides = [side_of(judged[order]["verdict"], order) for order in ORDERS]
+    return {"key": pair.key, "record": pair.record, "sample": pair.sample, "persona_source": pair.persona_source,
+            "outcome": combine(*sides), "consistent": None if None in sides else sides[0] == sides[1],
+            "orders": {order: judged[order] for order in ORDERS}}
+
+
+def _store_calibration(cache: Any, identity: str, report: dict[str, Any]) -> None:
+    s = report["summary"]
+    entry = {"data": report["data"], "split": report["split"], "data_key": report["data_key"],
+             "limit": report["limit"], "persona": report["judge"]["persona"], "n": s["n"],
+             "agreement": s["win_rate"], "ci95": s["ci95"], "strict_agreement": s["strict_win_rate"],
+             "position_consistency": s["position_consistency"], "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    entries = [e for e in cache.get_many(identity, [CALIBRATIONS_KEY]).get(CALIBRATIONS_KEY, [])
+               if (e["data_key"], e["limit"], e["persona"]) != (entry["data_key"], entry["limit"], entry["persona"])]
+    cache.put(identity, CALIBRATIONS_KEY, [entry, *entries])
+
+
+def _calibrations(cache: Any, identity: str) -> list[dict[str, Any]]:
+    """The calibrations stored for this judge identity, newest first (empty: the judge was never calibrated)."""
+    return cache.get_many(identity, [CALIBRATIONS_KEY]).get(CALIBRATIONS_KEY, [])
+
+
+def report_table(report: dict[str, Any]):
+    """The terminal table of a report: one row, and under it the judge's calibration (or that it has none)."""
+    from rich.table import Table
+
+    s = report["summary"]
+    calibrating = report["mode"] == "calibration"
+    where = f"{report['data']}{':' + report['split'] if report.get('split') else ''}"
+    if calibrating:
+        title = f"judge calibration: {report['judge']['spec']} on {where} (a = the user's chosen response)"
+        names = ("n", "agree", "tie", "disagree", "agreement", "95% CI", "consistent", "picks A", "unread")
+    else:
+        title = f"judge {report['judge']['spec']}: {Path(report['a']['file']).name} (a) vs " \
+                f"{Path(report['b']['file']).name} (b) on {where}"
+        names = ("n", "win", "tie", "loss", "win rate", "95% CI", "consistent", "picks A", "unread",
+                 "len a", "len b")
+    table = Table(title=title)
+    for name in names:
+        table.add_column(name, justify="right", no_wrap=True)
+    row = [str(s["n"]), str(s["wins"]), str(s["ties"]), str(s["losses"]), f"{s['win_rate']:.3f}",
+           f"{s['ci95'][0]:.2f}–{s['ci95'][1]:.2f}", f"{s['position_consistency']:.2f}",
+           f"{s['first_position_rate']:.2f}", str(s["unread"])]
+    if not calibrating:
+        tokens, chars = s["mean_tokens"], s["mean_chars"]
+        row += [f"{tokens[k]:.0f} tok" if tokens[k] is not None else f"{chars[k] or 0:.0f} ch" for k in "ab"]
+    table.add_row(*row)
+    calibrations = report.get("calibration") or []
+    if calibrations:
+        c = calibrations[0]
+        table.caption = (f"this judge agrees with the users' choices {c['agreement']:.3f} "
+                         f"(95% CI {c['ci95'][0]:.2f}–{c['ci95'][1]:.2f}, consistency {c['position_consistency']:.2f},"
+                         f" n={c['n']}, {c['data']}{':' + c['split'] if c.get('split') else ''}, persona "
+                         f"{c['persona']}); 0.5 is chance")
+    else:
+        table.caption = (f"this judge has no calibration: run alignx judge --calibrate DATA --judge "
+                         f"{report['judge']['spec']} to see whether it can tell the users' choices apart")
+    return table

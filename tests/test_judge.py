@@ -1,0 +1,300 @@
+"""alignx judge: the prompt and its parser, verdict arithmetic, the openai judge through the official client against a
+scripted server on 127.0.0.1, generation-file checks, the cache, calibration, and the local judge on a tiny model."""
+
+import json
+import re
+from collections import Counter
+
+import pytest
+from conftest import free_port, make_record
+from fake_openai import MODEL, FakeServer, answer
+from typer.testing import CliRunner
+
+from alignx.judge.command import JudgeConfig, judge
+from alignx.judge.prompt import judge_messages, parse_verdict
+from alignx.judge.verdicts import bootstrap_interval, combine, side_of, summarize
+
+SPEC = f"openai:{MODEL}"
+SHOWN = re.compile(r"\*\*\*Response A\*\*\*\n\n(.*)\n\n\*\*\*Response B\*\*\*\n\n(.*)\n\nWhich response", re.DOTALL)
+
+
+def shown(body):
+    """(post, Response A, Response B) of a judging request (the original question, not a correction)."""
+    user = body["messages"][1]["content"]
+    first, second = SHOWN.search(user).groups()
+    return user.split("\n\n")[1], first, second
+
+
+@pytest.fixture
+def server():
+    with FakeServer() as s:
+        yield s
+
+
+@pytest.fixture
+def files(tmp_path):
+    """write(n, b_records=None, b_data=None) -> (path A, path B): generation files over a data file of n records."""
+    data = tmp_path / "data.jsonl"
+
+    def write(n=4, *, b_keys=None, b_data=None):
+        data.write_text("".join(json.dumps(make_record(i)) + "\n" for i in range(n)))
+        paths = []
+        for side, keys, source in (("a", range(n), str(data)), ("b", b_keys or range(n), b_data or str(data))):
+            path = tmp_path / f"{side}.jsonl"
+            path.write_text("".join(json.dumps({"key": f"k{i}", "record": i, "sample": 0, "prompt": f"rendered {i}",
+                                                "response": f"{side.upper()}-response {i}", "tokens": 5 + i})
+                                    + "\n" for i in keys))
+            meta = {"settings": {"side": side}, "data": source, "split": None, "settings_hash": side * 8}
+            (tmp_path / f"{side}.jsonl.meta.json").write_text(json.dumps(meta))
+            paths.append(str(path))
+        return paths
+
+    return write
+
+
+def config(tmp_path, url, **overrides):
+    settings = dict(judge=SPEC, judge_url=url, judge_key_env="ALIGNX_TEST_JUDGE_KEY", cache=str(tmp_path / "c.sqlite"),
+                    workers=2, retries=2, timeout=5.0, progress=False, bootstrap=200)
+    return JudgeConfig(**{**settings, **overrides})
+
+
+def test_the_prompt_shows_both_responses_and_the_parser_reads_only_a_b_or_tie():
+    system, user = judge_messages("the post", "This user's preferences: Dislikes humor.", "first", "second")
+    assert "exactly one word: A, B or tie" in system["content"]
+    assert user["content"].index("the post") < user["content"].index("Dislikes humor") < \
+        user["content"].index("first") < user["content"].index("second")
+    for text, verdict in (("A", "A"), (" b\n", "B"), ("**A**", "A"), ("Response B.", "B"), ("It's a tie", "tie"),
+                          ("Tie.", "tie"), ("A\nbecause it is shorter", "A"), ("Answer: B", "B")):
+        assert parse_verdict(text) == verdict, text
+    for text in ("I think A", "AB", "", "neither", "A or B"):
+        assert parse_verdict(text) is None, text
+
+
+def test_two_orders_make_one_outcome_and_a_flip_is_a_tie():
+    assert side_of("A", "ab") == "a" and side_of("A", "ba") == "b" and side_of("B", "ba") == "a"
+    assert side_of("tie", "ba") == "tie" and side_of(None, "ab") is None
+    assert combine("a", "a") == "a" and combine("b", "b") == "b"
+    assert combine("a", "b") == "tie" and combine("a", "tie") == "tie" and combine("tie", "tie") == "tie"
+    assert combine("a", None) is None
+
+
+def test_summary_arithmetic_on_hand_made_verdicts():
+    # pairs: a wins consistently; b wins; position-A flip (tie); tie both; one order unread
+    sides = [("a", "a"), ("b", "b"), ("a", "b"), ("tie", "tie"), ("a", None)]
+    outcomes = [combine(*s) for s in sides]
+    chars = [(10, 5), (10, 5), (3, 3), (4, 8), (1, 2)]
+    s = summarize(outcomes, sides, groups=[0, 1, 2, 3, 4], chars=chars, tokens=[(2, 1)] * 4 + [(None, 1)],
+                  rounds=500, seed=0)
+    assert (s.n, s.wins, s.ties, s.losses, s.unread) == (4, 1, 2, 1, 1)
+    assert s.win_rate == pytest.approx((1 + 0.5 * 2) / 4) and s.strict_win_rate == pytest.approx(0.25)
+    assert s.position_consistency == pytest.approx(3 / 4)  # the flip is the one inconsistent pair
+    # read ordered verdicts: 9; picking Response A: ab->a (3 times: pairs 0, 2, 4), ba->b (pairs 1, 2)
+    assert s.first_position_rate == pytest.approx(5 / 9) and s.ordered_tie_rate == pytest.approx(2 / 9)
+    assert s.longer_preferred == pytest.approx(1 / 2)  # a won being longer; b won being shorter
+    assert s.mean_chars == {"a": 5.6, "b": 4.6} and s.mean_tokens == {"a": 2.0, "b": 1.0}
+    assert s.ci95[0] <= s.win_rate <= s.ci95[1]
+
+
+def test_bootstrap_resamples_records_and_is_degenerate_when_every_score_agrees():
+    assert bootstrap_interval([1.0] * 6, [0, 0, 1, 1, 2, 2], 300, 0) == (1.0, 1.0)
+    low, high = bootstrap_interval([1.0, 0.0] * 20, list(range(40)), 2000, 1)
+    assert 0.3 < low < 0.5 < high < 0.7
+    # two records of 10 samples each: only 2 independent units, so the interval is wide
+    low2, high2 = bootstrap_interval([1.0] * 10 + [0.0] * 10, [0] * 10 + [1] * 10, 2000, 1)
+    assert (low2, high2) == (0.0, 1.0)
+    assert bootstrap_interval([], [], 100, 0) == (0.0, 0.0)
+
+
+def test_openai_judge_both_orders_flips_re_asks_and_unparsed(server, files, tmp_path):
+    a, b = files(4)
+    asked = Counter()
+
+    def respond(body):
+        post, first, second = shown(body)
+        number = int(re.search(r"Post number (\d)", post)[1])
+        asked[(number, first)] += 1
+        if number == 0:  # a consistent judge that prefers file A's response wherever it is shown
+            return answer("A" if first.startswith("A-") else "**B**")
+        if number == 1:  # a position-biased judge: always the first response
+            return answer("A")
+        if number == 2:  # unreadable once per order, then fine (prefers B)
+            if len(body["messages"]) == 2:
+                return answer("Both have merit.")
+            return answer("B" if first.startswith("A-") else "A")
+        return answer("I cannot decide between these.")  # number 3: never readable
+
+    server.respond = respond
+    report = judge(config(tmp_path, server.url, a=a, b=b))
+    rows = {row["key"]: row for row in report["judgments"]}
+    assert [rows[f"k{i}"]["outcome"] for i in range(4)] == ["a", "tie", "b", None]
+    assert rows["k1"]["consistent"] is False and rows["k0"]["consistent"] is True
+    assert rows["k2"]["orders"]["ab"]["answers"] == ["Both have merit.", "B"]
+    unread = rows["k3"]["orders"]["ba"]
+    assert unread["verdict"] is None and unread["error"].startswith("unparsed") and len(unread["answers"]) == 3
+    # every pair went out in both orders, the responses swapped
+    for i in range(4):
+        assert asked[(i, f"A-response {i}")] >= 1 and asked[(i, f"B-response {i}")] >= 1
+    first_request = server.requests[0]
+    assert first_request["temperature"] == 0 and first_request["model"] == MODEL
+    s = report["summary"]
+    assert (s["n"], s["wins"], s["ties"], s["losses"], s["unread"]) == (3, 1, 1, 1, 1)
+    assert s["position_consistency"] == pytest.approx(2 / 3)
+    assert s["mean_tokens"] == {"a": 6.5, "b": 6.5}
+    assert report["a"]["settings"] == {"side": "a"} and report["calibration"] == []
+    assert "Preference" not in json.dumps(rows["k0"]["persona_source"])  # a source name, not the text
+    assert rows["k0"]["persona_source"] == "direction"
+    assert "This user's preferences:" in rows["k0"]["orders"]["ab"]["messages"][1]["content"]
+    assert len(server.requests) == 2 + 2 + 4 + 6  # k0, k1 once per order; k2 twice per order; k3 three times
+
+    # a rerun asks only what was never read (k3's two orders), and reads the rest from the cache
+    before = len(server.requests)
+    again = judge(config(tmp_path, server.url, a=a, b=b))
+    assert len(server.requests) - before == 6
+    assert again["timing"]["cached"] == 6 and again["summary"]["wins"] == 1
+
+
+def test_a_cached_rerun_sends_no_request(server, files, tmp_path):
+    a, b = files(3)
+    server.default = answer("tie")
+    first = judge(config(tmp_path, server.url, a=a, b=b))
+    sent = len(server.requests)
+    assert sent == 6 and first["summary"]["ties"] == 3
+    second = judge(config(tmp_path, server.url, a=a, b=b))
+    assert len(server.requests) == sent and second["timing"]["asked"] == 0
+    assert second["summary"] == first["summary"]
+
+
+def test_calibration_agrees_when_the_judge_picks_the_chosen_response_and_reports_carry_it(server, files, tmp_path):
+    a, b = files(5)
+    chosen = make_record(0)["chosen"]
+    server.respond = lambda body: answer("A" if shown(body)[1] == chosen else "B")
+    report = judge(config(tmp_path, server.url, calibrate=str(tmp_path / "data.jsonl")))
+    s = report["summary"]
+    assert report["mode"] == "calibration" and s["n"] == 5 and s["win_rate"] == 1.0
+    assert s["position_consistency"] == 1.0 and s["first_position_rate"] == 0.5
+    [stored] = report["calibration"]
+    assert stored["agreement"] == 1.0 and stored["n"] == 5
+    # a win-rate report of the same judge carries the calibration
+    pairwise = judge(config(tmp_path, server.url, a=a, b=b))
+    assert pairwise["calibration"][0]["agreement"] == 1.0
+
+
+def test_cli_writes_the_report_and_prints_the_table(server, files, tmp_path):
+    from alignx.cli import app
+
+    a, b = files(2)
+    server.default = answer("A")
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["judge", a, b, "--judge", SPEC, "--judge-url", server.url, "--cache",
+                                      str(tmp_path / "c.sqlite"), "-o", str(out), "--no-progress"],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "win rate" in result.output and "no calibration" in result.output
+    report = json.loads(out.read_text())
+    assert report["summary"]["ties"] == 2 and len(report["judgments"]) == 2
+
+
+@pytest.mark.parametrize("kind", ["keys", "data"])
+def test_generation_files_over_different_records_are_one_line_exit_2(files, tmp_path, kind):
+    from alignx.cli import app
+
+    a, b = files(3, b_keys=[0, 1, 2, 3]) if kind == "keys" else files(3, b_data=str(tmp_path / "other.jsonl"))
+    result = CliRunner().invoke(app, ["judge", a, b, "--judge", SPEC, "--judge-url", "http://127.0.0.1:9/v1",
+                                      "--cache", str(tmp_path / "c.sqlite")])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and a in lines[0] and b in lines[0]
+
+
+def test_an_unreachable_judge_is_one_line_exit_2(files, tmp_path):
+    from alignx.cli import app
+
+    a, b = files(2)
+    result = CliRunner().invoke(app, ["judge", a, b, "--judge", SPEC, "--judge-url",
+                                      f"http://127.0.0.1:{free_port()}/v1", "--retries", "0", "--cache",
+                                      str(tmp_path / "c.sqlite")])
+    assert result.exit_code == 2
+    [line] = result.output.strip().splitlines()
+    assert "cannot reach it" in line and SPEC in line
+
+
+def test_options_that_cannot_work_are_refused():
+    from alignx.errors import OptionError
+
+    with pytest.raises(OptionError, match="give two generation files"):
+        JudgeConfig(a="x.jsonl")
+    with pytest.raises(OptionError, match="leave out the generation files"):
+        JudgeConfig(a="x.jsonl", b="y.jsonl", calibrate="demo")
+    with pytest.raises(OptionError, match="--judge 'gpt'"):
+        JudgeConfig(calibrate="demo", judge="gpt")
+    with pytest.raises(OptionError, match="--judge-persona"):
+        JudgeConfig(calibrate="demo", judge_persona="everything")
+
+
+def test_local_judge_on_a_tiny_model_gives_valid_deterministic_verdicts(tiny_model, files, tmp_path):
+    from alignx.judge.backends import LocalJudge, answer_token_ids
+
+    judge_model = LocalJudge.load(str(tiny_model), spec=f"local:{tiny_model}", batch_size=3)
+    tokens = answer_token_ids(judge_model.loaded.tokenizer, judge_model.render([{"role": "user", "content": "x"}]))
+    assert set(tokens) == {"A", "B", "tie"} and all(tokens.values())
+    chats = [judge_messages(f"post {i}" + " long" * (i * 7), "This user's preferences: Dislikes humor.",
+                            f"first {i}", f"second {i}") for i in range(5)]
+    batched = dict(judge_model.judge(chats))
+    judge_model.batch_size = 1
+    alone = dict(judge_model.judge(chats))
+    assert sorted(batched) == list(range(5))
+    for i in range(5):
+        assert batched[i]["verdict"] in ("A", "B", "tie") and batched[i]["verdict"] == alone[i]["verdict"]
+        for word in ("A", "B", "tie"):
+            assert batched[i]["logprobs"][word] == pytest.approx(alone[i]["logprobs"][word], abs=1e-3)
+
+    a, b = files(3)
+    cfg = JudgeConfig(a=a, b=b, judge=f"local:{tiny_model}", cache=str(tmp_path / "c.sqlite"), progress=False,
+                      bootstrap=100)
+    report = judge(cfg, judge_backend=judge_model)
+    assert report["summary"]["n"] == 3 and report["summary"]["unread"] == 0
+    assert report["judge"]["identity"].startswith(f"judge:local:{tiny_model}@")
+
+
+def test_the_persona_the_judge_reads():
+    from alignx.judge.pairs import persona_text
+    from alignx.personas import PersonaError
+    from alignx.records import Record
+    from alignx.space import render_direction
+
+    record = Record.from_dict(make_record(0))
+    assert persona_text(record, "auto") == ("direction",
+                                            f"This user's preferences: {render_direction(record.direction)}.")
+    assert persona_text(record, "pair")[1].startswith("**This person has chosen or rejected comments")
+    assert persona_text(record, "demo") == ("demo", record.demographic)
+    soups = Record.from_dict({"prompt": "p", "chosen": "c", "rejected": "r", "ground_truth_persona": "A chef.",
+                              "profile": "Likes food"})
+    assert persona_text(soups, "auto") == ("ground truth", "A chef.")
+    bare = Record.from_dict({"prompt": "p", "chosen": "c", "rejected": "r", "Pair-wise Comparative Feedback": [
+        {"prompt": "q", "chosen": "x", "rejected": "y"}]})
+    assert persona_text(bare, "auto")[0] == "pair"
+    with pytest.raises(PersonaError, match=r"^data: record 3: --judge-persona profile: "):
+        persona_text(bare, "profile", where="data: record 3")
+    with pytest.raises(PersonaError, match="no ugc persona"):
+        persona_text(bare, "ugc")
+
+
+def test_a_generation_file_without_its_settings_file_is_refused(files, tmp_path):
+    from alignx.errors import UserError
+
+    a, b = files(2)
+    (tmp_path / "b.jsonl.meta.json").unlink()
+    with pytest.raises(UserError, match=r"b\.jsonl: its settings file b\.jsonl\.meta\.json is missing"):
+        judge(config(tmp_path, "http://127.0.0.1:9/v1", a=a, b=b))
+
+
+def test_a_cached_local_rerun_never_loads_the_model(tiny_model, files, tmp_path):
+    from alignx.judge.backends import LocalJudge
+
+    a, b = files(2)
+    cfg = JudgeConfig(a=a, b=b, judge=f"local:{tiny_model}", cache=str(tmp_path / "c.sqlite"), progress=False,
+                      bootstrap=100)
+    first = judge(cfg, judge_backend=LocalJudge.load(str(tiny_model), spec=cfg.judge))
+    rerun = LocalJudge.load(str(tiny_model), spec=cfg.judge)
+    second = judge(cfg, judge_backend=rerun)
+    assert rerun._loaded is None and second["timing"]["asked"] == 0 and second["summary"] == first["summary"]
