@@ -259,3 +259,48 @@ def test_annotator_fills_the_missing_directions(write_jsonl, tmp_path, tiny_infe
     assert len(records) == 3 and all(r.direction is not None for r in records.values())
     assert records["P4"].direction == tuple(make_direction(d3=1.0))  # a direction the event gives is kept
     assert all(i.direction is not None for r in records.values() for i in (*r.ugc, *r.pairs))
+
+
+def test_the_service_memory_builds_read_only_with_inferred_directions_and_without_deleted_users(tmp_path):
+    """--db: feedback becomes records; a raw event takes its derived `inferred` direction; edits are no
+    behaviour; a deleted user is in no build; --user exports one user; the database file is not written."""
+    from alignx.serve.memory import EventKind
+    from alignx.serve.store import MemoryStore
+
+    db_path = tmp_path / "memory.db"
+    store = MemoryStore(f"sqlite:///{db_path}")
+    users = []
+    for name in ("ada", "bo", "cy"):
+        user, _ = store.create_user(name)
+        users.append(user.id)
+        store.append(user.id, EventKind.DEMOGRAPHIC, {"text": f"{name} likes jokes."})
+        store.append(user.id, EventKind.CONTENT, {"prompt": "Day?", "comment": f"{name}: fine."})
+        for i in range(3):
+            raw = store.append(user.id, EventKind.FEEDBACK,
+                               {"prompt": f"Post {i}", "chosen": f"joke {i}", "rejected": f"plain {i}"})
+            if i == 0:
+                store.append_inferred(raw, "local:test", make_direction(d73=1.0))
+        store.append(user.id, EventKind.EDIT, {"set": {"73": 0}})
+    store.delete_user(users[2])
+    store.close()
+    before = db_path.stat().st_mtime_ns
+
+    out = tmp_path / "built"
+    result = build("--db", f"sqlite:///{db_path}", "--output", out, "--test-fraction", "0")
+    assert result.exit_code == 0, result.output
+    records = load_records(out / "train.jsonl")
+    assert {r.extra["user_id"] for r in records} == set(users[:2])
+    assert len(records) == 2 * 3
+    by_post = defaultdict(list)
+    for r in records:
+        by_post[r.prompt].append(r)
+        assert r.demographic.endswith("likes jokes.") and len(r.ugc) == 1 and len(r.pairs) == 2
+    assert all(r.direction == tuple(make_direction(d73=1.0)) for r in by_post["Post 0"])
+    assert all(r.direction is None for r in by_post["Post 1"])
+    assert db_path.stat().st_mtime_ns == before
+
+    one = tmp_path / "one"
+    assert build("--db", f"sqlite:///{db_path}", "--user", users[0], "--output", one).exit_code == 0
+    assert {r.extra["user_id"] for split in one.glob("*.jsonl") for r in load_records(split)} == {users[0]}
+    missing = build("--db", f"sqlite:///{tmp_path / 'nowhere.db'}", "--output", tmp_path / "x")
+    assert missing.exit_code == 2 and "no such database file" in missing.output
