@@ -219,3 +219,7 @@ annotate_app.command(name="train")(guarded(options_command(InferencerTrainConfig
 annotate_app.command(name="eval")(guarded(options_command(AnnotatorEvalConfig, run_annotator_eval,
                                                           name="annotate_eval")))
 app.add_typer(annotate_app, name="annotate")
+
+from alignx.generate.command import GenerateConfig, run_generate  # noqa: E402
+
+command(options_command(GenerateConfig, run_generate, name="generate"))
