@@ -10,6 +10,7 @@ fields vLLM reads (`top_k` in the body, `seed`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
@@ -31,8 +32,8 @@ class RequestFailed(Exception):
     """One request that failed after the client's retries; the message says why."""
 
 
-def _one_line(text: str, limit: int = 200) -> str:
-    flat = " ".join(str(text).split())
+def _one_line(text: object, limit: int = 200) -> str:
+    flat = re.sub(r"^Error code: \d+ - ", "", " ".join(str(text).split()))  # the status is said already
     return flat if len(flat) <= limit else flat[:limit] + "..."
 
 
