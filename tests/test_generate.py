@@ -230,6 +230,9 @@ def test_pick_best_takes_what_the_reward_ranks_first():
     assert pick.index == 1 and pick.rewards == [-13.0, -5.0, -10.0]
     flipped = pick_best(["a long answer", "short"], [Term(-1.0, Role.POLICY, terms[0].messages, "x")], scorer)
     assert flipped.index == 0
+    echoing = ["*Post:* x", "a longer real answer"]
+    assert pick_best(echoing, terms, scorer).index == 0
+    assert pick_best(echoing, terms, scorer, scaffold_filter=True).index == 1
 
 
 def test_best_of_rows_hold_the_top_ranked_candidate(tmp_path, tiny_model):
@@ -247,9 +250,10 @@ def test_best_of_rows_hold_the_top_ranked_candidate(tmp_path, tiny_model):
     assert len(rows) == 2 and len(server.requests) == 8
     sources = candidate_sources(4, "both")
     for row in rows:
-        assert len(row["rewards"]) == 4
-        best = max(range(4), key=lambda i: (row["rewards"][i], -i))
-        assert row["chosen_from"] == sources[best]
+        assert len(row["rewards"]) == 4 and row["sources"] == sources
+        assert row["echoes"] == [True, False, True, False]  # the scripted texts, in order (one worker)
+        best = max(range(4), key=lambda i: (not row["echoes"][i], row["rewards"][i], -i))
+        assert row["chosen_from"] == sources[best] and not echoes_scaffold(row["response"])
 
 
 def test_scaffold_echo_is_detected():

@@ -44,10 +44,13 @@ class Pick:
     rewards: list[float]
 
 
-def pick_best(responses: Sequence[str], terms: Sequence[Term], scorer: ScoredModel) -> Pick:
-    """The candidate with the highest reward (the first of equals), and every candidate's reward."""
+def pick_best(responses: Sequence[str], terms: Sequence[Term], scorer: ScoredModel, *,
+              scaffold_filter: bool = False) -> Pick:
+    """The candidate with the highest reward (the first of equals), and every candidate's reward; with
+    `scaffold_filter`, candidates that echo the prompt's scaffold rank below all that do not."""
     scores = rewards_of(responses, terms, {Role.POLICY: scorer})
-    best = max(range(len(responses)), key=lambda i: (scores[i], -i))
+    echoed = [scaffold_filter and echoes_scaffold(r) for r in responses]
+    best = max(range(len(responses)), key=lambda i: (not echoed[i], scores[i], -i))
     return Pick(best, scores)
 
 

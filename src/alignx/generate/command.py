@@ -168,12 +168,13 @@ def run_best_of(todo: list[tuple[Task, int]], backend: Backend, writer: Generati
             texts = [got[(r, j)].text for j in names]
             ctx = RewardContext(task.record.prompt, task.view, config.persona_type, PromptKind(config.prompt),
                                 "none", DEFAULT_BETA)
-            pick = pick_best(texts, reward.terms(ctx), scorer)
+            pick = pick_best(texts, reward.terms(ctx), scorer, scaffold_filter=config.scaffold_filter)
             best = got[(r, names[pick.index])]
             summary.candidates += len(texts)
             summary.candidates_echoed += sum(echoes_scaffold(t) for t in texts)
             if writer.write(_row(task, sample, best, chosen_from=sources[names[pick.index]],
-                                 rewards=[round(s, 4) for s in pick.rewards])):
+                                 rewards=[round(s, 4) for s in pick.rewards],
+                                 sources=[sources[j] for j in names], echoes=[echoes_scaffold(t) for t in texts])):
                 summary.written += 1
                 summary.echoed += echoes_scaffold(best.text)
 

@@ -66,6 +66,8 @@ class GenerateConfig:
         "help": "The personalized reward that ranks best-of-N candidates (docs/rewards.md)."})
     candidates: str = field(default=Candidates.BOTH.value, metadata={
         "help": "universal | persona | both: the prompt(s) best-of-N samples from (both: alternating)."})
+    scaffold_filter: bool = field(default=True, metadata={
+        "help": "Best-of-N: rank candidates that echo the prompt's scaffold below every one that does not."})
     # local model
     model: str = field(default="default", metadata={
         "help": "'default' (the embedded SmolLM2-135M-Instruct), a hub id, a model or adapter folder."})
@@ -163,5 +165,6 @@ class GenerateConfig:
             "best_of": self.best_of,
         }
         if self.best_of > 1:
-            settings.update(reward=self.reward, candidates=self.candidates, scorer=self.model)
+            settings.update(reward=self.reward, candidates=self.candidates, scorer=self.model,
+                            scaffold_filter=self.scaffold_filter)
         return settings
