@@ -260,3 +260,33 @@ def test_scaffold_echo_is_detected():
     assert echoes_scaffold("**This person has chosen or rejected comments on some posts:**")
     assert echoes_scaffold("***Response:*** fine")
     assert not echoes_scaffold("Have a garage check the brake pads.")
+
+
+@pytest.mark.parametrize(("persona", "section", "system"), [
+    ("profile", "***User Preferences***", "based on user preferences"),
+    ("none", "***Response:***", "Generate a task-specific response.\n"),
+])
+def test_pba_and_universal_prompts_reach_the_model(tmp_path, persona, section, system):
+    from alignx.generate.command import run_generate
+
+    with FakeServer() as server:
+        server.default = answer("ok")
+        cfg = config(tmp_path, "unused", persona=persona, limit=1, upstream=server.url, upstream_model=MODEL)
+        run_generate(cfg)
+    [request] = server.requests
+    assert section in request["messages"][1]["content"] and system in request["messages"][0]["content"]
+    assert "Historical Behavior" not in request["messages"][1]["content"]
+    assert read_generations(cfg.output)[0]["settings"]["prompt"] == ("pba" if persona == "profile" else None)
+
+
+def test_a_record_without_the_persona_stops_the_run_before_anything_is_generated(tmp_path):
+    from alignx.generate.command import run_generate
+    from alignx.personas import PersonaError
+
+    rows = [make_record(0), {"prompt": "p", "chosen": "c", "rejected": "r"}]
+    data = tmp_path / "mixed.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(PersonaError, match=r"mixed.jsonl: record 2: persona 'pair' is absent"):
+        run_generate(GenerateConfig(data=str(data), persona="pair", output=str(tmp_path / "o.jsonl"),
+                                    upstream="http://127.0.0.1:9/v1", upstream_model="m"))
+    assert not (tmp_path / "o.jsonl").exists()
