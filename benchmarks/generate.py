@@ -78,7 +78,7 @@ def main() -> None:
     if args.mode:
         print(json.dumps(worker(args)))
         return
-    argv = [a for a in sys.argv[1:]]
+    argv = sys.argv[1:]
     loop, loop_s = run("loop", argv)
     batched, batched_s = run("batched", argv)
     same = sum(a == b for a, b in zip(loop["texts"], batched["texts"], strict=True))

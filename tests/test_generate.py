@@ -102,7 +102,7 @@ def test_batched_greedy_generation_equals_a_one_prompt_loop(tiny_model):
     assert sorted(batched) == list(range(7))
 
 
-def test_resume_after_sigkill_mid_write_has_no_duplicates(tmp_path, tiny_model):
+def test_resume_after_sigkill_mid_write_has_no_duplicates(tmp_path, tiny_model, capsys):
     """A real process killed (SIGKILL) while writing its 4th line; the rerun completes without duplicates."""
     cfg = config(tmp_path, tiny_model, batch_size=1, temperature=0.0)
     settings = tmp_path / "config.json"
@@ -130,6 +130,7 @@ def test_resume_after_sigkill_mid_write_has_no_duplicates(tmp_path, tiny_model):
     from alignx.generate.command import run_generate
 
     run_generate(cfg)
+    assert "wrote 3 rows" in capsys.readouterr().err  # only the three not written before the kill
     rows = lines(cfg.output)
     assert len(rows) == 6 and len({(r["key"], r["sample"]) for r in rows}) == 6
     assert sorted(r["record"] for r in rows) == list(range(6))
