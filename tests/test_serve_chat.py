@@ -181,3 +181,28 @@ def test_embedded_model_answers_plain_and_streamed(tmp_path, embedded):
         assert streamed == choice["message"]["content"]  # greedy both times: the same answer
         assert chunks[-1]["choices"][0]["finish_reason"] == choice["finish_reason"]
         assert client.get("/v1/models", headers=key).json()["data"][1]["id"] == "SmolLM2-135M-Instruct"
+
+
+def test_best_of_answers_with_the_candidate_the_reward_ranks_first(tmp_path, tiny_model):
+    from alignx.serve.chat import LocalBackend
+
+    backend = LocalBackend(str(tiny_model), device="cpu")
+    config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, max_tokens=5, best_of=4)
+    with TestClient(create_app(config, backend=backend)) as client:
+        _, key = user_with_history(client, "ann")
+        plain = client.post("/v1/chat/completions", json=ask("Name a fruit."), headers=key).json()
+        best = plain["alignx"]["best_of"]
+        assert best["n"] == 4 and len(best["rewards"]) == 4 and best["chosen_from"] in ("persona", "universal")
+        assert plain["choices"][0]["finish_reason"] in ("stop", "length")
+        with client.stream("POST", "/v1/chat/completions", json=ask("Name a fruit.", stream=True), headers=key) as r:
+            lines = [line for line in r.iter_lines() if line]
+        assert lines[-1] == "data: [DONE]" and json.loads(lines[1].removeprefix("data: "))["alignx"]["best_of"]
+        universal = client.post("/v1/chat/completions", json=ask("Name a fruit.", personalize=False), headers=key)
+        assert "best_of" not in universal.json()["alignx"]  # the universal answer is one plain generation
+
+
+def test_best_of_needs_the_local_model(tmp_path):
+    from alignx.errors import OptionError
+
+    with pytest.raises(OptionError, match="--best-of scores candidates with the local model"):
+        ServeConfig(db=f"sqlite:///{tmp_path / 'm.db'}", upstream="http://127.0.0.1:9/v1", best_of=2)

@@ -227,3 +227,7 @@ command(options_command(BuildConfig, run_build, name="build"))
 from alignx.judge.command import JudgeConfig, run_judge  # noqa: E402
 
 command(options_command(JudgeConfig, run_judge, name="judge"))
+
+from alignx.generate.command import GenerateConfig, run_generate  # noqa: E402
+
+command(options_command(GenerateConfig, run_generate, name="generate"))

@@ -8,12 +8,11 @@ Generation files follow the contract of `alignx generate`: JSONL, one line per (
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from alignx.errors import InputNotFound, OptionError, UserError
+from alignx.errors import OptionError, UserError
+from alignx.generate.files import read_generations
 from alignx.personas import PersonaError, PersonaView, history_profile
 from alignx.prompts import history_text
 from alignx.records import Record
@@ -40,46 +39,14 @@ class Pair:
     b_tokens: int | None = None
 
 
-# TODO(merge): switch to alignx.generate.files.read_generations, which implements the same contract.
-def _read_generations(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(sidecar meta, rows) of a generation file; UserError naming the file and line for anything malformed."""
-    path = Path(path)
-    meta_path = path.with_name(path.name + ".meta.json")
-    if not path.is_file():
-        raise InputNotFound(f"{path}: no such generation file")
-    if not meta_path.is_file():
-        raise InputNotFound(f"{path}: its settings file {meta_path.name} is missing; write generation files with "
-                            "`alignx generate`, which puts it beside the file")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise UserError(f"{meta_path}: not JSON ({e.msg} at line {e.lineno})") from None
-    if not isinstance(meta, dict) or "data" not in meta:
-        raise UserError(f"{meta_path}: must be an object with 'data', 'split', 'settings' and 'settings_hash'")
-    rows = []
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserError(f"{path}: line {number}: not JSON ({e.msg})") from None
-            missing = [name for name in ROW_FIELDS if not isinstance(row, dict) or name not in row]
-            if missing:
-                raise UserError(f"{path}: line {number}: missing {', '.join(missing)}")
-            rows.append(row)
-    return meta, rows
-
-
 def generation_pairs(path_a: str, path_b: str, persona: str, *, limit: int | None = None,
                      records: list[Record] | None = None) -> tuple[list[Pair], dict[str, Any]]:
     """The pairs of two generation files over the same records, matched by (key, sample), and what they were
     made from; UserError naming both files when they are not over the same records."""
     from alignx import registry
 
-    meta_a, rows_a = _read_generations(path_a)
-    meta_b, rows_b = _read_generations(path_b)
+    meta_a, rows_a = read_generations(path_a)
+    meta_b, rows_b = read_generations(path_b)
     for name in ("data", "split"):
         if meta_a.get(name) != meta_b.get(name):
             raise UserError(f"{path_a} and {path_b} were generated from different {name}: "

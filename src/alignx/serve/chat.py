@@ -199,6 +199,16 @@ class LocalBackend:
         new = result["out"][0, inputs["input_ids"].shape[1]:]
         yield Delta("", self._finish(len(new), int(new[-1]) if len(new) else None, params))
 
+    def rank(self, responses: list[str], terms: list) -> Any:
+        """`alignx.generate.best_of.pick_best` of `responses` under reward `terms`, scored by this model (under
+        the generation lock: one use of the model at a time); scaffold echoes rank last."""
+        from alignx.generate.best_of import pick_best, scored_model
+
+        with self._lock:
+            if getattr(self, "_scored", None) is None:
+                self._scored = scored_model(self.loaded, self.name)
+            return pick_best(responses, terms, self._scored, scaffold_filter=True)
+
     def close(self) -> None:
         pass
 

@@ -10,6 +10,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
@@ -17,7 +18,7 @@ from fastapi.responses import StreamingResponse
 
 from alignx.prompts import Messages
 from alignx.serve.auth import Caller, open_user
-from alignx.serve.chat import BackendError, ChatBackend, Completion, GenParams, personalize
+from alignx.serve.chat import BackendError, ChatBackend, Completion, Delta, GenParams, personalize
 from alignx.serve.config import ServeConfig
 from alignx.serve.deps import Backend, Config, Store
 from alignx.serve.memory import Event, build_profile, history_view
@@ -44,12 +45,21 @@ def chat(body: ChatRequest, caller: Caller, config: Config, store: Store, backen
     if max_tokens > config.max_tokens_limit:
         raise HTTPException(422, f"body.max_tokens: at most {config.max_tokens_limit} on this server")
 
-    messages = _personalized(body, store.events(user_id), config)
+    events = store.events(user_id)
+    messages = _personalized(body, events, config)
     extra = body.model_dump(exclude={"messages", "stream", "max_tokens", "max_completion_tokens", "temperature",
                                      "top_p", "user", "personalize", "n"})
     params = GenParams(max_tokens, body.temperature, body.top_p, extra)
     meta = {"user_id": user_id, "mode": "universal" if not body.personalize else config.mode}
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    if config.best_of > 1 and body.personalize and hasattr(backend, "rank"):
+        done = _best_of(body, events, config, backend, messages, params, meta)
+        if done is not None:
+            if body.stream:
+                return StreamingResponse(_sse(_Answered(backend.name, done), messages, params, ident, created, meta),
+                                         media_type="text/event-stream",
+                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+            return _completion(done, ident, created, backend.name, meta)
     if body.stream:
         return StreamingResponse(_sse(backend, messages, params, ident, created, meta),
                                  media_type="text/event-stream",
@@ -65,6 +75,46 @@ def _personalized(body: ChatRequest, events: list[Event], config: ServeConfig) -
     return personalize([m.plain() for m in body.messages], mode=config.mode,
                        view=history_view(events, config.history_items), profile=profile.text,
                        stated=stated, universal=not body.personalize)
+
+
+def _best_of(body: ChatRequest, events: list[Event], config: ServeConfig, backend: ChatBackend, messages: Messages,
+             params: GenParams, meta: dict[str, Any]) -> Completion | None:
+    """The best of `config.best_of` sampled candidates, persona and universal prompts alternating, under the
+    zero-shot reward of the user's memory (scaffold echoes last); None when the memory gives it nothing to read."""
+    from alignx import rewards
+    from alignx.personas import Persona, PersonaView
+    from alignx.prompts import PromptKind
+    from alignx.rewards import RewardContext
+
+    kind = PromptKind(config.mode)
+    if kind is PromptKind.PBA:
+        profile = build_profile(events, guarded=config.guarded, half_life_days=config.half_life_days)
+        view, persona = PersonaView(profile=profile.text or None), Persona.PROFILE
+    else:
+        view, persona = history_view(events, config.history_items), Persona.ALL
+    post = [m for m in body.messages if m.role == "user"][-1].plain()["content"]
+    terms = [] if view.is_empty else rewards.get("zero-shot").terms(RewardContext(post, view, persona, kind, "none",
+                                                                                  0.1))
+    if not terms:
+        return None
+    universal = _personalized(body.model_copy(update={"personalize": False}), events, config)
+    sampled = replace(params, temperature=params.temperature or 0.9, top_p=params.top_p or 0.95)
+    candidates = [backend.complete(messages if j % 2 == 0 else universal, sampled) for j in range(config.best_of)]
+    pick = backend.rank([c.text for c in candidates], terms)
+    meta["best_of"] = {"n": config.best_of, "chosen_from": "persona" if pick.index % 2 == 0 else "universal",
+                       "rewards": [round(r, 4) for r in pick.rewards]}
+    return candidates[pick.index]
+
+
+class _Answered:
+    """A finished completion in the shape `_sse` streams from."""
+
+    def __init__(self, name: str, done: Completion):
+        self.name, self.done = name, done
+
+    def stream(self, messages: Messages, params: GenParams) -> Iterator[Delta]:
+        yield Delta(self.done.text)
+        yield Delta("", self.done.finish_reason)
 
 
 def _completion(done: Completion, ident: str, created: int, model: str, meta: dict[str, Any]) -> dict[str, Any]:

@@ -96,6 +96,9 @@ class ServeConfig(AnnotatorSettings):
         "envvar": GUARD_ENV, "help": "Dimensions users may not turn negative (comma-separated), or 'none'."})
     half_life_days: float | None = field(default=None, metadata={
         "help": "Weigh events by recency with this half-life in days.", "default_text": "plain mean"})
+    best_of: int = field(default=1, metadata={
+        "help": "Local model: answer a personalized request with the best of N sampled candidates (persona and "
+                "universal prompts alternating) under the zero-shot reward, scaffold echoes last; 1: off."})
     log_level: str = field(default="info", metadata={"help": "uvicorn log level."})
     # not options (NOT_OPTIONS)
     upstream_api_key: str | None = None
@@ -131,6 +134,11 @@ class ServeConfig(AnnotatorSettings):
             raise OptionError("max_body_bytes must be at least 1024")
         if self.upstream is not None and not self.upstream.startswith(("http://", "https://")):
             raise OptionError(f"--upstream {self.upstream!r} must be an http(s) URL such as http://127.0.0.1:8000/v1")
+        if self.best_of < 1:
+            raise OptionError(f"--best-of must be at least 1, got {self.best_of}")
+        if self.best_of > 1 and (self.upstream is not None or not self.chat):
+            raise OptionError("--best-of scores candidates with the local model; it needs local chat (no --upstream, "
+                              "not --no-chat)")
         if self.log_level.lower() not in LOG_LEVELS:
             raise OptionError(f"--log-level {self.log_level!r} is unknown; choose one of {', '.join(LOG_LEVELS)}")
         if self.chat and self.upstream is None and (self.device or self.dtype):

@@ -1,0 +1,63 @@
+"""Best-of-N: sample N candidates per response and keep the one a personalized reward ranks first.
+
+An untrained model reading the ICA prompt often continues its scaffold ("This person has chosen or
+rejected comments ...") instead of answering; the universal prompt answers but ignores the user. So
+candidates come from the universal prompt, the persona prompt or both (alternating, persona first),
+and `alignx.evaluate.rewards_of` scores them under the reward's terms (by default `zero-shot`, which
+reads the user's evidence, not the scaffold). `echoes_scaffold` is the measure of the failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from alignx.evaluate import ScoredModel, rewards_of
+from alignx.generate.config import Candidates
+from alignx.rewards import Role, Term
+
+# Lowercased pieces of the ICA / PBA prompt text that a real answer has no reason to write.
+SCAFFOLD_MARKERS = (
+    "this person has chosen or rejected", "this person has commented", "chosen or rejected comments",
+    "historical behavior", "***task", "***response", "***user preferences", "**post:**", "*post:*",
+    "*chosen:*", "*rejected:*", "*comment:*",
+)
+
+
+def echoes_scaffold(text: str) -> bool:
+    """Whether `text` repeats the prompt's scaffold (section headers, "This person has chosen or rejected")."""
+    lowered = text.lower()
+    return any(marker in lowered for marker in SCAFFOLD_MARKERS)
+
+
+def candidate_sources(n: int, candidates: Candidates | str) -> list[str]:
+    """Where each of the `n` candidates is sampled from: "persona" or "universal"."""
+    mode = Candidates(candidates)
+    if mode is Candidates.BOTH:
+        return ["persona" if j % 2 == 0 else "universal" for j in range(n)]
+    return [mode.value] * n
+
+
+@dataclass(frozen=True)
+class Pick:
+    index: int  # of the chosen candidate
+    rewards: list[float]
+
+
+def pick_best(responses: Sequence[str], terms: Sequence[Term], scorer: ScoredModel, *,
+              scaffold_filter: bool = False) -> Pick:
+    """The candidate with the highest reward (the first of equals), and every candidate's reward; with
+    `scaffold_filter`, candidates that echo the prompt's scaffold rank below all that do not."""
+    scores = rewards_of(responses, terms, {Role.POLICY: scorer})
+    echoed = [scaffold_filter and echoes_scaffold(r) for r in responses]
+    best = max(range(len(responses)), key=lambda i: (not echoed[i], scores[i], -i))
+    return Pick(best, scores)
+
+
+def scored_model(loaded, name: str, *, batch_size: int = 8) -> ScoredModel:
+    """A `ScoredModel` on an already loaded model (generation and scoring share the weights)."""
+    from alignx.prompts import render
+    from alignx.scoring import CachedScorer, PrefixSharingScorer, ScorerConfig
+
+    scorer = PrefixSharingScorer(loaded, ScorerConfig(batch_size=batch_size, progress=False))
+    return ScoredModel(name, lambda messages: render(loaded.tokenizer, messages), CachedScorer(scorer))

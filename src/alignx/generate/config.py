@@ -1,0 +1,170 @@
+"""`GenerateConfig`: every setting of `alignx generate`, validated in `__post_init__` (options, help, docs).
+
+Defaults are the released sampling settings (gen_ica.py / gen_pba.py): temperature 0.9, top-k 10,
+top-p 0.95, 512 new tokens. `generation_settings` is the part that decides the texts; it is written
+to the output's sidecar, and a rerun with other values refuses to mix them into the same file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from alignx.errors import OptionError
+from alignx.models import DTYPES
+from alignx.options import parse_option
+from alignx.personas import Persona
+from alignx.prompts import PromptKind
+
+DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+
+
+class Candidates(str, Enum):
+    """Which prompt best-of-N samples its candidates from."""
+
+    UNIVERSAL = "universal"
+    PERSONA = "persona"
+    BOTH = "both"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class GenerateConfig:
+    """`alignx generate`: what to answer, with which model and sampling, and where to write."""
+
+    # what to answer
+    data: str = field(default="demo", metadata={
+        "help": "Benchmark (demo, alignx-test, p-soups, prism, uf-p-4), file, folder or hub dataset id."})
+    split: str | None = field(default=None, metadata={
+        "help": "Split to answer; default: the data's only split, else 'test'.", "default_text": "test"})
+    limit: int | None = field(default=None, metadata={"help": "Answer the first N records only."})
+    persona: str = field(default=Persona.ALL.value, metadata={
+        "help": "ugc | pair | demo | profile | all | none: what the model is told about the user; none gives "
+                "the universal answer."})
+    prompt: str | None = field(default=None, metadata={
+        "help": "ica | pba: how the persona is put to the model (the evaluation prompts).",
+        "default_text": "pba for profile, else ica"})
+    output: str = field(kw_only=True, metadata={  # required: no default
+        "help": "The JSONL file to write (resumed when it exists); settings go to OUTPUT.meta.json.",
+        "short": "-o"})
+    overwrite: bool = field(default=False, metadata={
+        "help": "Start OUTPUT over when it holds generations made with other settings."})
+    # sampling (the released defaults)
+    samples: int = field(default=1, metadata={"help": "Responses per record."})
+    temperature: float = field(default=0.9, metadata={"help": "Sampling temperature; 0 decodes greedily."})
+    top_k: int = field(default=10, metadata={"help": "Sample from the K most likely tokens (0: all)."})
+    top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling mass."})
+    max_new_tokens: int = field(default=512, metadata={"help": "Most tokens per response."})
+    seed: int = field(default=0, metadata={"help": "Seed of every draw (each batch or request has its own)."})
+    # best-of-N
+    best_of: int = field(default=1, metadata={
+        "help": "Sample N candidates per response and keep the one --reward ranks first (scored by --model)."})
+    reward: str = field(default="zero-shot", metadata={
+        "help": "The personalized reward that ranks best-of-N candidates (docs/rewards.md)."})
+    candidates: str = field(default=Candidates.BOTH.value, metadata={
+        "help": "universal | persona | both: the prompt(s) best-of-N samples from (both: alternating)."})
+    scaffold_filter: bool = field(default=True, metadata={
+        "help": "Best-of-N: rank candidates that echo the prompt's scaffold below every one that does not."})
+    # local model
+    model: str = field(default="default", metadata={
+        "help": "'default' (the embedded SmolLM2-135M-Instruct), a hub id, a model or adapter folder."})
+    batch_size: int = field(default=8, metadata={"help": "Sequences generated together (local model)."})
+    dtype: str | None = field(default=None, metadata={
+        "help": "fp32 | bf16 | fp16 for the local model.", "default_text": "bf16 on GPUs that have it, else fp32"})
+    device: str | None = field(default=None, metadata={
+        "help": "cpu | cuda | cuda:N for the local model.", "default_text": "cuda when present"})
+    # upstream server
+    upstream: str | None = field(default=None, metadata={
+        "help": "Base URL of an OpenAI-compatible server (vLLM, llama.cpp, a hosted API; most end in /v1) to "
+                "generate with instead of the local model."})
+    upstream_model: str | None = field(default=None, metadata={"help": "The model name the upstream serves."})
+    upstream_key_env: str = field(default=DEFAULT_KEY_ENV, metadata={
+        "help": "Environment variable holding the upstream's API key (a local server needs none)."})
+    workers: int = field(default=8, metadata={"help": "Concurrent upstream requests."})
+    timeout: float = field(default=120.0, metadata={"help": "Seconds to wait for one upstream answer."})
+    retries: int = field(default=2, metadata={
+        "help": "Retries of a failed upstream request (429, 5xx, timeouts), with the client's backoff."})
+    progress: bool = field(default=True, metadata={"help": "Show a progress bar with tokens/s on stderr."})
+
+    def __post_init__(self) -> None:
+        persona = Persona.parse(self.persona)
+        self.persona = persona.value
+        if persona is Persona.NONE:
+            if self.prompt is not None:
+                PromptKind.parse(self.prompt)
+            self.prompt = None  # the universal prompt has no kind
+        else:
+            default = PromptKind.PBA if persona is Persona.PROFILE else PromptKind.ICA
+            kind = PromptKind.parse(self.prompt if self.prompt is not None else default)
+            self.prompt = kind.value
+            if kind is PromptKind.PBA and persona is not Persona.PROFILE:
+                raise OptionError(f"--prompt pba reads a preference profile; use --persona profile, not {persona}")
+            if kind is PromptKind.ICA and persona is Persona.PROFILE:
+                raise OptionError("--persona profile is read through the PBA prompt; use --prompt pba or leave "
+                                  "--prompt out")
+        self.candidates = parse_option(Candidates, self.candidates, "--candidates").value
+        for name in ("samples", "max_new_tokens", "batch_size", "workers", "best_of"):
+            if getattr(self, name) < 1:
+                raise OptionError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.limit is not None and self.limit < 1:
+            raise OptionError(f"--limit must be at least 1, got {self.limit}")
+        if self.temperature < 0:
+            raise OptionError(f"--temperature must be 0 (greedy) or more, got {self.temperature}")
+        if self.top_k < 0:
+            raise OptionError(f"--top-k must be 0 (all tokens) or more, got {self.top_k}")
+        if not 0 < self.top_p <= 1:
+            raise OptionError(f"--top-p must be in (0, 1], got {self.top_p}")
+        if self.retries < 0:
+            raise OptionError(f"--retries must be 0 or more, got {self.retries}")
+        if not self.timeout > 0:
+            raise OptionError(f"--timeout must be positive, got {self.timeout}")
+        if self.dtype is not None and self.dtype.lower() not in DTYPES:
+            raise OptionError(f"--dtype {self.dtype!r} is unknown; choose one of fp32, bf16, fp16")
+        if (self.upstream is None) != (self.upstream_model is None):
+            raise OptionError("--upstream and --upstream-model go together: the server's URL and the model it serves")
+        if self.upstream is not None and not self.upstream.startswith(("http://", "https://")):
+            raise OptionError(f"--upstream {self.upstream!r} is not an http(s) URL; e.g. http://127.0.0.1:8000/v1")
+        if self.best_of > 1:
+            self._check_best_of(persona)
+
+    def _check_best_of(self, persona: Persona) -> None:
+        from alignx import rewards
+
+        if persona is Persona.NONE:
+            raise OptionError("--best-of ranks candidates by a personalized reward; it needs a --persona, not none")
+        reward = rewards.get(self.reward)
+        if persona not in reward.personas:
+            raise OptionError(f"--reward {reward.name} is defined for persona "
+                              f"{', '.join(p.value for p in reward.personas)}; not {persona}")
+        if self.temperature == 0 and self.candidates != Candidates.BOTH.value:
+            raise OptionError("--best-of with --temperature 0 would draw the same candidate N times; sample "
+                              "(--temperature > 0) or use --candidates both")
+
+    @property
+    def persona_type(self) -> Persona:
+        return Persona(self.persona)
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+    def generation_settings(self) -> dict[str, Any]:
+        """What decides the texts (written to the sidecar and hashed): a rerun must match these. Batch size,
+        workers and timeouts are left out: they change how fast, not what (but sampled draws are seeded per
+        batch, so a sampled rerun with another --batch-size draws other, equally valid, texts)."""
+        settings: dict[str, Any] = {
+            "persona": self.persona, "prompt": self.prompt, "samples": self.samples,
+            "temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p,
+            "max_new_tokens": self.max_new_tokens, "seed": self.seed,
+            "backend": "upstream" if self.upstream else "local",
+            "model": self.upstream_model if self.upstream else self.model,
+            "upstream": self.upstream, "dtype": None if self.upstream else self.dtype,
+            "best_of": self.best_of,
+        }
+        if self.best_of > 1:
+            settings.update(reward=self.reward, candidates=self.candidates, scorer=self.model,
+                            scaffold_filter=self.scaffold_filter)
+        return settings
