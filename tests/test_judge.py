@@ -284,7 +284,7 @@ def test_a_generation_file_without_its_settings_file_is_refused(files, tmp_path)
 
     a, b = files(2)
     (tmp_path / "b.jsonl.meta.json").unlink()
-    with pytest.raises(UserError, match=r"b\.jsonl: its settings file b\.jsonl\.meta\.json is missing"):
+    with pytest.raises(UserError, match=r"b\.jsonl: no settings sidecar b\.jsonl\.meta\.json"):
         judge(config(tmp_path, "http://127.0.0.1:9/v1", a=a, b=b))
 
 
