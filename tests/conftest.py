@@ -87,7 +87,8 @@ def make_client(tmp_path):
     clients = []
 
     def make(backend=None, annotate_with=None, **overrides):
-        config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, **overrides)
+        # One candidate per answer unless a test asks for best-of (the default for the untrained model is 4).
+        config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, **{"best_of": 1, **overrides})
         client = TestClient(create_app(config, backend=backend, annotator=annotate_with))
         clients.append(client.__enter__())
         return client

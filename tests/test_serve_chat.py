@@ -164,7 +164,7 @@ def embedded():
 
 
 def test_embedded_model_answers_plain_and_streamed(tmp_path, embedded):
-    config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, max_tokens=6)
+    config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, max_tokens=6, best_of=1)
     with TestClient(create_app(config, backend=embedded)) as client:
         user, key = user_with_history(client, "ann")
         assert client.post("/v1/chat/completions", json={**ask("Hi"), "model": "gpt-4"}, headers=key).status_code == 404
@@ -206,3 +206,21 @@ def test_best_of_needs_the_local_model(tmp_path):
 
     with pytest.raises(OptionError, match="--best-of scores candidates with the local model"):
         ServeConfig(db=f"sqlite:///{tmp_path / 'm.db'}", upstream="http://127.0.0.1:9/v1", best_of=2)
+
+
+def test_best_of_is_on_by_default_for_an_untrained_local_model_only(tmp_path):
+    from alignx.models import ADAPTER_CONFIG
+
+    db = f"sqlite:///{tmp_path / 'memory.db'}"
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / ADAPTER_CONFIG).write_text("{}")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert ServeConfig(db=db).best_of == 4
+    assert ServeConfig(db=db, model=str(plain)).best_of == 4
+    assert ServeConfig(db=db, model=str(adapter)).best_of == 1
+    assert ServeConfig(db=db, model="some-org/released-checkpoint").best_of == 1
+    assert ServeConfig(db=db, chat=False).best_of == 1
+    assert ServeConfig(db=db, upstream="http://127.0.0.1:9/v1").best_of == 1
+    assert ServeConfig(db=db, best_of=2, model=str(adapter)).best_of == 2

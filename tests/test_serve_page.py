@@ -70,7 +70,7 @@ def test_page_chat_edit_compare_and_feedback(browser, tmp_path):
 
     from alignx.serve.chat import LocalBackend
 
-    config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, max_tokens=16)
+    config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, max_tokens=16, best_of=1)
     with serve_in_thread(create_app(config, backend=LocalBackend("default"))) as base:
         user_id, key = seed_user(base)
         wait = WebDriverWait(browser, 120)

@@ -21,6 +21,7 @@ ADMIN_TOKEN_ENV = "ALIGNX_ADMIN_TOKEN"
 GUARD_ENV = "ALIGNX_GUARD"
 UPSTREAM_KEY_ENV = "ALIGNX_UPSTREAM_API_KEY"
 DB_ENV = "ALIGNX_DB"
+UNTRAINED_BEST_OF = 4  # candidates per personalized answer of an untrained local model (docs/generate.md)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
@@ -33,6 +34,17 @@ def default_db_url() -> str:
     folder = Path(user_data_dir("alignx"))
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'serve.db'}"
+
+
+def untrained(model: str) -> bool:
+    """Whether `model` is the embedded default or a local folder that `alignx train` did not write (no adapter,
+    no training record). Hub ids count as trained: the service cannot tell, and released checkpoints are."""
+    from alignx.models import ADAPTER_CONFIG, DEFAULT_MODEL, TRAINING_CONFIG
+
+    if model == DEFAULT_MODEL:
+        return True
+    folder = Path(model).expanduser()
+    return folder.is_dir() and not (folder / ADAPTER_CONFIG).is_file() and not (folder / TRAINING_CONFIG).is_file()
 
 
 def parse_guard(text: str) -> tuple[int, ...]:
@@ -96,9 +108,11 @@ class ServeConfig(AnnotatorSettings):
         "envvar": GUARD_ENV, "help": "Dimensions users may not turn negative (comma-separated), or 'none'."})
     half_life_days: float | None = field(default=None, metadata={
         "help": "Weigh events by recency with this half-life in days.", "default_text": "plain mean"})
-    best_of: int = field(default=1, metadata={
+    best_of: int | None = field(default=None, metadata={
+        "default_text": f"{UNTRAINED_BEST_OF} for an untrained local model (default or a plain folder), else 1",
         "help": "Local model: answer a personalized request with the best of N sampled candidates (persona and "
-                "universal prompts alternating) under the zero-shot reward, scaffold echoes last; 1: off."})
+                "universal prompts alternating) under the zero-shot reward, scaffold echoes last; 1: off. An "
+                "untrained model echoes the ICA scaffold; a trained adapter (alignx train) reads it."})
     log_level: str = field(default="info", metadata={"help": "uvicorn log level."})
     # not options (NOT_OPTIONS)
     upstream_api_key: str | None = None
@@ -134,6 +148,8 @@ class ServeConfig(AnnotatorSettings):
             raise OptionError("max_body_bytes must be at least 1024")
         if self.upstream is not None and not self.upstream.startswith(("http://", "https://")):
             raise OptionError(f"--upstream {self.upstream!r} must be an http(s) URL such as http://127.0.0.1:8000/v1")
+        if self.best_of is None:
+            self.best_of = UNTRAINED_BEST_OF if self.chat and self.upstream is None and untrained(self.model) else 1
         if self.best_of < 1:
             raise OptionError(f"--best-of must be at least 1, got {self.best_of}")
         if self.best_of > 1 and (self.upstream is not None or not self.chat):
