@@ -10,6 +10,7 @@ import pytest
 from conftest import ADMIN, auth, make_direction, serve_in_thread
 from typer.testing import CliRunner
 
+from alignx.build.dataset import test_side
 from alignx.cli import app
 from alignx.records import load_records
 from alignx.serve import ServeConfig, create_app
@@ -49,8 +50,12 @@ def test_memory_becomes_a_dataset_trains_an_adapter_that_serves_and_evaluates(tm
         gone, gone_key = users.pop("flo")
         assert httpx.delete(f"{url}/v1/users/{gone}", headers=auth(ADMIN)).status_code == 200
 
+    # User ids are random, so pick the split seed that puts users on both sides.
+    ids = [user_id for user_id, _ in users.values()]
+    seed = next(s for s in range(1000) if 0 < sum(test_side(u, s, 0.4) for u in ids) < len(ids))
     data = tmp_path / "data"
-    built = runner.invoke(app, ["build", "--db", db, "--output", str(data), "--test-fraction", "0.4", "--seed", "1"])
+    built = runner.invoke(app, ["build", "--db", db, "--output", str(data), "--test-fraction", "0.4",
+                                "--seed", str(seed)])
     assert built.exit_code == 0, built.output
     train, test = load_records(data / "train.jsonl"), load_records(data / "test.jsonl")
     in_train = {r.extra["user_id"] for r in train}
