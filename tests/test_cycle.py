@@ -10,7 +10,7 @@ import pytest
 from conftest import ADMIN, auth, make_direction, serve_in_thread
 from typer.testing import CliRunner
 
-from alignx.build.dataset import test_side
+from alignx.build.dataset import in_test_split
 from alignx.cli import app
 from alignx.records import load_records
 from alignx.serve import ServeConfig, create_app
@@ -52,7 +52,7 @@ def test_memory_becomes_a_dataset_trains_an_adapter_that_serves_and_evaluates(tm
 
     # User ids are random, so pick the split seed that puts users on both sides.
     ids = [user_id for user_id, _ in users.values()]
-    seed = next(s for s in range(1000) if 0 < sum(test_side(u, s, 0.4) for u in ids) < len(ids))
+    seed = next(s for s in range(1000) if 0 < sum(in_test_split(u, s, 0.4) for u in ids) < len(ids))
     data = tmp_path / "data"
     built = runner.invoke(app, ["build", "--db", db, "--output", str(data), "--test-fraction", "0.4",
                                 "--seed", str(seed)])

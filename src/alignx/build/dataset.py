@@ -117,7 +117,7 @@ def _histogram(counter: Counter) -> dict[str, int]:
     return {str(size): counter[size] for size in sorted(counter)}
 
 
-def test_side(user_id: str, seed: int, fraction: float) -> bool:
+def in_test_split(user_id: str, seed: int, fraction: float) -> bool:
     """Whether `user_id` goes to the test split: a seeded hash, so a user is on one side whatever the input."""
     digest = hashlib.blake2b(f"{seed}:{user_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64 < fraction
@@ -252,7 +252,7 @@ def _plan_user(user_id: str, batch: _Batch, indices: range, options: BuildOption
     if demographics:
         latest = max(demographics, key=lambda i: (-1 << 62 if batch.ts[i] is None else batch.ts[i], batch.row[i]))
         demographic = batch.text[latest]
-    split = TEST if test_side(user_id, options.seed, options.test_fraction) else TRAIN
+    split = TEST if in_test_split(user_id, options.seed, options.test_fraction) else TRAIN
     draw = random.Random(f"{options.seed}:{user_id}").random
     k = options.max_items
     targets = []
