@@ -9,12 +9,11 @@ from pathlib import Path
 
 import typer
 
+from alignx.annotate.command import CACHE_HELP
 from alignx.annotate.spec import AnnotatorSettings
-from alignx.build.dataset import FORMATS, BuildOptions
 from alignx.errors import OptionError, UserError
 
-CACHE_HELP = {"help": "SQLite file of the annotator's answers (reruns ask only for what is new).",
-              "default_text": "annotations.sqlite in the user cache folder, or $ALIGNX_ANNOTATION_CACHE"}
+FORMATS = ("jsonl", "parquet")  # pyarrow and numpy load only when a build runs (`alignx --help` stays instant)
 
 
 @dataclass(kw_only=True)
@@ -61,7 +60,9 @@ class BuildConfig(AnnotatorSettings):
             raise OptionError("--describe needs --annotator (an openai:MODEL annotator writes the text)")
 
     @property
-    def options(self) -> BuildOptions:
+    def options(self):
+        from alignx.build.dataset import BuildOptions
+
         return BuildOptions(seed=self.seed, test_fraction=self.test_fraction, max_items=self.max_items,
                             min_items=self.min_items, format=self.format, user=self.user)
 

@@ -31,7 +31,6 @@ from alignx.records import CHOSEN, COMMENT, DEMOGRAPHIC, DIRECTION, PAIR, PROMPT
 from alignx.space import N_DIMENSIONS
 
 TRAIN, TEST = "train", "test"
-FORMATS = ("jsonl", "parquet")
 BATCH_EVENTS = 1 << 16  # events per slice of whole users
 CHUNK_RECORDS = 2048  # records per annotator call / Parquet row group
 USER_ID = "user_id"
