@@ -27,9 +27,7 @@ from alignx.annotate.chat_prompt import (
     parse_answer,
     prompt_version,
 )
-
-NO_KEY = "none"  # local servers (vLLM, llama.cpp) need no key, but the client insists on one
-SHOWN_MODELS = 10
+from alignx.openai_server import Server, connect, message
 
 
 class RequestFailed(Exception):
@@ -41,11 +39,10 @@ class OpenAIAnnotator:
 
     can_describe = True
 
-    def __init__(self, client: openai.OpenAI, model: str, *, spec: str, key_env: str, workers: int,
-                 timeout: float, retries: int):
-        self.client, self.model, self.spec, self.key_env = client, model, spec, key_env
-        self.workers, self.timeout, self.retries = workers, timeout, retries
-        self.url = str(client.base_url).rstrip("/")
+    def __init__(self, server: Server, *, spec: str, workers: int, retries: int):
+        self.server, self.client, self.model, self.spec = server, server.client, server.model, spec
+        self.workers, self.timeout, self.retries = workers, server.timeout, retries
+        self.url = server.url
         self.json_schema = True  # until the server refuses response_format; then the prompt alone asks for JSON
         # What the run cost: requests (ours; the client's own retries are not seen), re-asked, failed, tokens.
         self.stats: Counter[str] = Counter()
@@ -55,34 +52,9 @@ class OpenAIAnnotator:
     def connect(cls, model: str, *, spec: str, base_url: str | None, api_key: str | None, key_env: str,
                 workers: int, timeout: float, retries: int) -> OpenAIAnnotator:
         """A client for `model` at `base_url` (None: the OpenAI API), checked by listing the server's models."""
-        if not api_key:
-            if base_url is None:
-                raise AnnotatorError(f"{spec}: no API key: set the environment variable {key_env} "
-                                     "(or give --annotator-url for a server that needs none)")
-            api_key = NO_KEY
-        client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=retries)
-        annotator = cls(client, model, spec=spec, key_env=key_env, workers=workers, timeout=timeout,
-                        retries=retries)
-        try:
-            annotator.check()
-        except BaseException:
-            client.close()
-            raise
-        return annotator
-
-    def check(self) -> None:
-        """AnnotatorError unless the server answers and offers the model (servers that list none pass)."""
-        try:
-            offered = sorted(m.id for m in self.client.models.list().data)
-        except openai.NotFoundError:
-            return  # no /models endpoint; a wrong model shows at the first request
-        except openai.APIError as e:
-            raise self._fatal(e, "GET /models") from None
-        if self.model not in offered:
-            shown = ", ".join(offered[:SHOWN_MODELS]) + (f", ... ({len(offered)} in all)"
-                                                         if len(offered) > SHOWN_MODELS else "")
-            raise AnnotatorError(f"{self.spec}: {self.url} offers no model {self.model!r}; it offers: "
-                                 f"{shown or 'none'}")
+        server = connect(model, base_url=base_url, api_key=api_key, key_env=key_env, timeout=timeout,
+                         retries=retries, error=AnnotatorError, label=spec, url_option="--annotator-url")
+        return cls(server, spec=spec, workers=workers, retries=retries)
 
     @property
     def identity(self) -> str:
@@ -109,7 +81,7 @@ class OpenAIAnnotator:
         return text.strip()
 
     def close(self) -> None:
-        self.client.close()
+        self.server.close()
 
     def _annotate_one(self, item: Item) -> Annotation:
         """Ask, re-asking up to `retries` times while the answer does not read; failed with the last reason."""
@@ -141,37 +113,20 @@ class OpenAIAnnotator:
             if schema and _refuses_response_format(e):
                 self.json_schema = False
                 return self._chat(messages, json_answer=json_answer)
-            raise RequestFailed(f"the server refused the request ({e.status_code}): {_message(e)}") from None
+            raise RequestFailed(f"the server refused the request ({e.status_code}): {message(e)}") from None
         except openai.APITimeoutError:
             raise RequestFailed(f"timed out after {self.timeout:g} s ({self._tries})") from None
         except openai.RateLimitError:
             raise RequestFailed(f"rate limited (429) ({self._tries})") from None
         except openai.InternalServerError as e:
-            raise RequestFailed(f"server error {e.status_code} ({self._tries}): {_message(e)}") from None
+            raise RequestFailed(f"server error {e.status_code} ({self._tries}): {message(e)}") from None
         except openai.APIError as e:
-            raise self._fatal(e, "POST /chat/completions") from None
+            raise self.server.fatal(e, "POST /chat/completions") from None
         usage = response.usage
         tokens = (usage.prompt_tokens or 0) + (usage.completion_tokens or 0) if usage else 0
         self._count("tokens", tokens)
         content = response.choices[0].message.content if response.choices else None
         return content or "", tokens
-
-    def _fatal(self, error: openai.APIError, request: str) -> AnnotatorError:
-        """The one-line AnnotatorError for a failure that every later request would repeat."""
-        where = f"{self.spec}: {self.url}"
-        if isinstance(error, openai.APITimeoutError):
-            return AnnotatorError(f"{where}: cannot reach it: no answer to {request} within {self.timeout:g} s")
-        if isinstance(error, openai.APIConnectionError):
-            cause = error.__cause__ or error
-            return AnnotatorError(f"{where}: cannot reach it ({type(cause).__name__}: {_one_line(str(cause))})")
-        if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
-            return AnnotatorError(f"{where} refused the key from ${self.key_env} ({error.status_code}): "
-                                  f"{_message(error)}")
-        if isinstance(error, openai.NotFoundError):
-            return AnnotatorError(f"{where} answered 404 to {request} ({_message(error)}): no model "
-                                  f"{self.model!r}, or not an OpenAI-compatible base URL (most end in /v1)")
-        status = getattr(error, "status_code", None)
-        return AnnotatorError(f"{where} answered {status or 'an error'} to {request}: {_message(error)}")
 
     @property
     def _tries(self) -> str:
@@ -189,12 +144,3 @@ class OpenAIAnnotator:
 def _refuses_response_format(error: openai.APIStatusError) -> bool:
     text = str(error).lower()
     return "response_format" in text or "json_schema" in text
-
-
-def _message(error: openai.APIError) -> str:
-    return _one_line(error.message, 200)
-
-
-def _one_line(text: str, limit: int = 160) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit] + "..."

@@ -10,7 +10,6 @@ fields vLLM reads (`top_k` in the body, `seed`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
@@ -18,10 +17,8 @@ import openai
 
 from alignx.errors import UserError
 from alignx.generate.local import Generated, Sampling, batch_seed
+from alignx.openai_server import Server, connect, message
 from alignx.prompts import Messages
-
-NO_KEY = "none"  # local servers need no key, but the client insists on one
-SHOWN_MODELS = 10
 
 
 class UpstreamError(UserError):
@@ -32,45 +29,21 @@ class RequestFailed(Exception):
     """One request that failed after the client's retries; the message says why."""
 
 
-def _one_line(text: object, limit: int = 200) -> str:
-    flat = re.sub(r"^Error code: \d+ - ", "", " ".join(str(text).split()))  # the status is said already
-    return flat if len(flat) <= limit else flat[:limit] + "..."
-
-
 class UpstreamGenerator:
     """Chat completions from `model` at `base_url`; `connect` builds a checked one."""
 
-    def __init__(self, client: openai.OpenAI, model: str, *, workers: int, timeout: float, retries: int,
-                 key_env: str):
-        self.client, self.model, self.workers = client, model, workers
-        self.timeout, self.retries, self.key_env = timeout, retries, key_env
-        self.url = str(client.base_url).rstrip("/")
+    def __init__(self, server: Server, *, workers: int, retries: int):
+        self.server, self.client, self.model, self.workers = server, server.client, server.model, workers
+        self.timeout, self.retries, self.url = server.timeout, retries, server.url
         self.tokens_generated = 0
 
     @classmethod
     def connect(cls, base_url: str, model: str, *, api_key: str | None, key_env: str, workers: int,
                 timeout: float, retries: int) -> UpstreamGenerator:
-        client = openai.OpenAI(base_url=base_url, api_key=api_key or NO_KEY, timeout=timeout, max_retries=retries)
-        generator = cls(client, model, workers=workers, timeout=timeout, retries=retries, key_env=key_env)
-        try:
-            generator.check()
-        except BaseException:
-            client.close()
-            raise
-        return generator
-
-    def check(self) -> None:
-        """UpstreamError unless the server answers and offers the model (servers without /models pass)."""
-        try:
-            offered = sorted(m.id for m in self.client.models.list().data)
-        except openai.NotFoundError:
-            return
-        except openai.APIError as e:
-            raise self._fatal(e, "GET /models") from None
-        if self.model not in offered:
-            shown = ", ".join(offered[:SHOWN_MODELS]) + (f", ... ({len(offered)} in all)"
-                                                         if len(offered) > SHOWN_MODELS else "")
-            raise UpstreamError(f"--upstream {self.url} offers no model {self.model!r}; it offers: {shown or 'none'}")
+        """A client for `model` at `base_url`, checked by listing the server's models."""
+        server = connect(model, base_url=base_url, api_key=api_key, key_env=key_env, timeout=timeout,
+                         retries=retries, error=UpstreamError, label="--upstream", url_option="--upstream")
+        return cls(server, workers=workers, retries=retries)
 
     def generate(self, messages: Sequence[Messages], sampling: Sampling, *, seed: int = 0,
                  ids: Sequence[str] | None = None) -> Iterator[tuple[int, Generated | RequestFailed]]:
@@ -100,11 +73,11 @@ class UpstreamGenerator:
         except openai.RateLimitError:
             raise RequestFailed(f"rate limited (429) ({self._tries})") from None
         except openai.InternalServerError as e:
-            raise RequestFailed(f"server error {e.status_code} ({self._tries}): {_one_line(e.message)}") from None
+            raise RequestFailed(f"server error {e.status_code} ({self._tries}): {message(e)}") from None
         except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
-            raise RequestFailed(f"the server refused the request ({e.status_code}): {_one_line(e.message)}") from None
+            raise RequestFailed(f"the server refused the request ({e.status_code}): {message(e)}") from None
         except openai.APIError as e:
-            raise self._fatal(e, "POST /chat/completions") from None
+            raise self.server.fatal(e, "POST /chat/completions") from None
         content = response.choices[0].message.content if response.choices else None
         usage = response.usage
         tokens = usage.completion_tokens if usage and usage.completion_tokens is not None else 0
@@ -115,21 +88,5 @@ class UpstreamGenerator:
     def _tries(self) -> str:
         return "1 try" if self.retries == 0 else f"{self.retries + 1} tries"
 
-    def _fatal(self, error: openai.APIError, request: str) -> UpstreamError:
-        where = f"--upstream {self.url}"
-        if isinstance(error, openai.APITimeoutError):
-            return UpstreamError(f"{where}: cannot reach it: no answer to {request} within {self.timeout:g} s")
-        if isinstance(error, openai.APIConnectionError):
-            cause = error.__cause__ or error
-            return UpstreamError(f"{where}: cannot reach it ({type(cause).__name__}: {_one_line(cause, 160)})")
-        if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
-            return UpstreamError(f"{where} refused the key from ${self.key_env} ({error.status_code}): "
-                                 f"{_one_line(error.message)}")
-        if isinstance(error, openai.NotFoundError):
-            return UpstreamError(f"{where} answered 404 to {request} ({_one_line(error.message)}): no model "
-                                 f"{self.model!r}, or not an OpenAI-compatible base URL (most end in /v1)")
-        status = getattr(error, "status_code", None)
-        return UpstreamError(f"{where} answered {status or 'an error'} to {request}: {_one_line(error.message)}")
-
     def close(self) -> None:
-        self.client.close()
+        self.server.close()

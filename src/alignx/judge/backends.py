@@ -20,8 +20,6 @@ from typing import Any, Protocol
 from alignx.errors import UserError
 from alignx.judge.prompt import Messages, correction_messages, parse_verdict, prompt_version
 
-NO_KEY = "none"  # local servers need no key, but the client insists on one
-SHOWN_MODELS = 10
 # The words a local judge may answer, with the spellings whose first token counts for each.
 ANSWER_WORDS = {"A": ("A", " A"), "B": ("B", " B"), "tie": ("tie", " tie", "Tie", " Tie")}
 
@@ -63,47 +61,22 @@ class RequestFailed(Exception):
 class OpenAIJudge:
     """One chat call per ordered pair at temperature 0; `connect` builds a checked one."""
 
-    def __init__(self, client: Any, model: str, *, spec: str, key_env: str, workers: int, timeout: float,
-                 retries: int):
-        self.client, self.model, self.spec, self.key_env = client, model, spec, key_env
-        self.workers, self.timeout, self.retries = workers, timeout, retries
-        self.url = str(client.base_url).rstrip("/")
+    def __init__(self, server: Any, *, spec: str, workers: int, retries: int):
+        self.server, self.client, self.model, self.spec = server, server.client, server.model, spec
+        self.workers, self.timeout, self.retries = workers, server.timeout, retries
+        self.url = server.url
         self.stats: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     @classmethod
     def connect(cls, model: str, *, spec: str, base_url: str | None, api_key: str | None, key_env: str,
                 workers: int, timeout: float, retries: int) -> OpenAIJudge:
-        import openai
+        """A client for `model` at `base_url` (None: the OpenAI API), checked by listing the server's models."""
+        from alignx.openai_server import connect
 
-        if not api_key:
-            if base_url is None:
-                raise JudgeError(f"{spec}: no API key: set the environment variable {key_env} "
-                                 "(or give --judge-url for a server that needs none)")
-            api_key = NO_KEY
-        client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=retries)
-        judge = cls(client, model, spec=spec, key_env=key_env, workers=workers, timeout=timeout, retries=retries)
-        try:
-            judge.check()
-        except BaseException:
-            client.close()
-            raise
-        return judge
-
-    def check(self) -> None:
-        """JudgeError unless the server answers and offers the model (servers that list none pass)."""
-        import openai
-
-        try:
-            offered = sorted(m.id for m in self.client.models.list().data)
-        except openai.NotFoundError:
-            return  # no /models endpoint; a wrong model shows at the first request
-        except openai.APIError as e:
-            raise self._fatal(e, "GET /models") from None
-        if self.model not in offered:
-            shown = ", ".join(offered[:SHOWN_MODELS]) + (f", ... ({len(offered)} in all)"
-                                                         if len(offered) > SHOWN_MODELS else "")
-            raise JudgeError(f"{self.spec}: {self.url} offers no model {self.model!r}; it offers: {shown or 'none'}")
+        server = connect(model, base_url=base_url, api_key=api_key, key_env=key_env, timeout=timeout,
+                         retries=retries, error=JudgeError, label=spec, url_option="--judge-url")
+        return cls(server, spec=spec, workers=workers, retries=retries)
 
     @property
     def identity(self) -> str:
@@ -119,7 +92,7 @@ class OpenAIJudge:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
-        self.client.close()
+        self.server.close()
 
     def _judge_one(self, messages: Messages) -> dict[str, Any]:
         """Ask, re-asking up to `retries` times while the answer does not read; then unparsed, with the answers."""
@@ -145,52 +118,27 @@ class OpenAIJudge:
     def _chat(self, messages: Messages) -> str:
         import openai
 
+        from alignx.openai_server import message
+
         self._count("requests")
         try:
             response = self.client.chat.completions.create(model=self.model, messages=messages, temperature=0)
         except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
-            raise RequestFailed(f"the server refused the request ({e.status_code}): {_message(e)}") from None
+            raise RequestFailed(f"the server refused the request ({e.status_code}): {message(e)}") from None
         except openai.APITimeoutError:
             raise RequestFailed(f"timed out after {self.timeout:g} s ({self.retries + 1} tries)") from None
         except openai.RateLimitError:
             raise RequestFailed(f"rate limited (429) ({self.retries + 1} tries)") from None
         except openai.InternalServerError as e:
-            raise RequestFailed(f"server error {e.status_code} ({self.retries + 1} tries): {_message(e)}") from None
+            raise RequestFailed(f"server error {e.status_code} ({self.retries + 1} tries): {message(e)}") from None
         except openai.APIError as e:
-            raise self._fatal(e, "POST /chat/completions") from None
+            raise self.server.fatal(e, "POST /chat/completions") from None
         content = response.choices[0].message.content if response.choices else None
         return content or ""
-
-    def _fatal(self, error: Any, request: str) -> JudgeError:
-        """The one-line JudgeError for a failure that every later request would repeat."""
-        import openai
-
-        where = f"{self.spec}: {self.url}"
-        if isinstance(error, openai.APITimeoutError):
-            return JudgeError(f"{where}: cannot reach it: no answer to {request} within {self.timeout:g} s")
-        if isinstance(error, openai.APIConnectionError):
-            cause = error.__cause__ or error
-            return JudgeError(f"{where}: cannot reach it ({type(cause).__name__}: {_one_line(str(cause))})")
-        if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
-            return JudgeError(f"{where} refused the key from ${self.key_env} ({error.status_code}): {_message(error)}")
-        if isinstance(error, openai.NotFoundError):
-            return JudgeError(f"{where} answered 404 to {request} ({_message(error)}): no model {self.model!r}, "
-                              "or not an OpenAI-compatible base URL (most end in /v1)")
-        status = getattr(error, "status_code", None)
-        return JudgeError(f"{where} answered {status or 'an error'} to {request}: {_message(error)}")
 
     def _count(self, what: str, n: int = 1) -> None:
         with self._lock:
             self.stats[what] += n
-
-
-def _message(error: Any) -> str:
-    return _one_line(getattr(error, "message", str(error)), 200)
-
-
-def _one_line(text: str, limit: int = 160) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit] + "..."
 
 
 # ---------------------------------------------------------------- local

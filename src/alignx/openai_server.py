@@ -1,0 +1,100 @@
+"""A checked connection to an OpenAI-compatible server, shared by the annotator, the judge and upstream
+generation: one way to build the official client, check the model, and say in one line what went wrong.
+
+`connect` builds the client (local servers need no key; the OpenAI API does), lists the server's models
+once, and raises the caller's `UserError` subclass naming the spec, the URL and what to do. `fatal`
+turns a failure every later request would repeat (unreachable, refused key, unknown model) into that
+same one-line error; per-request failures (429, 5xx, a timeout) stay with the caller.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import openai
+
+from alignx.errors import UserError
+
+NO_KEY = "none"  # local servers (vLLM, llama.cpp) need no key, but the client insists on one
+SHOWN_MODELS = 10
+
+
+def one_line(text: object, limit: int = 200) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[:limit] + "..."
+
+
+def message(error: openai.APIError) -> str:
+    """The server's own words, without the client's "Error code: N - " prefix (the status is said already)."""
+    return one_line(re.sub(r"^Error code: \d+ - ", "", str(getattr(error, "message", error))))
+
+
+@dataclass
+class Server:
+    """The client of one model on one server, and how its errors are worded (`where` starts each message)."""
+
+    client: openai.OpenAI
+    model: str
+    where: str  # e.g. "openai:gpt-4o-mini: http://127.0.0.1:8000/v1" or "--upstream http://..."
+    key_env: str
+    timeout: float
+    error: type[UserError]
+
+    @property
+    def url(self) -> str:
+        return str(self.client.base_url).rstrip("/")
+
+    def check_model(self) -> None:
+        """The caller's error unless the server answers and offers the model (servers without /models pass)."""
+        try:
+            offered = sorted(m.id for m in self.client.models.list().data)
+        except openai.NotFoundError:
+            return  # no /models endpoint; a wrong model shows at the first request
+        except openai.APIError as e:
+            raise self.fatal(e, "GET /models") from None
+        if self.model not in offered:
+            shown = ", ".join(offered[:SHOWN_MODELS]) + (f", ... ({len(offered)} in all)"
+                                                         if len(offered) > SHOWN_MODELS else "")
+            raise self.error(f"{self.where} offers no model {self.model!r}; it offers: {shown or 'none'}")
+
+    def fatal(self, error: openai.APIError, request: str) -> UserError:
+        """The one-line error for a failure that every later request would repeat."""
+        where = self.where
+        if isinstance(error, openai.APITimeoutError):
+            return self.error(f"{where}: cannot reach it: no answer to {request} within {self.timeout:g} s")
+        if isinstance(error, openai.APIConnectionError):
+            cause = error.__cause__ or error
+            return self.error(f"{where}: cannot reach it ({type(cause).__name__}: {one_line(cause, 160)})")
+        if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
+            return self.error(f"{where} refused the key from ${self.key_env} ({error.status_code}): "
+                              f"{message(error)}")
+        if isinstance(error, openai.NotFoundError):
+            return self.error(f"{where} answered 404 to {request} ({message(error)}): no model {self.model!r}, "
+                              "or not an OpenAI-compatible base URL (most end in /v1)")
+        status = getattr(error, "status_code", None)
+        return self.error(f"{where} answered {status or 'an error'} to {request}: {message(error)}")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def connect(model: str, *, base_url: str | None, api_key: str | None, key_env: str, timeout: float,
+            retries: int, error: type[UserError], label: str, url_option: str) -> Server:
+    """A checked `Server`. `label` names the caller in messages (a spec such as `openai:MODEL`, or an option
+    such as `--upstream`); `url_option` is the option that gives a server URL, for the missing-key hint."""
+    if not api_key:
+        if base_url is None:
+            raise error(f"{label}: no API key: set the environment variable {key_env} "
+                        f"(or give {url_option} for a server that needs none)")
+        api_key = NO_KEY
+    client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=retries)
+    url = str(client.base_url).rstrip("/")
+    where = f"{label} {url}" if label.startswith("--") else f"{label}: {url}"
+    server = Server(client, model, where, key_env, timeout, error)
+    try:
+        server.check_model()
+    except BaseException:
+        client.close()
+        raise
+    return server
