@@ -53,14 +53,7 @@ class EvalSettings:
     def __post_init__(self) -> None:
         persona = Persona.parse(self.persona)
         self.persona = persona.value
-        default = PromptKind.PBA if persona is Persona.PROFILE else PromptKind.ICA
-        kind = PromptKind.parse(self.prompt if self.prompt is not None else default)
-        self.prompt = kind.value
-        if kind is PromptKind.PBA and persona is not Persona.PROFILE:
-            raise OptionError(f"--prompt pba reads a preference profile; use --persona profile, not {persona}")
-        if kind is PromptKind.ICA and persona is Persona.PROFILE:
-            raise OptionError("--persona profile is read through the PBA prompt; use --prompt pba or leave "
-                              "--prompt out")
+        self.prompt = PromptKind.for_persona(persona, self.prompt).value
         reward = rewards.get(self.reward)
         if persona not in reward.personas:
             raise OptionError(f"--reward {reward.name} is defined for persona "

@@ -12,7 +12,7 @@ from enum import Enum
 
 from alignx.errors import OptionError, UserError
 from alignx.options import parse_option
-from alignx.personas import PersonaView
+from alignx.personas import Persona, PersonaView
 
 Messages = list[dict[str, str]]
 
@@ -37,6 +37,18 @@ class PromptKind(str, Enum):
     @classmethod
     def parse(cls, name: str | PromptKind, option: str = "--prompt") -> PromptKind:
         return parse_option(cls, name, option)
+
+    @classmethod
+    def for_persona(cls, persona: Persona, prompt: str | PromptKind | None) -> PromptKind:
+        """The prompt `persona` is read through: `prompt` if given, else PBA for the profile and ICA for the
+        rest; OptionError for a pairing that cannot work (PBA reads a profile, ICA does not)."""
+        kind = cls.parse(prompt if prompt is not None else cls.PBA if persona is Persona.PROFILE else cls.ICA)
+        if kind is cls.PBA and persona is not Persona.PROFILE:
+            raise OptionError(f"--prompt pba reads a preference profile; use --persona profile, not {persona}")
+        if kind is cls.ICA and persona is Persona.PROFILE:
+            raise OptionError("--persona profile is read through the PBA prompt; use --prompt pba or leave "
+                              "--prompt out")
+        return kind
 
 
 def _task(post: str, *, evaluation: bool) -> str:

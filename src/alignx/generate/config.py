@@ -97,14 +97,7 @@ class GenerateConfig:
                 PromptKind.parse(self.prompt)
             self.prompt = None  # the universal prompt has no kind
         else:
-            default = PromptKind.PBA if persona is Persona.PROFILE else PromptKind.ICA
-            kind = PromptKind.parse(self.prompt if self.prompt is not None else default)
-            self.prompt = kind.value
-            if kind is PromptKind.PBA and persona is not Persona.PROFILE:
-                raise OptionError(f"--prompt pba reads a preference profile; use --persona profile, not {persona}")
-            if kind is PromptKind.ICA and persona is Persona.PROFILE:
-                raise OptionError("--persona profile is read through the PBA prompt; use --prompt pba or leave "
-                                  "--prompt out")
+            self.prompt = PromptKind.for_persona(persona, self.prompt).value
         self.candidates = parse_option(Candidates, self.candidates, "--candidates").value
         for name in ("samples", "max_new_tokens", "batch_size", "workers", "best_of"):
             if getattr(self, name) < 1:
