@@ -95,7 +95,13 @@ def run_judge(config: JudgeConfig) -> dict[str, Any]:
     from alignx.atomic import atomic_write
 
     report = judge(config)
-    Console().print(report_table(report))
+    table = report_table(report)
+    console = Console()
+    console.print(table.title, soft_wrap=True)  # title and note in full lines; the table itself is narrow
+    table.title, note = None, table.caption
+    table.caption = None
+    console.print(table)
+    console.print(note, soft_wrap=True)
     if config.output:
         with atomic_write(config.output) as tmp:
             tmp.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -224,16 +230,18 @@ def report_table(report: dict[str, Any]):
                 f"{Path(report['b']['file']).name} (b) on {where}"
         names = ("n", "win", "tie", "loss", "win rate", "95% CI", "consistent", "picks A", "unread",
                  "len a", "len b")
-    table = Table(title=title)
-    for name in names:
-        table.add_column(name, justify="right", no_wrap=True)
     row = [str(s["n"]), str(s["wins"]), str(s["ties"]), str(s["losses"]), f"{s['win_rate']:.3f}",
            f"{s['ci95'][0]:.2f}–{s['ci95'][1]:.2f}", f"{s['position_consistency']:.2f}",
            f"{s['first_position_rate']:.2f}", str(s["unread"])]
     if not calibrating:
         tokens, chars = s["mean_tokens"], s["mean_chars"]
         row += [f"{tokens[k]:.0f} tok" if tokens[k] is not None else f"{chars[k] or 0:.0f} ch" for k in "ab"]
-    table.add_row(*row)
+    # One figure a line: the table fits any terminal.
+    table = Table(title=title)
+    table.add_column("figure")
+    table.add_column("value", justify="right", no_wrap=True)
+    for name, value in zip(names, row, strict=True):
+        table.add_row(name, value)
     calibrations = report.get("calibration") or []
     if calibrations:
         c = calibrations[0]
