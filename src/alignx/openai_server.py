@@ -1,10 +1,12 @@
 """A checked connection to an OpenAI-compatible server, shared by the annotator, the judge and upstream
-generation: one way to build the official client, check the model, and say in one line what went wrong.
+generation: one way to build the official client, check the model, ask, and say in one line what went wrong.
 
 `connect` builds the client (local servers need no key; the OpenAI API does), lists the server's models
-once, and raises the caller's `UserError` subclass naming the spec, the URL and what to do. `fatal`
-turns a failure every later request would repeat (unreachable, refused key, unknown model) into that
-same one-line error; per-request failures (429, 5xx, a timeout) stay with the caller.
+once, and raises the caller's `UserError` subclass naming the spec, the URL and what to do. `create`
+asks for one chat completion: a failure of that request alone (refused, timed out, rate limited, a
+server error, after the client's own retries with backoff) is `RequestFailed`, which the caller records
+for that item; one every later request would repeat (unreachable, refused key, unknown model) is the
+caller's one-line error (`fatal`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,15 @@ def message(error: openai.APIError) -> str:
     return one_line(re.sub(r"^Error code: \d+ - ", "", str(getattr(error, "message", error))))
 
 
+class RequestFailed(Exception):
+    """One request that failed after the client's retries; the message is the item's failure reason, `error`
+    the client's exception."""
+
+    def __init__(self, reason: str, error: openai.APIError):
+        super().__init__(reason)
+        self.error = error
+
+
 @dataclass
 class Server:
     """The client of one model on one server, and how its errors are worded (`where` starts each message)."""
@@ -39,6 +50,7 @@ class Server:
     where: str  # e.g. "openai:gpt-4o-mini: http://127.0.0.1:8000/v1" or "--upstream http://..."
     key_env: str
     timeout: float
+    retries: int  # the client's own, on 429 / 5xx / timeouts
     error: type[UserError]
 
     @property
@@ -57,6 +69,22 @@ class Server:
             shown = ", ".join(offered[:SHOWN_MODELS]) + (f", ... ({len(offered)} in all)"
                                                          if len(offered) > SHOWN_MODELS else "")
             raise self.error(f"{self.where} offers no model {self.model!r}; it offers: {shown or 'none'}")
+
+    def create(self, **request):
+        """One chat completion of `self.model` (`request`: messages, sampling, response_format, ...)."""
+        tries = "1 try" if self.retries == 0 else f"{self.retries + 1} tries"
+        try:
+            return self.client.chat.completions.create(model=self.model, **request)
+        except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
+            raise RequestFailed(f"the server refused the request ({e.status_code}): {message(e)}", e) from None
+        except openai.APITimeoutError as e:
+            raise RequestFailed(f"timed out after {self.timeout:g} s ({tries})", e) from None
+        except openai.RateLimitError as e:
+            raise RequestFailed(f"rate limited (429) ({tries})", e) from None
+        except openai.InternalServerError as e:
+            raise RequestFailed(f"server error {e.status_code} ({tries}): {message(e)}", e) from None
+        except openai.APIError as e:
+            raise self.fatal(e, "POST /chat/completions") from None
 
     def fatal(self, error: openai.APIError, request: str) -> UserError:
         """The one-line error for a failure that every later request would repeat."""
@@ -91,7 +119,7 @@ def connect(model: str, *, base_url: str | None, api_key: str | None, key_env: s
     client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=retries)
     url = str(client.base_url).rstrip("/")
     where = f"{label} {url}" if label.startswith("--") else f"{label}: {url}"
-    server = Server(client, model, where, key_env, timeout, error)
+    server = Server(client, model, where, key_env, timeout, retries, error)
     try:
         server.check_model()
     except BaseException:

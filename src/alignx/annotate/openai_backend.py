@@ -27,11 +27,7 @@ from alignx.annotate.chat_prompt import (
     parse_answer,
     prompt_version,
 )
-from alignx.openai_server import Server, connect, message
-
-
-class RequestFailed(Exception):
-    """One request that failed after the client's retries; the message is the item's failure reason."""
+from alignx.openai_server import RequestFailed, Server, connect
 
 
 class OpenAIAnnotator:
@@ -40,8 +36,8 @@ class OpenAIAnnotator:
     can_describe = True
 
     def __init__(self, server: Server, *, spec: str, workers: int, retries: int):
-        self.server, self.client, self.model, self.spec = server, server.client, server.model, spec
-        self.workers, self.timeout, self.retries = workers, server.timeout, retries
+        self.server, self.model, self.spec = server, server.model, spec
+        self.workers, self.retries = workers, retries  # our re-asks of unreadable answers; the client has its own
         self.url = server.url
         self.json_schema = True  # until the server refuses response_format; then the prompt alone asks for JSON
         # What the run cost: requests (ours; the client's own retries are not seen), re-asked, failed, tokens.
@@ -108,29 +104,17 @@ class OpenAIAnnotator:
         extra = {"response_format": RESPONSE_FORMAT} if schema else {}
         self._count("requests")
         try:
-            response = self.client.chat.completions.create(model=self.model, messages=messages, **extra)
-        except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
-            if schema and _refuses_response_format(e):
+            response = self.server.create(messages=messages, **extra)
+        except RequestFailed as e:
+            if schema and _refuses_response_format(e.error):
                 self.json_schema = False
                 return self._chat(messages, json_answer=json_answer)
-            raise RequestFailed(f"the server refused the request ({e.status_code}): {message(e)}") from None
-        except openai.APITimeoutError:
-            raise RequestFailed(f"timed out after {self.timeout:g} s ({self._tries})") from None
-        except openai.RateLimitError:
-            raise RequestFailed(f"rate limited (429) ({self._tries})") from None
-        except openai.InternalServerError as e:
-            raise RequestFailed(f"server error {e.status_code} ({self._tries}): {message(e)}") from None
-        except openai.APIError as e:
-            raise self.server.fatal(e, "POST /chat/completions") from None
+            raise
         usage = response.usage
         tokens = (usage.prompt_tokens or 0) + (usage.completion_tokens or 0) if usage else 0
         self._count("tokens", tokens)
         content = response.choices[0].message.content if response.choices else None
         return content or "", tokens
-
-    @property
-    def _tries(self) -> str:
-        return "1 try" if self.retries == 0 else f"{self.retries + 1} tries"
 
     def _failed(self, reason: str, tokens: int) -> Annotation:
         self._count("failed")

@@ -13,11 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-import openai
-
 from alignx.errors import UserError
 from alignx.generate.local import Generated, Sampling, batch_seed
-from alignx.openai_server import Server, connect, message
+from alignx.openai_server import RequestFailed, Server, connect
 from alignx.prompts import Messages
 
 
@@ -25,16 +23,11 @@ class UpstreamError(UserError):
     """The upstream cannot serve this run (unreachable, refused key, no such model)."""
 
 
-class RequestFailed(Exception):
-    """One request that failed after the client's retries; the message says why."""
-
-
 class UpstreamGenerator:
     """Chat completions from `model` at `base_url`; `connect` builds a checked one."""
 
-    def __init__(self, server: Server, *, workers: int, retries: int):
-        self.server, self.client, self.model, self.workers = server, server.client, server.model, workers
-        self.timeout, self.retries, self.url = server.timeout, retries, server.url
+    def __init__(self, server: Server, *, workers: int):
+        self.server, self.model, self.workers, self.url = server, server.model, workers, server.url
         self.tokens_generated = 0
 
     @classmethod
@@ -43,7 +36,7 @@ class UpstreamGenerator:
         """A client for `model` at `base_url`, checked by listing the server's models."""
         server = connect(model, base_url=base_url, api_key=api_key, key_env=key_env, timeout=timeout,
                          retries=retries, error=UpstreamError, label="--upstream", url_option="--upstream")
-        return cls(server, workers=workers, retries=retries)
+        return cls(server, workers=workers)
 
     def generate(self, messages: Sequence[Messages], sampling: Sampling, *, seed: int = 0,
                  ids: Sequence[str] | None = None) -> Iterator[tuple[int, Generated | RequestFailed]]:
@@ -63,30 +56,14 @@ class UpstreamGenerator:
 
     def _one(self, messages: Messages, sampling: Sampling, seed: int) -> Generated:
         extra = {"top_k": sampling.top_k} if sampling.top_k and sampling.temperature > 0 else {}
-        try:
-            response = self.client.chat.completions.create(
-                model=self.model, messages=messages, max_tokens=sampling.max_new_tokens,
-                temperature=sampling.temperature, top_p=sampling.top_p if sampling.temperature > 0 else 1.0,
-                seed=seed, extra_body=extra or None)
-        except openai.APITimeoutError:
-            raise RequestFailed(f"timed out after {self.timeout:g} s ({self._tries})") from None
-        except openai.RateLimitError:
-            raise RequestFailed(f"rate limited (429) ({self._tries})") from None
-        except openai.InternalServerError as e:
-            raise RequestFailed(f"server error {e.status_code} ({self._tries}): {message(e)}") from None
-        except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
-            raise RequestFailed(f"the server refused the request ({e.status_code}): {message(e)}") from None
-        except openai.APIError as e:
-            raise self.server.fatal(e, "POST /chat/completions") from None
+        response = self.server.create(
+            messages=messages, max_tokens=sampling.max_new_tokens, temperature=sampling.temperature,
+            top_p=sampling.top_p if sampling.temperature > 0 else 1.0, seed=seed, extra_body=extra or None)
         content = response.choices[0].message.content if response.choices else None
         usage = response.usage
         tokens = usage.completion_tokens if usage and usage.completion_tokens is not None else 0
         self.tokens_generated += tokens
         return Generated(content or "", tokens)
-
-    @property
-    def _tries(self) -> str:
-        return "1 try" if self.retries == 0 else f"{self.retries + 1} tries"
 
     def close(self) -> None:
         self.server.close()

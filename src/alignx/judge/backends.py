@@ -54,16 +54,12 @@ def split_judge_spec(spec: str) -> tuple[str, str]:
 # ---------------------------------------------------------------- openai
 
 
-class RequestFailed(Exception):
-    """One request that failed after the client's own retries; the message is the judgment's error."""
-
-
 class OpenAIJudge:
     """One chat call per ordered pair at temperature 0; `connect` builds a checked one."""
 
     def __init__(self, server: Any, *, spec: str, workers: int, retries: int):
-        self.server, self.client, self.model, self.spec = server, server.client, server.model, spec
-        self.workers, self.timeout, self.retries = workers, server.timeout, retries
+        self.server, self.model, self.spec = server, server.model, spec
+        self.workers, self.retries = workers, retries  # our re-asks of unreadable answers; the client has its own
         self.url = server.url
         self.stats: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -96,6 +92,8 @@ class OpenAIJudge:
 
     def _judge_one(self, messages: Messages) -> dict[str, Any]:
         """Ask, re-asking up to `retries` times while the answer does not read; then unparsed, with the answers."""
+        from alignx.openai_server import RequestFailed  # openai loads only when a judge asks a server
+
         answers: list[str] = []
         asked = messages
         for attempt in range(self.retries + 1):
@@ -116,23 +114,8 @@ class OpenAIJudge:
         return {"answers": answers, "verdict": None, "error": f"unparsed: no A, B or tie in the answer (asked {tries})"}
 
     def _chat(self, messages: Messages) -> str:
-        import openai
-
-        from alignx.openai_server import message
-
         self._count("requests")
-        try:
-            response = self.client.chat.completions.create(model=self.model, messages=messages, temperature=0)
-        except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
-            raise RequestFailed(f"the server refused the request ({e.status_code}): {message(e)}") from None
-        except openai.APITimeoutError:
-            raise RequestFailed(f"timed out after {self.timeout:g} s ({self.retries + 1} tries)") from None
-        except openai.RateLimitError:
-            raise RequestFailed(f"rate limited (429) ({self.retries + 1} tries)") from None
-        except openai.InternalServerError as e:
-            raise RequestFailed(f"server error {e.status_code} ({self.retries + 1} tries): {message(e)}") from None
-        except openai.APIError as e:
-            raise self.server.fatal(e, "POST /chat/completions") from None
+        response = self.server.create(messages=messages, temperature=0)
         content = response.choices[0].message.content if response.choices else None
         return content or ""
 
