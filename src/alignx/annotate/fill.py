@@ -28,6 +28,8 @@ DESCRIBE_KEY = "describe:"
 
 @dataclass
 class FillSummary:
+    """What the fill calls did; one summary handed to several calls (chunks of a large build) adds them up."""
+
     items: int = 0  # item occurrences in the records
     kept: int = 0  # occurrences that already had a direction and were left alone
     distinct: int = 0  # distinct items that needed an answer
@@ -89,10 +91,10 @@ def fill_directions(records: Sequence[Record], annotator: Annotator, cache: Answ
                 summary.kept += 1
             else:
                 wanted.setdefault(item_key(item), item)
-    summary.distinct = len(wanted)
+    summary.distinct += len(wanted)
     answers: dict[str, tuple[float, ...]] = {
         key: tuple(value["direction"]) for key, value in cache.get_many(annotator.identity, wanted).items()}
-    summary.from_cache = len(answers)
+    summary.from_cache += len(answers)
     pending = [(key, item) for key, item in wanted.items() if key not in answers]
     start = time.perf_counter()
     with _progress(len(pending), f"annotating with {annotator.spec}", progress) as advance:
@@ -106,7 +108,7 @@ def fill_directions(records: Sequence[Record], annotator: Annotator, cache: Answ
                 answers[key] = annotation.direction
                 summary.annotated += 1
             advance()
-    summary.seconds = time.perf_counter() - start
+    summary.seconds += time.perf_counter() - start
     filled = []
     for record in records:
         directions = [direction if direction is not None and not overwrite else answers.get(item_key(item))
@@ -151,7 +153,7 @@ def fill_descriptions(records: Sequence[Record], annotator: Annotator, cache: An
             else:
                 summary.describe_failed[error or "empty answer"] += 1
             advance()
-    summary.described = len(texts)
+    summary.described += len(texts)
     return [dataclasses.replace(r, demographic=texts[i]) if i in texts else r for i, r in enumerate(records)], summary
 
 

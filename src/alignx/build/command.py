@@ -150,29 +150,19 @@ def _annotation(config: BuildConfig):
 
     annotator = load_annotator(config, device=config.device)
     cache = AnswerCache(config.cache)
-    cache.__enter__()
     if config.describe and not annotator.can_describe:
         annotator.close()
         cache.close()
         raise OptionError(f"--describe: {config.annotator} answers directions only and cannot write demographic "
                           "text; use an openai:MODEL annotator")
-    summary = FillSummary()
-
-    def add(part: FillSummary) -> None:  # fill_* set some totals per call: add the calls up here
-        for name in ("items", "kept", "distinct", "from_cache", "annotated", "seconds", "tokens", "described"):
-            setattr(summary, name, getattr(summary, name) + getattr(part, name))
-        summary.failed.update(part.failed)
-        summary.describe_failed.update(part.describe_failed)
+    summary = FillSummary()  # every chunk's call adds to it
 
     def directions(records):
-        filled, part = fill_directions(records, annotator, cache, progress=False)
-        add(part)
-        return filled
+        return fill_directions(records, annotator, cache, progress=False, summary=summary)[0]
 
     def describe(records):
-        described, part = fill_descriptions(records, annotator, cache, workers=config.annotator_workers,
-                                            progress=False)
-        add(part)
+        described, _ = fill_descriptions(records, annotator, cache, workers=config.annotator_workers,
+                                         progress=False, summary=summary)
         return [r.demographic for r in described]
 
     annotation = Annotation(directions=directions, describe=describe if config.describe else None, summary=summary)
