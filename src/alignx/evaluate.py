@@ -159,10 +159,16 @@ def load_scored(spec: str, *, batch_size: int = 8, progress: bool = True, dtype:
     """`spec` loaded once (in `dtype`, default as `alignx.models.pick_dtype`), scored by the prefix-sharing
     scorer behind a cache."""
     from alignx import models
+
+    return scored(models.load(spec, dtype=dtype), spec, batch_size=batch_size, progress=progress)
+
+
+def scored(loaded: Any, name: str, *, batch_size: int = 8, progress: bool = True) -> ScoredModel:
+    """A `ScoredModel` on an already loaded model (generation and scoring can share the weights); an adapter
+    also gets its base, the same weights with the adapter switched off."""
     from alignx.prompts import render
     from alignx.scoring import PrefixSharingScorer, ScorerConfig
 
-    loaded = models.load(spec, dtype=dtype)
     config = ScorerConfig(batch_size=batch_size, progress=progress)
 
     def render_messages(messages: Messages) -> str:
@@ -172,7 +178,7 @@ def load_scored(spec: str, *, batch_size: int = 8, progress: bool = True, dtype:
     if loaded.spec.is_adapter:
         base = ScoredModel(loaded.spec.base, render_messages,
                            CachedScorer(PrefixSharingScorer(loaded, config, disable_adapter=True)))
-    return ScoredModel(spec, render_messages, CachedScorer(PrefixSharingScorer(loaded, config)), base)
+    return ScoredModel(name, render_messages, CachedScorer(PrefixSharingScorer(loaded, config)), base)
 
 
 class Evaluator:

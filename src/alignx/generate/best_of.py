@@ -52,12 +52,3 @@ def pick_best(responses: Sequence[str], terms: Sequence[Term], scorer: ScoredMod
     echoed = [scaffold_filter and echoes_scaffold(r) for r in responses]
     best = max(range(len(responses)), key=lambda i: (not echoed[i], scores[i], -i))
     return Pick(best, scores)
-
-
-def scored_model(loaded, name: str, *, batch_size: int = 8) -> ScoredModel:
-    """A `ScoredModel` on an already loaded model (generation and scoring share the weights)."""
-    from alignx.prompts import render
-    from alignx.scoring import CachedScorer, PrefixSharingScorer, ScorerConfig
-
-    scorer = PrefixSharingScorer(loaded, ScorerConfig(batch_size=batch_size, progress=False))
-    return ScoredModel(name, lambda messages: render(loaded.tokenizer, messages), CachedScorer(scorer))

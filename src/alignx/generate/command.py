@@ -99,13 +99,13 @@ class Backend:
 
     def scorer(self):
         """The model best-of-N scores with: the loaded one, or --model loaded for it (upstream)."""
-        from alignx.generate.best_of import scored_model
+        from alignx.evaluate import scored
 
         if self.loaded is None:
             from alignx import models
 
             self.loaded = models.load(self.config.model, device=self.config.device, dtype=self.config.dtype)
-        return scored_model(self.loaded, self.config.model, batch_size=self.config.batch_size)
+        return scored(self.loaded, self.config.model, batch_size=self.config.batch_size, progress=False)
 
     def close(self) -> None:
         if self.upstream is not None:

@@ -202,11 +202,12 @@ class LocalBackend:
     def rank(self, responses: list[str], terms: list) -> Any:
         """`alignx.generate.best_of.pick_best` of `responses` under reward `terms`, scored by this model (under
         the generation lock: one use of the model at a time); scaffold echoes rank last."""
-        from alignx.generate.best_of import pick_best, scored_model
+        from alignx.evaluate import scored
+        from alignx.generate.best_of import pick_best
 
         with self._lock:
             if getattr(self, "_scored", None) is None:
-                self._scored = scored_model(self.loaded, self.name)
+                self._scored = scored(self.loaded, self.name, progress=False)
             return pick_best(responses, terms, self._scored, scaffold_filter=True)
 
     def close(self) -> None:
