@@ -12,6 +12,7 @@ from typing import Any
 
 from alignx.errors import OptionError
 from alignx.serve.memory import EventKind
+from alignx.serve.store import EventRow, as_utc
 
 KINDS = {EventKind.CONTENT.value: "comment", EventKind.FEEDBACK.value: "pair",
          EventKind.DEMOGRAPHIC.value: "demographic"}
@@ -47,7 +48,6 @@ def events_from_store(url: str, user: str | None = None):
     from sqlalchemy.exc import OperationalError
 
     from alignx.build.events import EVENT_SCHEMA
-    from alignx.serve.store import EventRow
 
     engine = read_only_engine(url)
     events = EventRow.__table__
@@ -76,8 +76,6 @@ def events_from_store(url: str, user: str | None = None):
 
 
 def _append(columns: dict[str, list[Any]], row: Any) -> None:
-    from datetime import timezone
-
     data = row.data
     kind = KINDS[row.kind]
     columns["user_id"].append(row.user_id)
@@ -88,6 +86,5 @@ def _append(columns: dict[str, list[Any]], row: Any) -> None:
     columns["rejected"].append(data.get("rejected"))
     columns["text"].append(data.get("text"))
     columns["direction"].append(row.direction)
-    created = row.created_at
-    columns["timestamp"].append(created if created.tzinfo else created.replace(tzinfo=timezone.utc))
+    columns["timestamp"].append(as_utc(row.created_at))
     columns["row"].append(row.id)

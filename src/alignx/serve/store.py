@@ -89,14 +89,14 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _utc(t: datetime) -> datetime:
+def as_utc(t: datetime) -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)  # SQLite returns naive UTC
 
 
 def _event(row) -> Event:
     """An Event from an ORM row or a Core row (the same column names)."""
     direction = tuple(row.direction) if row.direction is not None else None
-    return Event(row.id, row.user_id, EventKind(row.kind), _utc(row.created_at), dict(row.data), direction)
+    return Event(row.id, row.user_id, EventKind(row.kind), as_utc(row.created_at), dict(row.data), direction)
 
 
 def _engines(url: str) -> tuple[Engine, Engine]:
@@ -174,12 +174,12 @@ class MemoryStore:
     def user_for_key(self, key: str) -> User | None:
         with self._read() as session:
             row = session.scalar(select(UserRow).where(UserRow.key_hash == hash_key(key)))
-            return User(row.id, row.name, _utc(row.created_at)) if row else None
+            return User(row.id, row.name, as_utc(row.created_at)) if row else None
 
     def get_user(self, user_id: str) -> User | None:
         with self._read() as session:
             row = session.get(UserRow, user_id)
-            return User(row.id, row.name, _utc(row.created_at)) if row else None
+            return User(row.id, row.name, as_utc(row.created_at)) if row else None
 
     def delete_user(self, user_id: str) -> int:
         """Remove the user and every event of theirs; the number of rows removed (0: no such user)."""
