@@ -98,6 +98,7 @@ def run_annotator_eval(config: AnnotatorEvalConfig) -> None:
     from alignx.annotate.cache import AnswerCache
     from alignx.annotate.check import agreement, agreement_table
     from alignx.annotate.spec import load_annotator
+    from alignx.atomic import atomic_write
 
     records = registry.load(config.data, config.split, config.limit)
     annotator = load_annotator(config, device=config.device)
@@ -109,7 +110,8 @@ def run_annotator_eval(config: AnnotatorEvalConfig) -> None:
     report["data"], report["split"] = config.data, config.split
     Console().print(agreement_table(report, title=f"{config.annotator} on {config.data}"))
     if config.output:
-        Path(config.output).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        with atomic_write(config.output) as tmp:
+            tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         typer.echo(f"report: {config.output}", err=True)
 
 
