@@ -96,7 +96,6 @@ def test_describe_writes_missing_demographics_only(tmp_path, write_jsonl, server
     del rows[0]["Demographic Information"]
     data = write_jsonl(rows)
     server.default = answer("A practical person who prefers short answers.")
-    server.script.extend([answer("A practical person who prefers short answers.")])
     out = tmp_path / "out.jsonl"
     result = annotate(server, data, out, tmp_path / "cache.sqlite", "--describe", "--limit", "2")
     assert result.exit_code == 0, result.output
