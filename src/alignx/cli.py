@@ -134,7 +134,15 @@ def run_eval(config: EvalConfig) -> None:
     from alignx.evaluate import evaluate
     from alignx.reporting import results_table, write_report
 
+    from alignx import distributed
+
+    if note := distributed.launcher_note():
+        typer.echo(f"note: {note}", err=True)
     result = evaluate(config)
+    if not distributed.is_main():  # every process scored its shard; the main one reports
+        return
+    if result.processes > 1:
+        typer.echo(f"data parallel: {result.processes} processes scored {result.n} records, gathered in order")
     Console().print(results_table([result]))
     if config.output:
         write_report(result, config.output)

@@ -28,6 +28,15 @@ def is_main() -> bool:
     return rank() == 0
 
 
+def launcher_note() -> str | None:
+    """What to tell a user whose launcher started one process: `accelerate launch --num_processes N` on a
+    machine without GPUs picks its one-process launcher (it marks the process with ACCELERATE_USE_CPU)."""
+    if world_size() == 1 and "ACCELERATE_USE_CPU" in os.environ:
+        return ("accelerate launched 1 process; on a machine without GPUs add --multi_gpu (accelerate launch "
+                "--multi_gpu --num_processes N) or use torchrun --nproc_per_node N for N processes")
+    return None
+
+
 def shard(items: Sequence[T]) -> list[T]:
     """This process's share of `items`: every world_size-th item from position rank."""
     return list(items[rank()::world_size()])
@@ -56,4 +65,6 @@ def ensure_process_group() -> None:
     import torch.distributed as dist
 
     if not dist.is_initialized():
+        if torch.cuda.is_available():  # NCCL gathers objects through the current device
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from alignx import rewards
+from alignx import distributed, rewards
 from alignx.errors import OptionError, record_prefix
 from alignx.models import DTYPES
 from alignx.personas import Persona, PersonaError, persona_view
@@ -107,6 +107,7 @@ class EvalResult:
     examples: list[dict[str, Any]]
     seconds: float
     tokens: int = 0  # positions the scorers ran for this row (rows sharing prompts share tokens)
+    processes: int = 1  # data-parallel processes that scored it (alignx.distributed)
     ci95: tuple[float, float] = (0.0, 0.0)
 
     @property
@@ -126,7 +127,7 @@ class EvalResult:
             "n": self.n,
             "ci95": list(self.ci95),
             "settings": {**self.provenance, **settings},
-            "timing": {"seconds": round(self.seconds, 3), "tokens": self.tokens,
+            "timing": {"seconds": round(self.seconds, 3), "tokens": self.tokens, "processes": self.processes,
                        "tokens_per_record": round(self.tokens / self.n, 1) if self.n else None,
                        "examples_per_second": round(self.n / self.seconds, 3) if self.seconds else None},
             "examples": self.examples,
@@ -227,14 +228,20 @@ class Evaluator:
         scorers = {id(m.scorer): m.scorer for m in models.values() if m is not None}  # base and policy differ
         start = time.perf_counter()
         tokens_before = sum(scorer.tokens_processed for scorer in scorers.values())
-        scores = self._score(records, terms, models, f"{settings.reward}, persona {settings.persona}")
+        # Data parallel under torchrun / accelerate launch: this process scores its shard, every process
+        # gets all rows back in order (one process: the whole list).
+        mine = distributed.shard(range(len(records)))
+        scores = self._score([records[i] for i in mine], [terms[i] for i in mine], models,
+                             f"{settings.reward}, persona {settings.persona}")
+        rows = [example_row(i, records[i], terms[i], s, models) for i, s in zip(mine, scores, strict=True)]
         tokens = sum(scorer.tokens_processed for scorer in scorers.values()) - tokens_before
-        examples = [example_row(i, r, t, s, models) for i, (r, t, s) in enumerate(zip(records, terms, scores,
-                                                                                          strict=True))]
+        examples = distributed.gather(rows, len(records))
+        tokens = sum(distributed.gather([tokens], distributed.world_size()))
         reference = models[Role.REFERENCE]
         provenance = {**(provenance or {}), "model": self.policy.name,
                       "reference_model": reference.name if reference else None}
-        result = EvalResult(settings, provenance, examples, time.perf_counter() - start, tokens)
+        result = EvalResult(settings, provenance, examples, time.perf_counter() - start, tokens,
+                            processes=distributed.world_size())
         result.ci95 = bootstrap_ci([e["correct"] for e in examples], settings.bootstrap, settings.seed)
         return result
 
@@ -301,7 +308,7 @@ def evaluate(config: EvalConfig, evaluator: Evaluator | None = None) -> EvalResu
         from alignx.hub import ensure_reachable
 
         ensure_reachable("model", config.reference)  # before the policy loads, not after
-    evaluator = evaluator or Evaluator.load(config.model, batch_size=config.batch_size, progress=config.progress,
-                                            dtype=config.dtype)
+    evaluator = evaluator or Evaluator.load(config.model, batch_size=config.batch_size,
+                                            progress=config.progress and distributed.is_main(), dtype=config.dtype)
     provenance = {"data": config.data, "split": config.split, "limit": config.limit, "dtype": config.dtype}
     return evaluator.run(records, config, source=config.data, provenance=provenance)

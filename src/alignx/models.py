@@ -146,8 +146,8 @@ def pick_device(device: str | None = None):
     or a CUDA device on a machine without one."""
     import torch
 
-    if not device:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not device:  # under a data-parallel launcher, each process takes its own GPU
+        return torch.device(f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if torch.cuda.is_available() else "cpu")
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
