@@ -131,10 +131,9 @@ def run_eval(config: EvalConfig) -> None:
     """Alignment accuracy of MODEL on DATA for one persona type and reward, with a bootstrap 95% interval."""
     from rich.console import Console
 
+    from alignx import distributed
     from alignx.evaluate import evaluate
     from alignx.reporting import results_table, write_report
-
-    from alignx import distributed
 
     if note := distributed.launcher_note():
         typer.echo(f"note: {note}", err=True)
