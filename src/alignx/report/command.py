@@ -87,19 +87,26 @@ def run_report(config: ReportConfig, *, evaluator_cls: type[Evaluator] = Evaluat
     for cell in cells:
         why = status[cell.file][1]
         if why.startswith(("stale", "unreadable")):
-            console.print(f"note: {cell.file}: {why}")
+            console.print(f"note: {cell.file}: {why}", markup=False, highlight=False, soft_wrap=True)
         elif why == "done (interval recomputed)" and main:
             write_json(reports[cell.file], folder / "cells" / cell.file)
     if todo:
-        score(spec, todo, folder, reports, console, evaluator_cls, load_model, config.progress, main)
-    from alignx.report.table import build_table, rich_table, write_table
+        try:
+            score(spec, todo, folder, reports, console, evaluator_cls, load_model, config.progress, main)
+        except KeyboardInterrupt:
+            done = sum(1 for cell in todo if cell.file in reports)
+            console.print(f"interrupted: {done} of {len(todo)} cells scored and saved in {folder / 'cells'}; "
+                          "run the same command again to resume", markup=False, highlight=False)
+            raise
+    from alignx.report.table import FOOTER, build_table, rich_table, write_table
 
     table = build_table(spec, cells, reports)
     if main:
         write_table(table, folder)
         console.print(rich_table(table))
+        console.print(FOOTER, markup=False, highlight=False)
         console.print(f"cells: {len(todo)} scored, {len(cells) - len(todo)} reused; "
-                      f"table: {folder / 'table.md'}, {folder / 'table.json'}")
+                      f"table: {folder / 'table.md'}, {folder / 'table.json'}", markup=False, soft_wrap=True)
     return table
 
 
@@ -116,7 +123,7 @@ def score(spec: ReportSpec, todo: list[Cell], folder: Path, reports: dict[str, d
         check_reachable({spec for cell in todo for spec in models_needed(cell)})
 
         def load_model(name: str) -> ScoredModel:
-            console.print(f"loading model {name}")
+            console.print(f"loading model {name}", markup=False, highlight=False)
             return load_scored(name, batch_size=spec.batch_size, progress=progress, dtype=spec.dtype)
 
     last_use = {name: i for i, cell in enumerate(todo) for name in models_needed(cell)}
@@ -139,15 +146,16 @@ def score(spec: ReportSpec, todo: list[Cell], folder: Path, reports: dict[str, d
         if model not in evaluators:
             evaluators[model] = evaluator_cls(pooled(model), pooled)
         s = cell.settings
-        console.print(f"[bold][{i + 1}/{len(todo)}][/] {cell.row.name} · {column.name} · {cell.persona} "
-                      f"(reward {s.reward}, reference {s.reference}, prompt {s.prompt}, n={len(records[column.name])})")
+        console.print(f"[{i + 1}/{len(todo)}] {cell.row.name} · {column.name} · {cell.persona} (reward {s.reward}, "
+                      f"reference {s.reference}, prompt {s.prompt}, n={len(records[column.name])})",
+                      markup=False, highlight=False, soft_wrap=True)
         provenance = {"data": column.data, "split": column.split, "limit": column.limit, "dtype": spec.dtype}
         result = evaluators[model].run(records[column.name], s, source=column.data, provenance=provenance)
         reports[cell.file] = result.to_dict()
         if main:
             write_json(reports[cell.file], folder / "cells" / cell.file)
         console.print(f"    accuracy {100 * result.accuracy:.2f}% [{100 * result.ci95[0]:.1f}–"
-                      f"{100 * result.ci95[1]:.1f}] in {result.seconds:.1f} s")
+                      f"{100 * result.ci95[1]:.1f}] in {result.seconds:.1f} s", markup=False, highlight=False)
         released = [name for name, last in last_use.items() if last == i]
         for name in released:
             pool.pop(name, None)

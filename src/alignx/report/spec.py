@@ -208,7 +208,7 @@ def read_table(entry: Any, keys: dict[str, tuple[tuple[type, ...], Any]], where:
     """`entry`'s values for `keys` (defaults filled), after checking it is a table of known, well-typed keys."""
     if not isinstance(entry, dict):
         raise SpecError(f"{where}: {table}: must be a table of keys, got {type(entry).__name__}")
-    check_known(entry, keys, where, f"{table} key", prefix=f"{table}.")
+    check_known(entry, keys, where, "key", prefix=f"{table}.")
     values = {}
     for key, (types, default) in keys.items():
         if key not in entry:

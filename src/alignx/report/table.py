@@ -62,7 +62,8 @@ def build_table(spec: ReportSpec, cells: list[Cell], reports: dict[str, dict[str
                 out.append(None)
                 continue
             report = reports[cell.file]
-            entry = {"accuracy": round(100 * report["accuracy"], 2), "ci95": [round(100 * v, 2) for v in report["ci95"]],
+            entry = {"accuracy": round(100 * report["accuracy"], 2),
+                     "ci95": [round(100 * v, 2) for v in report["ci95"]],
                      "n": report["n"], "file": f"cells/{cell.file}",
                      "reference_model": report["settings"].get("reference_model")}
             base = by_key.get((spec.baseline, col["benchmark"], col["persona"]))
@@ -133,15 +134,17 @@ def render_markdown(table: dict[str, Any]) -> str:
 
 
 def rich_table(table: dict[str, Any]):
+    """The terminal's copy of table.md's first table (print FOOTER after it)."""
     from rich.table import Table
+    from rich.text import Text
 
-    out = Table(title=table["title"], caption=FOOTER)
+    out = Table(title=Text(table["title"]))
     out.add_column("model", no_wrap=True)
     for k in range(len(table["columns"])):
-        out.add_column(column_label(table, k, sep="\n"), justify="right")
+        out.add_column(Text(column_label(table, k, sep="\n")), justify="right")
     for row in table["rows"]:
-        out.add_row(row["name"], *(cell_text(table, k, row["cells"][k], sep="\n")
-                                   for k in range(len(table["columns"]))))
+        out.add_row(Text(row["name"]), *(Text(cell_text(table, k, row["cells"][k], sep="\n"))
+                                         for k in range(len(table["columns"]))))
     return out
 
 
