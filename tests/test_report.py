@@ -23,7 +23,8 @@ def write_spec(tmp_path, text: str, name: str = "spec.toml") -> Path:
     return path
 
 
-def spec_text(model: str, data: str, *, extra_row: str = "", bootstrap: int = 50, beta: float = 0.1) -> str:
+def spec_text(model: str, data: str, *, extra_row: str = "", bootstrap: int = 50, beta: float = 0.1,
+              model2: str | None = None) -> str:
     return f"""
 [report]
 title = "tiny"
@@ -40,7 +41,7 @@ reference = "none"
 
 [[models]]
 name = "zero shot/row"
-model = "{model}"
+model = "{model2 or model}"
 reward = "zero-shot"
 {extra_row}
 
@@ -175,7 +176,8 @@ class CountingEvaluator(Evaluator):
 
 def test_run_writes_cells_and_table_and_a_rerun_scores_only_what_is_missing(tiny_model, tmp_path, write_jsonl):
     data = write_jsonl([make_record(i, pole=float(i % 2)) for i in range(6)])
-    path = write_spec(tmp_path, spec_text(str(tiny_model), str(data)))
+    other = f"{tiny_model}/"  # the same weights under another model spec: the second row's own model
+    path = write_spec(tmp_path, spec_text(str(tiny_model), str(data), model2=other))
     out = tmp_path / "out"
     first = CliRunner().invoke(app, ["report", str(path), "--output", str(out), "--no-progress"])
     assert first.exit_code == 0, first.output
@@ -208,7 +210,7 @@ def test_run_writes_cells_and_table_and_a_rerun_scores_only_what_is_missing(tiny
     CountingEvaluator.runs = []
     config = ReportConfig(spec=str(path), output=str(out), progress=False)
     again = run_report(config, evaluator_cls=CountingEvaluator, load_model=load_model)
-    assert CountingEvaluator.runs == ["zero-shot/ugc"] and loads == [str(tiny_model)]
+    assert CountingEvaluator.runs == ["zero-shot/ugc"] and loads == [other]  # the baseline row is not loaded
     after = {p.name: p.stat().st_mtime_ns for p in (out / "cells").iterdir()}
     assert {k: after[k] for k in files[:3]} == {k: before[k] for k in files[:3]}
     assert again["rows"][0]["cells"] == table["rows"][0]["cells"]
@@ -220,11 +222,21 @@ def test_run_writes_cells_and_table_and_a_rerun_scores_only_what_is_missing(tiny
     assert CountingEvaluator.runs == [] and loads == []
 
     # a new bootstrap only recomputes the intervals; a new β re-scores, with a note
-    path.write_text(spec_text(str(tiny_model), str(data), bootstrap=80))
+    path.write_text(spec_text(str(tiny_model), str(data), model2=other, bootstrap=80))
     run_report(config, evaluator_cls=CountingEvaluator, load_model=load_model)
     assert CountingEvaluator.runs == [] and loads == []
-    assert json.loads((out / "cells" / files[3]).read_text())["settings"]["bootstrap"] == 80
-    path.write_text(spec_text(str(tiny_model), str(data), beta=0.2, bootstrap=80))
+    recomputed = json.loads((out / "cells" / files[3]).read_text())
+    assert recomputed["settings"]["bootstrap"] == 80 and recomputed["settings"]["model"] == other
+    path.write_text(spec_text(str(tiny_model), str(data), model2=other, beta=0.2, bootstrap=80))
     result = CliRunner().invoke(app, ["report", str(path), "--output", str(out), "--no-progress"])
     assert "note: lift__small__pair.json: stale (beta was 0.1, now 0.2): to score again" in result.output
     assert "cells: 4 scored, 0 reused" in result.output
+
+
+def test_reference_base_on_a_model_that_is_no_adapter_fails_before_scoring(tiny_model, tmp_path, write_jsonl):
+    data = write_jsonl([make_record(0)])
+    path = write_spec(tmp_path, spec_text(str(tiny_model), str(data)).replace(
+        'reward = "zero-shot"', 'reference = "base"'))
+    result = CliRunner().invoke(app, ["report", str(path), "--output", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "models[2].reference: base is the base model of an adapter" in result.output
+    assert not (tmp_path / "out" / "cells").exists()

@@ -120,7 +120,7 @@ def score(spec: ReportSpec, todo: list[Cell], folder: Path, reports: dict[str, d
     from alignx.evaluate import load_scored
 
     if load_model is None:
-        check_reachable({spec for cell in todo for spec in models_needed(cell)})
+        check_models(spec, todo)
 
         def load_model(name: str) -> ScoredModel:
             console.print(f"loading model {name}", markup=False, highlight=False)
@@ -164,17 +164,23 @@ def score(spec: ReportSpec, todo: list[Cell], folder: Path, reports: dict[str, d
             free_memory()
 
 
-def check_reachable(names: set[str]) -> None:
-    """Every model (and adapter base) a run will load, resolved before the first loads: a bad folder or an
-    unreachable hub id fails at once, not after an hour of scoring."""
+def check_models(spec: ReportSpec, todo: list[Cell]) -> None:
+    """Every model (and adapter base) the cells will load, resolved before the first loads: a bad folder, a
+    `reference = "base"` on a model that is no adapter, or an unreachable hub id fails at once, not after an
+    hour of scoring."""
     from alignx.hub import ensure_reachable
     from alignx.models import DEFAULT_MODEL, resolve
 
-    for name in sorted(names):
+    for name in sorted({name for cell in todo for name in models_needed(cell)}):
         resolved = resolve(name)
         for hub_id in (name, resolved.base):
             if hub_id and hub_id != DEFAULT_MODEL and not Path(hub_id).expanduser().exists():
                 ensure_reachable("model", hub_id)
+    for cell in todo:
+        if cell.settings.reference == "base" and resolve(cell.row.model).base is None:
+            raise OptionError(f"{spec.path}: models[{spec.rows.index(cell.row) + 1}].reference: base is the base "
+                              f"model of an adapter, and {cell.row.model!r} is not an adapter; use none, raw or "
+                              "a model spec")
 
 
 def free_memory() -> None:
