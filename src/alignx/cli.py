@@ -238,3 +238,16 @@ command(options_command(JudgeConfig, run_judge, name="judge"))
 from alignx.generate.command import GenerateConfig, run_generate  # noqa: E402
 
 command(options_command(GenerateConfig, run_generate, name="generate"))
+
+from alignx.report.command import ReportConfig  # noqa: E402
+
+
+def run_report(config: ReportConfig) -> None:
+    """The paper's Table 3 as one command: every model row of SPEC on every benchmark × persona column, each cell
+    saved as it finishes (a rerun resumes), then table.json / table.md with a paired test against the baseline."""
+    from alignx.report.command import run_report as run
+
+    run(config)
+
+
+command(options_command(ReportConfig, run_report, name="report"))
