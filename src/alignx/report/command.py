@@ -81,7 +81,8 @@ def run_report(config: ReportConfig, *, evaluator_cls: type[Evaluator] = Evaluat
     if config.dry_run:
         dry_run(spec, cells, status, folder, console)
         return None
-    assert folder is not None  # ReportConfig requires it unless dry_run
+    if folder is None:  # ReportConfig requires --output unless --dry-run; a caller may build one without
+        raise OptionError("--output is required: the folder for the cells and the table")
     reports = {file: report for file, (report, _) in status.items() if report is not None}
     todo = [cell for cell in cells if status[cell.file][0] is None]
     for cell in cells:
@@ -92,7 +93,7 @@ def run_report(config: ReportConfig, *, evaluator_cls: type[Evaluator] = Evaluat
             write_json(reports[cell.file], folder / "cells" / cell.file)
     if todo:
         try:
-            score(spec, todo, folder, reports, console, evaluator_cls, load_model, config.progress, main)
+            score(spec, todo, folder, reports, console, evaluator_cls, load_model, config.progress and main, main)
         except KeyboardInterrupt:
             done = sum(1 for cell in todo if cell.file in reports)
             console.print(f"interrupted: {done} of {len(todo)} cells scored and saved in {folder / 'cells'}; "
