@@ -231,3 +231,23 @@ command(options_command(JudgeConfig, run_judge, name="judge"))
 from alignx.generate.command import GenerateConfig, run_generate  # noqa: E402
 
 command(options_command(GenerateConfig, run_generate, name="generate"))
+
+from alignx.analyze.command import (  # noqa: E402
+    ControllabilityConfig,
+    HistorySizeConfig,
+    NovelConfig,
+    run_controllability_command,
+    run_history_size_command,
+    run_novel_command,
+)
+
+analyze_app = typer.Typer(
+    no_args_is_help=True,
+    help="The paper's analyses, each writing DIR/<name>.json and DIR/<name>.png (docs/analysis.md): accuracy "
+         "against history size, controllability of the profile, and unseen preference dimensions.")
+analyze_app.command(name="history-size")(guarded(options_command(
+    HistorySizeConfig, run_history_size_command, name="analyze_history_size")))
+analyze_app.command(name="controllability")(guarded(options_command(
+    ControllabilityConfig, run_controllability_command, name="analyze_controllability")))
+analyze_app.command(name="novel")(guarded(options_command(NovelConfig, run_novel_command, name="analyze_novel")))
+app.add_typer(analyze_app, name="analyze")
