@@ -16,7 +16,7 @@ from alignx.analyze.config import ControllabilityConfig
 from alignx.errors import OptionError, UserError, record_prefix
 from alignx.evaluate import Evaluator
 from alignx.records import Record
-from alignx.space import N_DIMENSIONS, aggregate, dimension, parse_profile, render_means
+from alignx.space import N_DIMENSIONS, aggregate, dimension, parse_profile, render_direction, render_means
 
 NAME = "controllability"
 NEUTRAL = 0.5
@@ -29,7 +29,7 @@ class Case:
     pole: float  # the target's value on the dimension: 1 (positive pole) or 0 (negative)
     aligned: str  # the three profile texts shown
     flipped: str
-    removed: str | None  # None when nothing else is left to show (see `edited_profile`)
+    removed: str | None  # None when d's label was the only one (see `edited_profile`)
 
 
 def base_means(record: Record) -> np.ndarray:
@@ -42,14 +42,18 @@ def base_means(record: Record) -> np.ndarray:
 
 
 def edited_profile(means: np.ndarray, d: int, value: float) -> str | None:
-    """Profile text of `means` with dimension d set to `value`, rendered as released (thresholds, fallback).
-    None when every mean is then neutral: the released fallback would show every negative label, which is
-    no profile at all, so that variant is left undefined."""
+    """Profile text of `means` with dimension d set to `value`. At a pole (1 or 0) this is the released
+    rendering (thresholds 0.6 / 0.4; d's label guarantees no fallback). Neutral means the same labels as at
+    a pole less d's: rendering the means with d neutral could trigger the released fallback and bring in
+    other dimensions' labels, and the variants must differ in d alone. None when d's label was the only one."""
     edited = np.array(means, dtype=np.float32)
-    edited[d] = value
-    if np.all(edited == NEUTRAL):
-        return None
-    return render_means(edited)
+    edited[d] = value if value != NEUTRAL else 1.0
+    text = render_means(edited)
+    if value != NEUTRAL:
+        return text
+    shown = list(parse_profile(text))
+    shown[d] = NEUTRAL
+    return render_direction(shown) if any(v != NEUTRAL for v in shown) else None
 
 
 def cases(records: list[Record], source: str = "data") -> list[Case]:
