@@ -260,6 +260,24 @@ def test_exclude_dimensions_drops_the_examples_whose_target_touches_them(data):
     assert {(i, t) for i, t, excluded in rows("16") if excluded} == {(0, 0), (1, 0), (2, 0)}
 
 
+def test_build_dataset_drops_excluded_examples_and_refuses_an_empty_set(tiny_model, data, write_jsonl, tmp_path,
+                                                                          capsys):
+    from transformers import AutoTokenizer
+
+    from alignx.training import TrainConfig, build_dataset
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    config = TrainConfig(output=str(tmp_path / "o"), data=str(data), exclude_dimensions="3")
+    dataset = build_dataset(config, tokenizer, cache_dir=tmp_path / "cache")
+    assert len(dataset) == 16 - 5 and "excluded" not in dataset.column_names
+    assert (1, 0) not in set(zip(dataset["index"], dataset["target"], strict=True))
+    assert "--exclude-dimensions 3: dropped 5 of 16 training examples" in capsys.readouterr().err
+    everything_on_16 = write_jsonl([make_record(i) for i in range(2)], name="d16.jsonl")
+    config = TrainConfig(output=str(tmp_path / "o"), data=str(everything_on_16), exclude_dimensions="16")
+    with pytest.raises(UserError, match="nothing is left to train on"):
+        build_dataset(config, tokenizer, cache_dir=tmp_path / "cache")
+
+
 def test_exclude_dimensions_option_is_validated_and_kept_canonical():
     from alignx.training.config import TrainConfig, resume_mismatches
 

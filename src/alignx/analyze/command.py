@@ -11,12 +11,13 @@ import typer
 from alignx.analyze.config import ControllabilityConfig, HistorySizeConfig, NovelConfig
 
 
-def _interval(stats: dict[str, Any]) -> str:
+def _interval(stats: dict[str, Any], fmt: str = ".3f") -> str:
     """'0.625 [0.41, 0.83]' for a summary (mean) or a point (accuracy) with its interval."""
     value = stats["mean"] if "mean" in stats else stats["accuracy"]
     if value is None:
         return "undefined"
-    return f"{value:.3f} [{stats['ci95'][0]:.2f}, {stats['ci95'][1]:.2f}]"
+    low, high = stats["ci95"]
+    return f"{value:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
 
 
 def _finish(report: dict[str, Any], name: str, config: Any, plot: Any, lines: list[str]) -> None:
@@ -57,7 +58,8 @@ def run_controllability_command(config: ControllabilityConfig) -> None:
     lines = [f"{overall['cases']} cases on {len(report['dimensions'])} dimensions: "
              f"moved {_interval(overall['moved'])}, "
              f"reversed {_interval(overall['reversed'])} (of {overall['reversed']['n']}), "
-             f"Δm flipped {_interval(overall['delta_flipped'])}, Δm removed {_interval(overall['delta_removed'])}"]
+             f"Δm flipped {_interval(overall['delta_flipped'], '.3g')}, "
+             f"Δm removed {_interval(overall['delta_removed'], '.3g')} (of {overall['delta_removed']['n']})"]
     _finish(report, NAME, config, plot_controllability, lines)
 
 

@@ -18,7 +18,8 @@ from alignx.space import UnknownDimension, parse_dimensions
 class AnalyzeSettings:
     """What every analysis reads and how it scores (declared once, see alignx.options)."""
 
-    output: str = field(metadata={"short": "-o", "help": "Folder for <analysis>.json and <analysis>.png."})
+    output: str = field(metadata={"short": "-o", "help": "Folder for the report NAME.json and its plot NAME.png "
+                                  "(NAME: the analysis)."})
     data: str = field(default="demo", metadata={
         "help": "Benchmark (demo, alignx-test, ...), file, folder or hub dataset id."})
     split: str | None = field(default=None, metadata={

@@ -50,7 +50,7 @@ def plot_history_size(report: dict[str, Any], path: Path) -> None:
     ax.set_xticks(range(len(next(iter(report["series"].values()))["points"])))
     ax.set_xlabel("history items shown (k per kind)")
     ax.set_ylabel("alignment accuracy")
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.05)
     ax.set_title(f"Accuracy vs history size ({report['settings']['persona']})\n{report['title']}", fontsize=10)
     ax.legend(fontsize=7, loc="lower right")
     _save(figure, path)
@@ -68,10 +68,11 @@ def plot_controllability(report: dict[str, Any], path: Path) -> None:
            color=["tab:blue"] * (len(bars) - 1) + ["tab:orange"])
     ax.axhline(CHANCE, color="black", linestyle=":", linewidth=1)
     ax.set_xticks(list(xs))
-    ax.set_xticklabels([name for name, _ in bars], rotation=75, ha="right", fontsize=6)
-    ax.set_xlabel("dimension flipped in the profile")
+    many = len(bars) > 8
+    ax.set_xticklabels([name for name, _ in bars], rotation=75 if many else 20, ha="right", fontsize=6 if many else 8)
+    ax.set_xlabel("dimension flipped in the profile (index: positive pole)")
     ax.set_ylabel("share of cases with m(flipped) < m(aligned)")
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.05)
     ax.set_title(f"Controllability: flipping one profile dimension ({report['overall']['cases']} cases)\n"
                  f"{report['title']}", fontsize=10)
     _save(figure, path)
@@ -88,6 +89,6 @@ def plot_novel(report: dict[str, Any], path: Path) -> None:
     ax.set_xticklabels([f"touches unseen\n(n = {b['n']})" if name == "unseen" else f"seen only\n(n = {b['n']})"
                         for name, b in groups])
     ax.set_ylabel("alignment accuracy")
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.05)
     ax.set_title(f"Unseen preference dimensions ({len(report['unseen'])} unseen)\n{report['title']}", fontsize=10)
     _save(figure, path)
