@@ -19,7 +19,7 @@ from alignx.analyze.novel import group, run_novel, unseen_dimensions, used_dimen
 from alignx.cli import app
 from alignx.errors import OptionError, UserError
 from alignx.records import Record
-from alignx.space import dimension, parse_profile
+from alignx.space import dimension, dimensions, parse_dimensions, parse_profile
 
 torch = pytest.importorskip("torch")
 runner = CliRunner()
@@ -285,6 +285,8 @@ def test_exclude_dimensions_option_is_validated_and_kept_canonical():
     assert config.exclude_dimensions == "3,17" and config.excluded == {3, 17}
     assert resume_mismatches(config.to_dict(), TrainConfig(output="o", exclude_dimensions="3,17")) == []
     assert resume_mismatches(config.to_dict(), TrainConfig(output="o", exclude_dimensions="3"))
+    comma_label = next(d for d in dimensions() if ", " in d.positive)  # labels may hold the separator
+    assert parse_dimensions(f"{comma_label.positive}, 3") == tuple(sorted({3, comma_label.index}))
     with pytest.raises(OptionError, match="--exclude-dimensions: dimension index 90 is out of range"):
         TrainConfig(output="o", exclude_dimensions="3,90")
 
