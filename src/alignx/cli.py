@@ -251,3 +251,23 @@ def run_report(config: ReportConfig) -> None:
 
 
 command(options_command(ReportConfig, run_report, name="report"))
+
+from alignx.analyze.command import (  # noqa: E402
+    ControllabilityConfig,
+    HistorySizeConfig,
+    NovelConfig,
+    run_controllability_command,
+    run_history_size_command,
+    run_novel_command,
+)
+
+analyze_app = typer.Typer(
+    no_args_is_help=True,
+    help="The paper's analyses, each writing DIR/<name>.json and DIR/<name>.png (docs/analysis.md): accuracy "
+         "against history size, controllability of the profile, and unseen preference dimensions.")
+analyze_app.command(name="history-size")(guarded(options_command(
+    HistorySizeConfig, run_history_size_command, name="analyze_history_size")))
+analyze_app.command(name="controllability")(guarded(options_command(
+    ControllabilityConfig, run_controllability_command, name="analyze_controllability")))
+analyze_app.command(name="novel")(guarded(options_command(NovelConfig, run_novel_command, name="analyze_novel")))
+app.add_typer(analyze_app, name="analyze")

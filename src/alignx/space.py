@@ -198,3 +198,38 @@ def parse_profile(text: str) -> tuple[float, ...]:
         vector[index] = value
         pos = end + len(LABEL_SEPARATOR) if end < len(text) else end
     return tuple(vector)
+
+
+def parse_dimensions(text: str) -> tuple[int, ...]:
+    """Sorted dimension indices of a comma-separated list of indices (0..89) and pole labels, e.g.
+    "3,17" or "3, Prefers superficial interaction (casual, stress-free chat)". Labels may hold commas,
+    so at each position the longest known label is tried before splitting at the next ", "."""
+    labels = sorted(_label_index(), key=len, reverse=True)
+    found: set[int] = set()
+    pos, text = 0, text.strip()
+    while pos < len(text):
+        for label in labels:
+            end = pos + len(label)
+            if text.startswith(label, pos) and (end == len(text) or text[end:].lstrip().startswith(",")):
+                found.add(_label_index()[label][0])
+                break
+        else:
+            end = text.find(",", pos)
+            end = len(text) if end < 0 else end
+            item = text[pos:end].strip()
+            if not item.isdigit():
+                raise UnknownDimension(f"{item!r} is neither a dimension index (0..{N_DIMENSIONS - 1}) "
+                                       "nor a pole label")
+            found.add(dimension(int(item)).index)
+        comma = text.find(",", end)
+        pos = len(text) if comma < 0 else comma + 1
+        while pos < len(text) and text[pos] == " ":
+            pos += 1
+    if not found:
+        raise UnknownDimension("no dimension given")
+    return tuple(sorted(found))
+
+
+def touches(direction: Sequence[float] | None, indices: Iterable[int]) -> bool:
+    """Whether `direction` is non-neutral on any of the dimensions `indices` (None touches nothing)."""
+    return direction is not None and any(direction[i] != 0.5 for i in indices)

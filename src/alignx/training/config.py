@@ -16,6 +16,7 @@ from alignx.models import DEFAULT_MODEL
 from alignx.options import parse_option
 from alignx.prompts import PromptKind
 from alignx.scoring import MAX_LENGTH, MAX_NEW_TOKENS
+from alignx.space import UnknownDimension, parse_dimensions
 
 # Learning rates. DPO full fine-tuning: the paper's 5e-7. SFT full fine-tuning: TRL's SFT default.
 # LoRA trains a few fresh low-rank matrices from zero, which needs a far larger step than full fine-tuning;
@@ -76,6 +77,10 @@ class TrainConfig:
     subset_size: int | None = field(default=None, metadata={"default_text": "all", "help": "Train on N records "
                                                             "drawn at random with --seed (each with its history "
                                                             "targets); the paper's 7% subset is 91918."})
+    exclude_dimensions: str | None = field(default=None, metadata={
+        "default_text": "none", "help": "Comma-separated dimension indices (0-89) or pole labels: drop every "
+        "training example whose target direction is non-neutral on one of them, to test generalisation to "
+        "unseen dimensions (alignx analyze novel)."})
     seed: int = field(default=42, metadata={"help": "Seeds the history draws, the data order and the adapter's "
                                             "initialisation."})
 
@@ -160,6 +165,11 @@ class TrainConfig:
             raise OptionError(f"--lora-dropout must be in [0, 1), got {self.lora_dropout}")
         if not self.lora_targets.strip():
             raise OptionError("--lora-targets must be 'all-linear' or module names like q_proj,v_proj")
+        if self.exclude_dimensions is not None:
+            try:  # kept as canonical sorted indices, so "17,3" and "3,17" are the same run for --resume
+                self.exclude_dimensions = ",".join(map(str, parse_dimensions(self.exclude_dimensions)))
+            except UnknownDimension as e:
+                raise OptionError(f"--exclude-dimensions: {e}") from None
         if self.resume and self.overwrite:
             raise OptionError("--resume continues the run in --output and --overwrite discards it; pass one")
         if self.precompute_ref_log_probs and not self.method_enum.is_dpo:
@@ -168,6 +178,11 @@ class TrainConfig:
     @property
     def method_enum(self) -> Method:
         return Method(self.method)
+
+    @property
+    def excluded(self) -> frozenset[int]:
+        """The dimension indices of --exclude-dimensions (empty when none)."""
+        return frozenset(int(i) for i in self.exclude_dimensions.split(",")) if self.exclude_dimensions else frozenset()
 
     @property
     def lr(self) -> float:

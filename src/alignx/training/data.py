@@ -11,10 +11,12 @@ import dataclasses
 import hashlib
 import os
 import random
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from alignx.distributed import is_main
 from alignx.errors import UserError, record_prefix
 from alignx.personas import PersonaError, PersonaView, sample_training_view
 from alignx.prompts import Messages, PromptKind, ica_training_messages, pba_messages, render
@@ -22,6 +24,7 @@ from alignx.records import Choice, Record
 from alignx.registry import data_key, iter_data
 from alignx.scoring import encode_prompt, encode_response
 from alignx.sources import TRAIN_SPLIT
+from alignx.space import touches
 from alignx.training.config import Method, TrainConfig
 from alignx.training.contrast import contrast_key, contrast_order
 
@@ -81,15 +84,18 @@ def training_messages(record: Record, index: int, method: Method | str, *, seed:
 
 
 def _generate(source: str, split: str | None, method: str, seed: int, with_demographic: bool,
-              with_history_targets: bool, stamp: Any = None) -> Any:
-    """Rows of the training view; `stamp` only feeds the cache fingerprint (see `_cache_stamp`)."""
+              with_history_targets: bool, stamp: Any = None, exclude: str | None = None) -> Any:
+    """Rows of the training view; `stamp` only feeds the cache fingerprint (see `_cache_stamp`). A row whose
+    target direction touches a dimension of `exclude` (comma-separated indices) is marked `excluded`."""
+    excluded = [int(i) for i in exclude.split(",")] if exclude else []
     for index, record in enumerate(iter_data(source, split, default_split=TRAIN_SPLIT)):
         for target, example in training_examples(record, with_history_targets):
             messages = training_messages(example, index, method, seed=seed, with_demographic=with_demographic,
                                          source=source, target=target)
             key, side = contrast_key(example.prompt, example.chosen, example.rejected)
             yield {"index": index, "target": target, "messages": messages, "chosen": example.chosen,
-                   "rejected": example.rejected, "contrast_key": key, "contrast_side": side}
+                   "rejected": example.rejected, "contrast_key": key, "contrast_side": side,
+                   "excluded": touches(example.direction, excluded)}
 
 
 def _cache_stamp(source: str, split: str | None) -> str:
@@ -118,6 +124,22 @@ def _tokenize(row: dict[str, Any], tokenizer: Any, max_prompt_length: int, sft: 
             "rejected_ids": encode_response(tokenizer, row["rejected"])}
 
 
+def drop_excluded(dataset: Any, config: TrainConfig) -> Any:
+    """The rows whose target direction stays off --exclude-dimensions (the `excluded` column goes)."""
+    if config.exclude_dimensions:
+        before = len(dataset)
+        dataset = dataset.filter(lambda excluded: not excluded, input_columns="excluded",
+                                 desc="Dropping excluded dimensions")
+        if len(dataset) == 0:
+            raise UserError(f"--exclude-dimensions {config.exclude_dimensions}: every one of the {before} training "
+                            f"examples of {config.data} has a target direction on these dimensions; nothing is left "
+                            "to train on")
+        if is_main():
+            print(f"--exclude-dimensions {config.exclude_dimensions}: dropped {before - len(dataset)} of {before} "
+                  f"training examples whose target direction touches them", file=sys.stderr)
+    return dataset.remove_columns("excluded")
+
+
 def build_dataset(config: TrainConfig, tokenizer: Any, *, cache_dir: str | os.PathLike | None = None,
                   global_batch: int | None = None):
     """The tokenized training set: columns index (the record), target (see `training_examples`), prompt,
@@ -132,7 +154,7 @@ def build_dataset(config: TrainConfig, tokenizer: Any, *, cache_dir: str | os.Pa
     render(tokenizer, [{"role": "user", "content": "x"}])  # fail before reading data when there is no template
     kwargs = {"source": config.data, "split": config.split, "method": config.method, "seed": config.seed,
               "with_demographic": config.with_demographic, "with_history_targets": config.history_targets,
-              "stamp": _cache_stamp(config.data, config.split)}
+              "stamp": _cache_stamp(config.data, config.split), "exclude": config.exclude_dimensions}
     try:
         dataset = datasets.Dataset.from_generator(_generate, gen_kwargs=kwargs,
                                                   cache_dir=str(cache_dir) if cache_dir else None)
@@ -152,6 +174,7 @@ def build_dataset(config: TrainConfig, tokenizer: Any, *, cache_dir: str | os.Pa
             raise UserError(f"--subset-size {config.subset_size} exceeds the {n_records} records of {config.data}")
         keep = set(random.Random(config.seed).sample(range(n_records), config.subset_size))
         dataset = dataset.filter(lambda index: index in keep, input_columns="index", desc="Drawing the subset")
+    dataset = drop_excluded(dataset, config)
     if config.contrast_batches:
         global_batch = global_batch or config.batch_size * config.grad_accum * config.num_processes
         order = contrast_order(dataset["contrast_key"], dataset["contrast_side"], global_batch=global_batch,

@@ -1,0 +1,75 @@
+"""What the analyses share: loading the records and the model once, a margin and an interval from report
+rows, and writing DIR/<name>.json with its DIR/<name>.png beside it (atomically, main process only)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from alignx.analyze.config import AnalyzeSettings
+from alignx.atomic import atomic_write
+from alignx.errors import OptionError, UserError
+from alignx.evaluate import BUILTIN_REFERENCES, Evaluator, bootstrap_ci
+from alignx.records import Record
+
+
+def require_matplotlib() -> None:
+    """Fail in one line, before any model loads, when the plots cannot be drawn."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UserError("alignx analyze draws its plots with matplotlib, which is not installed; "
+                        "pip install 'alignx[analyze]'") from None
+
+
+def load_records(settings: AnalyzeSettings) -> list[Record]:
+    from alignx import registry
+
+    records = registry.load(settings.data, settings.split, settings.limit)
+    if not records:
+        raise OptionError(f"{settings.data}: no records to analyse")
+    return records
+
+
+def load_evaluator(settings: AnalyzeSettings) -> Evaluator:
+    """The one model load of a run (the reference, when it is another model, loads on first use)."""
+    if settings.reference not in BUILTIN_REFERENCES:
+        from alignx.hub import ensure_reachable
+
+        ensure_reachable("model", settings.reference)  # before the policy loads, not after
+    return Evaluator.load(settings.model, batch_size=settings.batch_size, progress=settings.progress,
+                          dtype=settings.dtype)
+
+
+def margin(example: dict[str, Any]) -> float:
+    """m = r(chosen) − r(rejected) of one report row: positive when the reward prefers the user's choice."""
+    return example["reward_chosen"] - example["reward_rejected"]
+
+
+def summary(values: Sequence[float], settings: AnalyzeSettings) -> dict[str, Any]:
+    """Mean, percentile-bootstrap 95% interval and count; mean and interval are None for no values."""
+    if not values:
+        return {"mean": None, "ci95": None, "n": 0}
+    low, high = bootstrap_ci(list(values), settings.bootstrap, settings.seed)
+    return {"mean": sum(values) / len(values), "ci95": [low, high], "n": len(values)}
+
+
+def title(settings: AnalyzeSettings) -> str:
+    return f"model {settings.model}, data {settings.data}" + (f":{settings.split}" if settings.split else "")
+
+
+def write_outputs(report: dict[str, Any], name: str, settings: AnalyzeSettings,
+                  plot: Callable[[dict[str, Any], Path], None]) -> Path | None:
+    """DIR/<name>.json and DIR/<name>.png, each whole or not at all; only the main process writes."""
+    from alignx.distributed import is_main
+
+    if not is_main():
+        return None
+    out = Path(settings.output)
+    with atomic_write(out / f"{name}.json") as tmp:
+        tmp.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    with atomic_write(out / f"{name}.png") as tmp:
+        plot(report, tmp)
+    return out / f"{name}.json"

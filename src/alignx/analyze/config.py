@@ -1,0 +1,136 @@
+"""Options of `alignx analyze`: the settings every analysis shares (`AnalyzeSettings`) and one config per
+analysis; validation in `__post_init__` names the option, and `eval_settings` is the `EvalSettings` row a
+variant is scored with (so reward / reference pairings are checked exactly as `alignx eval` checks them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from alignx.errors import OptionError
+from alignx.evaluate import DEFAULT_BETA, EvalSettings
+from alignx.models import DTYPES
+from alignx.options import parse_option
+from alignx.space import UnknownDimension, parse_dimensions
+
+
+@dataclass
+class AnalyzeSettings:
+    """What every analysis reads and how it scores (declared once, see alignx.options)."""
+
+    output: str = field(metadata={"short": "-o", "help": "Folder for the report NAME.json and its plot NAME.png "
+                                  "(NAME: the analysis)."})
+    data: str = field(default="demo", metadata={
+        "help": "Benchmark (demo, alignx-test, ...), file, folder or hub dataset id."})
+    split: str | None = field(default=None, metadata={
+        "help": "Split to analyse; default: the data's only split, else 'test'.", "default_text": "test"})
+    model: str = field(default="default", metadata={
+        "help": "'default' (the embedded SmolLM2-135M-Instruct), a hub id, a model or adapter folder."})
+    limit: int | None = field(default=None, metadata={"help": "Analyse the first N records only."})
+    reward: str = field(default="dpo", metadata={
+        "help": "How the persona becomes a reward: dpo (with --reference) or a zero-training reward "
+                "(docs/rewards.md)."})
+    reference: str = field(default="none", metadata={
+        "help": "For --reward dpo: none (same model, universal prompt: persona lift) | base (the adapter's "
+                "base) | raw (no reference) | a model spec."})
+    beta: float = field(default=DEFAULT_BETA, metadata={"help": "β of the dpo reward."})
+    batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass."})
+    dtype: str | None = field(default=None, metadata={
+        "help": "fp32 | bf16 | fp16 for the model.", "default_text": "bf16 on GPUs that have it, else fp32"})
+    seed: int = field(default=0, metadata={"help": "Seeds the bootstrap and every random draw of the analysis."})
+    bootstrap: int = field(default=1000, metadata={"help": "Bootstrap rounds of each 95% interval."})
+    progress: bool = field(default=True, metadata={"help": "Show progress bars with tokens/s on stderr."})
+
+    def __post_init__(self) -> None:
+        if not str(self.output).strip():
+            raise OptionError("--output must name a folder for the report and the plot")
+        if self.limit is not None and self.limit < 1:
+            raise OptionError(f"--limit must be at least 1, got {self.limit}")
+        if self.batch_size < 1:
+            raise OptionError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.dtype is not None and self.dtype.lower() not in DTYPES:
+            raise OptionError(f"--dtype {self.dtype!r} is unknown; choose one of fp32, bf16, fp16")
+
+    def eval_settings(self, persona: str, prompt: str | None = None, *, reference: str | None = None) -> EvalSettings:
+        """The evaluation row of one variant: this run's reward, β, bootstrap and seed on `persona`."""
+        return EvalSettings(persona=persona, prompt=prompt, reward=self.reward,
+                            reference=self.reference if reference is None else reference,
+                            beta=self.beta, bootstrap=self.bootstrap, seed=self.seed)
+
+    def provenance(self) -> dict:
+        """What the report's settings record besides the analysis's own options."""
+        return {"data": self.data, "split": self.split, "limit": self.limit, "model": self.model,
+                "reward": self.reward, "reference": self.reference, "beta": self.beta, "seed": self.seed,
+                "bootstrap": self.bootstrap, "dtype": self.dtype}
+
+
+class HistoryReading(str, Enum):
+    HISTORY = "history"  # ICA: the shown items themselves
+    PROFILE = "profile"  # PBA: the profile rendered from the shown items' directions
+
+    @property
+    def persona(self) -> str:
+        return "all" if self is HistoryReading.HISTORY else "profile"
+
+
+@dataclass
+class HistorySizeConfig(AnalyzeSettings):
+    """`alignx analyze history-size`."""
+
+    persona: str = field(default="history", metadata={
+        "help": "How the shown items are read: history (the ICA prompt shows them; no DEMO) or profile (the PBA "
+                "prompt shows the profile rendered from their directions)."})
+    draws: int = field(default=1, metadata={"help": "Random draws of the shown items per record and size."})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.persona = parse_option(HistoryReading, self.persona, "--persona").value
+        if self.draws < 1:
+            raise OptionError(f"--draws must be at least 1, got {self.draws}")
+        self.eval_settings(self.reading.persona)  # the reward must be defined for this persona
+
+    @property
+    def reading(self) -> HistoryReading:
+        return HistoryReading(self.persona)
+
+
+@dataclass
+class ControllabilityConfig(AnalyzeSettings):
+    """`alignx analyze controllability`: the profile persona through the PBA prompt."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.eval_settings("profile")
+
+
+@dataclass
+class NovelConfig(AnalyzeSettings):
+    """`alignx analyze novel`."""
+
+    persona: str = field(default="all", metadata={
+        "help": "ugc | pair | demo | profile | all: what the model is told about the user."})
+    prompt: str | None = field(default=None, metadata={
+        "help": "ica | pba: how the persona is put to the model.", "default_text": "pba for profile, else ica"})
+    unseen: str | None = field(default=None, metadata={
+        "default_text": "the model's --exclude-dimensions",
+        "help": "Comma-separated dimension indices (0-89) or pole labels held out of training; default: those a "
+                "model trained with alignx train --exclude-dimensions recorded in its alignx_training.json."})
+    unseen_fraction: float | None = field(default=None, metadata={
+        "help": "Instead of --unseen: draw this share of the dimensions the data's target directions use, "
+                "with --seed."})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.persona == "none":
+            raise OptionError("--persona none shows the model nothing about the user; choose a persona type")
+        self.persona = self.eval_settings(self.persona, self.prompt).persona
+        self.prompt = self.eval_settings(self.persona, self.prompt).prompt
+        if self.unseen is not None and self.unseen_fraction is not None:
+            raise OptionError("--unseen names the dimensions and --unseen-fraction draws them; pass one")
+        if self.unseen is not None:
+            try:
+                self.unseen = ",".join(map(str, parse_dimensions(self.unseen)))
+            except UnknownDimension as e:
+                raise OptionError(f"--unseen: {e}") from None
+        if self.unseen_fraction is not None and not 0 < self.unseen_fraction < 1:
+            raise OptionError(f"--unseen-fraction must be between 0 and 1 (exclusive), got {self.unseen_fraction}")
