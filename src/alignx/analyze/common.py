@@ -39,7 +39,9 @@ def load_evaluator(settings: AnalyzeSettings) -> Evaluator:
         from alignx.hub import ensure_reachable
 
         ensure_reachable("model", settings.reference)  # before the policy loads, not after
-    return Evaluator.load(settings.model, batch_size=settings.batch_size, progress=settings.progress,
+    from alignx.distributed import is_main
+
+    return Evaluator.load(settings.model, batch_size=settings.batch_size, progress=settings.progress and is_main(),
                           dtype=settings.dtype)
 
 
