@@ -8,48 +8,24 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from alignx.errors import OptionError
-from alignx.evaluate import DEFAULT_BETA, EvalSettings
-from alignx.models import DTYPES
+from alignx.evaluate import EvalSettings, RewardSettings, RunSettings
 from alignx.options import parse_option
 from alignx.space import UnknownDimension, parse_dimensions
 
 
 @dataclass
-class AnalyzeSettings:
-    """What every analysis reads and how it scores (declared once, see alignx.options)."""
+class AnalyzeSettings(RewardSettings, RunSettings):
+    """What every analysis reads and how it scores: the options of `alignx eval` but the persona, which
+    each analysis varies itself (declared once, see alignx.options)."""
 
-    output: str = field(metadata={"short": "-o", "help": "Folder for the report NAME.json and its plot NAME.png "
-                                  "(NAME: the analysis)."})
-    data: str = field(default="demo", metadata={
-        "help": "Benchmark (demo, alignx-test, ...), file, folder or hub dataset id."})
-    split: str | None = field(default=None, metadata={
-        "help": "Split to analyse; default: the data's only split, else 'test'.", "default_text": "test"})
-    model: str = field(default="default", metadata={
-        "help": "'default' (the embedded SmolLM2-135M-Instruct), a hub id, a model or adapter folder."})
-    limit: int | None = field(default=None, metadata={"help": "Analyse the first N records only."})
-    reward: str = field(default="dpo", metadata={
-        "help": "How the persona becomes a reward: dpo (with --reference) or a zero-training reward "
-                "(docs/rewards.md)."})
-    reference: str = field(default="none", metadata={
-        "help": "For --reward dpo: none (same model, universal prompt: persona lift) | base (the adapter's "
-                "base) | raw (no reference) | a model spec."})
-    beta: float = field(default=DEFAULT_BETA, metadata={"help": "β of the dpo reward."})
-    batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass."})
-    dtype: str | None = field(default=None, metadata={
-        "help": "fp32 | bf16 | fp16 for the model.", "default_text": "bf16 on GPUs that have it, else fp32"})
-    seed: int = field(default=0, metadata={"help": "Seeds the bootstrap and every random draw of the analysis."})
-    bootstrap: int = field(default=1000, metadata={"help": "Bootstrap rounds of each 95% interval."})
-    progress: bool = field(default=True, metadata={"help": "Show progress bars with tokens/s on stderr."})
+    output: str = field(kw_only=True, metadata={
+        "short": "-o", "help": "Folder for the report NAME.json and its plot NAME.png (NAME: the analysis)."})
 
     def __post_init__(self) -> None:
+        RewardSettings.__post_init__(self)
+        RunSettings.__post_init__(self)
         if not str(self.output).strip():
             raise OptionError("--output must name a folder for the report and the plot")
-        if self.limit is not None and self.limit < 1:
-            raise OptionError(f"--limit must be at least 1, got {self.limit}")
-        if self.batch_size < 1:
-            raise OptionError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if self.dtype is not None and self.dtype.lower() not in DTYPES:
-            raise OptionError(f"--dtype {self.dtype!r} is unknown; choose one of fp32, bf16, fp16")
 
     def eval_settings(self, persona: str, prompt: str | None = None, *, reference: str | None = None) -> EvalSettings:
         """The evaluation row of one variant: this run's reward, β, bootstrap and seed on `persona`."""
