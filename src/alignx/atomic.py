@@ -12,6 +12,22 @@ import tempfile
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it; set straight back
+    os.umask(mask)
+    return mask
+
+
+def _publish_mode(tmp: Path, target: Path, directory: bool) -> None:
+    """The mode a plain open() or mkdir() would have given: the old target's, else the default less the
+    umask (mkstemp and mkdtemp create 0600 / 0700, which would hide reports from the rest of a team)."""
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = (0o777 if directory else 0o666) & ~_umask()
+    tmp.chmod(mode)
+
+
 class atomic_write:
     """Context manager yielding a temporary path beside `target` (a file, or with `directory=True` a
     folder), renamed over `target` when the block succeeds and removed when it fails."""
@@ -32,6 +48,7 @@ class atomic_write:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
+            _publish_mode(self.tmp, self.target, self.directory)
             if self.directory and self.target.is_dir() and not self.target.is_symlink():
                 # os.replace cannot put a folder over a non-empty one: move the old one aside first, then
                 # drop it; the target is missing only between two renames.
