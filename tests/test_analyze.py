@@ -194,6 +194,24 @@ def test_controllability_cli_reports_per_dimension_and_overall(tiny_model, data,
     assert len({r["m_aligned"] for r in rows}) > 1  # the profile text reaches the model
 
 
+def test_removing_the_only_label_shows_the_universal_prompt(evaluator, write_jsonl, tmp_path):
+    """d's label alone in the profile: removing it tells the model nothing, the universal prompt under the same
+    reward: exactly 0 under persona lift, the universal prompt's own margin against a reference."""
+    from alignx.evaluate import EvalSettings
+
+    data = write_jsonl([make_record(i, pole=float(i % 2)) for i in range(2)])  # history and target: only d16
+    lift = run_controllability(ControllabilityConfig(output=str(tmp_path), data=str(data), bootstrap=10), evaluator)
+    assert [r["removed"] for r in lift["cases"]] == [None, None]
+    assert [r["m_removed"] for r in lift["cases"]] == [0.0, 0.0]
+    assert lift["overall"]["delta_removed"]["n"] == 2
+    raw = run_controllability(ControllabilityConfig(output=str(tmp_path), data=str(data), bootstrap=10,
+                                                    reference="raw"), evaluator)
+    universal = evaluator.run(records_of(data), EvalSettings(persona="none", reference="raw")).examples
+    assert [r["m_removed"] for r in raw["cases"]] == pytest.approx(
+        [u["reward_chosen"] - u["reward_rejected"] for u in universal])
+    assert raw["cases"][0]["m_removed"] != raw["cases"][0]["m_aligned"]
+
+
 def test_controllability_margins_move_with_the_profile(evaluator, data, tmp_path):
     report = run_controllability(ControllabilityConfig(output=str(tmp_path), data=str(data), bootstrap=10), evaluator)
     assert all(r["m_aligned"] != r["m_flipped"] for r in report["cases"])

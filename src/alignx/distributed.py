@@ -1,9 +1,10 @@
 """Data-parallel scoring: which process this is, its shard of a list, and gathering the shards back.
 
-Under `torchrun` or `accelerate launch` every process runs the same command; each scores the records
-whose position modulo the world size is its rank, and `gather` puts every process's answers back in
-the original order on all of them (gloo on CPU, NCCL on GPUs). Only the main process writes files.
-Outside a launcher the world is one process and nothing here touches torch.distributed.
+Under `torchrun` or `accelerate launch` every process runs the same command; a scorer forms the batches
+a one-process run would, each process computes every N-th of them (`shard`), and `gather` puts every
+process's answers back in the original order on all of them (gloo on CPU, NCCL on GPUs). Only the main
+process writes files. Outside a launcher the world is one process and nothing here touches
+torch.distributed.
 """
 
 from __future__ import annotations

@@ -249,15 +249,13 @@ class Evaluator:
         scorers = {id(m.scorer): m.scorer for m in models.values() if m is not None}  # base and policy differ
         start = time.perf_counter()
         tokens_before = sum(scorer.tokens_processed for scorer in scorers.values())
-        # Data parallel under torchrun / accelerate launch: this process scores its shard, every process
-        # gets all rows back in order (one process: the whole list).
-        mine = distributed.shard(range(len(records)))
-        scores = self._score([records[i] for i in mine], [terms[i] for i in mine], models,
-                             f"{settings.reward}, persona {settings.persona}")
-        rows = [example_row(i, records[i], terms[i], s, models) for i, s in zip(mine, scores, strict=True)]
+        # Under torchrun / accelerate launch the scorers share each call's batches between the processes
+        # (alignx.distributed) and every process gets every score back; tokens are added up over them.
+        scores = self._score(records, terms, models, f"{settings.reward}, persona {settings.persona}")
         tokens = sum(scorer.tokens_processed for scorer in scorers.values()) - tokens_before
-        examples = distributed.gather(rows, len(records))
         tokens = sum(distributed.gather([tokens], distributed.world_size()))
+        examples = [example_row(i, r, t, s, models) for i, (r, t, s) in enumerate(zip(records, terms, scores,
+                                                                                          strict=True))]
         reference = models[Role.REFERENCE]
         provenance = {**(provenance or {}), "model": self.policy.name,
                       "reference_model": reference.name if reference else None}

@@ -13,6 +13,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from alignx import distributed
 from alignx.errors import UserError
 from alignx.models import LoadedModel
 
@@ -201,10 +202,12 @@ class _BaseScorer:
 
 
 def _target_logprobs(logits: Any, targets: Any) -> Any:
-    """log softmax(logits)[target] in float32 without keeping a (B, T, V) log-softmax tensor around."""
+    """log softmax(logits)[target] without keeping a (B, T, V) log-softmax tensor around: computed in float32,
+    returned in float64, so that summing a response's tokens adds no rounding of its own (a float32 sum of
+    ~100 terms near -150 drifts by several ulps with the order of additions, which batching changes)."""
     logits = logits.float()  # (B, T, V)
     picked = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (B, T)
-    return picked - logits.logsumexp(-1)
+    return (picked - logits.logsumexp(-1)).double()
 
 
 def _unless_full(mask: Any) -> Any:
@@ -220,8 +223,9 @@ class LoopScorer(_BaseScorer):
 
     def score(self, requests: Sequence[ScoreRequest], *, description: str = "scoring") -> list[tuple[float, ...]]:
         encoded = self._encode(requests)
-        with self._running(sum(len(r) for _, r in encoded), description) as advance:
-            return self._loop(encoded, advance)
+        mine = distributed.shard(encoded)  # data parallel: each process its share, gathered back in order
+        with self._running(sum(len(r) for _, r in mine), description) as advance:
+            return distributed.gather(self._loop(mine, advance), len(encoded))
 
     def _loop(self, encoded: list, advance: Any) -> list[tuple[float, ...]]:
         import torch
@@ -271,9 +275,15 @@ class PrefixSharingScorer(LoopScorer):
         # Longest first, by the most work a request brings to one response pass.
         order = sorted(range(len(encoded)),
                        key=lambda i: -(len(encoded[i][0]) + max(map(len, encoded[i][1]), default=0)))
-        with self._running(sum(len(r) for _, r in encoded), description) as advance:
-            for group in self._groups(order, encoded):
-                self._score_group(group, encoded, results, advance)
+        groups = list(self._groups(order, encoded))
+        # Data parallel: each process scores every N-th group of the one-process run, so every batch has the
+        # same rows and shapes whatever N is (only the threads per process change the rounding).
+        mine = distributed.shard(groups)
+        with self._running(sum(len(encoded[i][1]) for group in mine for i in group), description) as advance:
+            scored = [self._score_group(group, encoded, advance) for group in mine]
+        for part in distributed.gather(scored, len(groups)):
+            for i, j, value in part:
+                results[i][j] = value
         return [tuple(r) for r in results]
 
     def _groups(self, order: list[int], encoded: list) -> Iterator[list[int]]:
@@ -336,7 +346,8 @@ class PrefixSharingScorer(LoopScorer):
                            torch.cat(values) if len(values) > 1 else values[0]))
         return layers, mask
 
-    def _score_group(self, group: list[int], encoded: list, results: list[list[float]], advance: Any) -> None:
+    def _score_group(self, group: list[int], encoded: list, advance: Any) -> list[tuple[int, int, float]]:
+        """(request, response index, log-prob) of every response of the group's requests."""
         import torch
         from transformers import DynamicCache
 
@@ -349,6 +360,7 @@ class PrefixSharingScorer(LoopScorer):
         # Response rows (group slot, request, response index), longest first so chunks pad little.
         rows = [(slot, i, j) for slot, i in enumerate(group) for j in range(len(encoded[i][1]))]
         rows.sort(key=lambda r: -len(encoded[r[1]][1][r[2]]))
+        scored = []
         for start in range(0, len(rows), self.config.batch_size):
             chunk = rows[start: start + self.config.batch_size]
             slots = torch.tensor([slot for slot, _, _ in chunk], device=device)
@@ -366,9 +378,9 @@ class PrefixSharingScorer(LoopScorer):
             logits = model(input_ids=ids, attention_mask=_unless_full(full_mask), position_ids=positions,
                            cache=cache, use_cache=cache is not None).logits  # (B, R, V)
             lp = _target_logprobs(logits, targets) * mask  # (B, R); padding contributes 0
-            for (_, i, j), value in zip(chunk, lp.sum(-1).tolist(), strict=True):
-                results[i][j] = value
+            scored += [(i, j, value) for (_, i, j), value in zip(chunk, lp.sum(-1).tolist(), strict=True)]
             self.tokens_processed += mask.numel()
             self.padding_tokens += mask.numel() - int(mask.sum())
             self.logit_positions += mask.numel()
             advance(len(chunk))
+        return scored

@@ -15,7 +15,9 @@ from alignx.analyze.common import load_evaluator, load_records, margin, summary,
 from alignx.analyze.config import ControllabilityConfig
 from alignx.errors import OptionError, UserError, record_prefix
 from alignx.evaluate import Evaluator
+from alignx.personas import Persona
 from alignx.records import Record
+from alignx.rewards import get as get_reward
 from alignx.space import N_DIMENSIONS, aggregate, dimension, parse_profile, render_direction, render_means
 
 NAME = "controllability"
@@ -90,9 +92,13 @@ def run_controllability(config: ControllabilityConfig, evaluator: Evaluator | No
 
     aligned = margins([(c.index, c.aligned) for c in found])
     flipped = margins([(c.index, c.flipped) for c in found])
-    defined = [j for j, c in enumerate(found) if c.removed is not None]
     removed: list[float | None] = [None] * len(found)
-    for j, m in zip(defined, margins([(found[j].index, found[j].removed) for j in defined]), strict=True):
+    kept = [j for j, c in enumerate(found) if c.removed is not None]
+    for j, m in zip(kept, margins([(found[j].index, found[j].removed) for j in kept]), strict=True):
+        removed[j] = m
+    emptied = [j for j, c in enumerate(found) if c.removed is None]
+    for j, m in zip(emptied, universal_margins([records[found[j].index] for j in emptied], config, evaluator,
+                                               provenance), strict=True):
         removed[j] = m
     rows = [{"index": c.index, "dimension": c.dimension, "pole": c.pole, "aligned": c.aligned, "flipped": c.flipped,
              "removed": c.removed, "m_aligned": a, "m_flipped": f, "m_removed": r}
@@ -113,6 +119,21 @@ def run_controllability(config: ControllabilityConfig, evaluator: Evaluator | No
         "cases": rows,
         "title": title(config),
     }
+
+
+def universal_margins(records: list[Record], config: ControllabilityConfig, evaluator: Evaluator,
+                      provenance: dict[str, Any]) -> list[float | None]:
+    """Margins when removing d leaves no label: the model is told nothing, the universal prompt. Under persona
+    lift (reference none) the reward compares that prompt with itself, so the margin is exactly 0; a reward
+    that needs a persona (the zero-training ones) has none (None)."""
+    if not records:
+        return []
+    if Persona.NONE not in get_reward(config.reward).personas:
+        return [None] * len(records)
+    if config.reference == "none":
+        return [0.0] * len(records)
+    result = evaluator.run(records, config.eval_settings("none"), source=config.data, provenance=provenance)
+    return [margin(row) for row in result.examples]
 
 
 def metrics(rows: list[dict[str, Any]], config: ControllabilityConfig) -> dict[str, Any]:

@@ -4,6 +4,7 @@ matplotlib is imported here, inside each function, through its object API (no py
 from __future__ import annotations
 
 from pathlib import Path
+from textwrap import shorten
 from typing import Any
 
 CHANCE = 0.5
@@ -57,24 +58,31 @@ def plot_history_size(report: dict[str, Any], path: Path) -> None:
 
 
 def plot_controllability(report: dict[str, Any], path: Path) -> None:
+    """Two panels over the same rows (each dimension, then overall): the moved share and the mean Δm of the
+    flipped profile, each with its interval; horizontal bars, so long pole labels stay readable."""
     dims = report["dimensions"]
-    bars = [(f"{d}: {body['positive'][:28]}", body["moved"]) for d, body in dims.items()]
-    bars.append(("overall", report["overall"]["moved"]))
-    figure = _figure(max(6, 0.35 * len(bars) + 2), 5)
-    ax = figure.add_subplot()
-    xs = range(len(bars))
-    means = [b["mean"] for _, b in bars]
-    ax.bar(xs, means, yerr=_errors(list(b for _, b in bars), "mean"), capsize=2,
-           color=["tab:blue"] * (len(bars) - 1) + ["tab:orange"])
-    ax.axhline(CHANCE, color="black", linestyle=":", linewidth=1)
-    ax.set_xticks(list(xs))
-    many = len(bars) > 8
-    ax.set_xticklabels([name for name, _ in bars], rotation=75 if many else 20, ha="right", fontsize=6 if many else 8)
-    ax.set_xlabel("dimension flipped in the profile (index: positive pole)")
-    ax.set_ylabel("share of cases with m(flipped) < m(aligned)")
-    ax.set_ylim(0, 1.05)
-    ax.set_title(f"Controllability: flipping one profile dimension ({report['overall']['cases']} cases)\n"
-                 f"{report['title']}", fontsize=10)
+    rows = [(f"{d}: {shorten(body['positive'], 40, placeholder='…')} (n = {body['cases']})", body)
+            for d, body in dims.items()]
+    rows.append((f"overall (n = {report['overall']['cases']})", report["overall"]))
+    figure = _figure(11, 1.2 + 0.42 * len(rows))
+    moved_ax, delta_ax = figure.subplots(1, 2, sharey=True)
+    ys = list(range(len(rows)))[::-1]  # first dimension on top
+    colors = ["tab:blue"] * (len(rows) - 1) + ["tab:orange"]
+    for ax, key in ((moved_ax, "moved"), (delta_ax, "delta_flipped")):
+        stats = [body[key] for _, body in rows]
+        drawn = [(y, st, c) for y, st, c in zip(ys, stats, colors, strict=True) if st["mean"] is not None]
+        ax.barh([y for y, _, _ in drawn], [st["mean"] for _, st, _ in drawn],
+                xerr=_errors([st for _, st, _ in drawn], "mean"), capsize=3, color=[c for _, _, c in drawn])
+    moved_ax.axvline(CHANCE, color="black", linestyle=":", linewidth=1)
+    moved_ax.set_xlim(0, 1.05)
+    moved_ax.set_xlabel("share of cases with m(flipped) < m(aligned)")
+    moved_ax.set_yticks(ys)
+    moved_ax.set_yticklabels([name for name, _ in rows], fontsize=8)
+    moved_ax.set_ylabel("dimension flipped in the profile (index: positive pole)")
+    delta_ax.axvline(0, color="black", linewidth=1)
+    delta_ax.set_xlabel("mean Δm = m(flipped) − m(aligned)")
+    figure.suptitle(f"Controllability: flipping one profile dimension ({report['overall']['cases']} cases)\n"
+                    f"{report['title']}", fontsize=10)
     _save(figure, path)
 
 
