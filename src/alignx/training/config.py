@@ -180,11 +180,6 @@ class TrainConfig:
         return Method(self.method)
 
     @property
-    def excluded(self) -> frozenset[int]:
-        """The dimension indices of --exclude-dimensions (empty when none)."""
-        return frozenset(int(i) for i in self.exclude_dimensions.split(",")) if self.exclude_dimensions else frozenset()
-
-    @property
     def lr(self) -> float:
         """The learning rate in use: the explicit one, else the default for the method and LoRA."""
         if self.learning_rate is not None:
