@@ -25,6 +25,16 @@ def test_shards_cover_the_list_once_in_a_one_process_world(monkeypatch):
     assert distributed.shard(["a", "b", "c", "d", "e"]) == ["b", "d"] and not distributed.is_main()
 
 
+def test_a_one_process_accelerate_launch_is_named(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.delenv("ACCELERATE_USE_CPU", raising=False)
+    assert distributed.launcher_note() is None  # no launcher: nothing to say
+    monkeypatch.setenv("ACCELERATE_USE_CPU", "False")  # what accelerate's one-process launcher sets
+    assert "--multi_gpu" in distributed.launcher_note()
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert distributed.launcher_note() is None
+
+
 def eval_args(model, data, output):
     return ["eval", "--data", str(data), "--model", str(model), "--persona", "pair", "--dtype", "fp32",
             "--no-progress", "--output", str(output)]
