@@ -138,7 +138,7 @@ def run_eval(config: EvalConfig) -> None:
     if note := distributed.launcher_note():
         typer.echo(f"note: {note}", err=True)
     result = evaluate(config)
-    if not distributed.is_main():  # every process scored its shard; the main one reports
+    if not distributed.is_main():  # every process scored its share of the batches; the main one reports
         return
     if result.processes > 1:
         typer.echo(f"data parallel: {result.processes} processes scored {result.n} records, gathered in order")
