@@ -12,11 +12,19 @@ caller's one-line error (`fatal`).
 from __future__ import annotations
 
 import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import openai
 
 from alignx.errors import UserError
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 NO_KEY = "none"  # local servers (vLLM, llama.cpp) need no key, but the client insists on one
 SHOWN_MODELS = 10
@@ -30,6 +38,37 @@ def one_line(text: object, limit: int = 200) -> str:
 def message(error: openai.APIError) -> str:
     """The server's own words, without the client's "Error code: N - " prefix (the status is said already)."""
     return one_line(re.sub(r"^Error code: \d+ - ", "", str(getattr(error, "message", error))))
+
+
+def answer_text(response: Any) -> str:
+    """The text of a chat completion's first choice; "" when the server sent no choice or no content."""
+    content = response.choices[0].message.content if response.choices else None
+    return content or ""
+
+
+def answered(ask: Callable[[T], R], items: Sequence[T], *, workers: int, name: str) -> Iterator[tuple[int, R]]:
+    """ask(item) for every item on `workers` threads, yielded as (index, result) in the order the answers
+    arrive, so each can be stored at once. An exception from `ask` ends the iteration, and so does a caller
+    that stops reading; either way the requests not yet sent are dropped."""
+    pool = ThreadPoolExecutor(workers, thread_name_prefix=name)
+    try:
+        futures = {pool.submit(ask, item): index for index, item in enumerate(items)}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class Tally(Counter):
+    """A Counter the worker threads of `answered` add to (requests, re-asked, failed, tokens, ...)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+
+    def add(self, what: str, n: int = 1) -> None:
+        with self._lock:
+            self[what] += n
 
 
 class RequestFailed(Exception):

@@ -9,10 +9,7 @@ run as one `AnnotatorError` naming the spec.
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import openai
 
@@ -27,7 +24,7 @@ from alignx.annotate.chat_prompt import (
     parse_answer,
     prompt_version,
 )
-from alignx.openai_server import RequestFailed, Server, connect
+from alignx.openai_server import RequestFailed, Server, Tally, answer_text, answered, connect
 
 
 class OpenAIAnnotator:
@@ -41,8 +38,7 @@ class OpenAIAnnotator:
         self.url = server.url
         self.json_schema = True  # until the server refuses response_format; then the prompt alone asks for JSON
         # What the run cost: requests (ours; the client's own retries are not seen), re-asked, failed, tokens.
-        self.stats: Counter[str] = Counter()
-        self._lock = threading.Lock()
+        self.stats = Tally()
 
     @classmethod
     def connect(cls, model: str, *, spec: str, base_url: str | None, api_key: str | None, key_env: str,
@@ -57,13 +53,7 @@ class OpenAIAnnotator:
         return f"openai:{self.model}@{self.url}#prompt-{prompt_version()}"
 
     def annotate(self, items: Sequence[Item]) -> Iterator[tuple[int, Annotation]]:
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="alignx-openai")
-        try:
-            futures = {pool.submit(self._annotate_one, item): index for index, item in enumerate(items)}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-        finally:  # an AnnotatorError, or a caller that stops reading, drops the items not yet asked
-            pool.shutdown(wait=True, cancel_futures=True)
+        yield from answered(self._annotate_one, items, workers=self.workers, name="alignx-openai")
 
     def describe(self, items: Sequence[Item]) -> str:
         if not items:
@@ -84,7 +74,7 @@ class OpenAIAnnotator:
         messages, tokens = annotation_messages(item), 0
         for attempt in range(self.retries + 1):
             if attempt:
-                self._count("re-asked")
+                self.stats.add("re-asked")
             try:
                 text, used = self._chat(messages, json_answer=True)
             except RequestFailed as e:
@@ -102,7 +92,7 @@ class OpenAIAnnotator:
         """The answer text and its tokens; RequestFailed for this request, AnnotatorError for the run."""
         schema = json_answer and self.json_schema
         extra = {"response_format": RESPONSE_FORMAT} if schema else {}
-        self._count("requests")
+        self.stats.add("requests")
         try:
             response = self.server.create(messages=messages, **extra)
         except RequestFailed as e:
@@ -112,17 +102,12 @@ class OpenAIAnnotator:
             raise
         usage = response.usage
         tokens = (usage.prompt_tokens or 0) + (usage.completion_tokens or 0) if usage else 0
-        self._count("tokens", tokens)
-        content = response.choices[0].message.content if response.choices else None
-        return content or "", tokens
+        self.stats.add("tokens", tokens)
+        return answer_text(response), tokens
 
     def _failed(self, reason: str, tokens: int) -> Annotation:
-        self._count("failed")
+        self.stats.add("failed")
         return Annotation.failed(reason, tokens)
-
-    def _count(self, what: str, n: int = 1) -> None:
-        with self._lock:
-            self.stats[what] += n
 
 
 def _refuses_response_format(error: openai.APIStatusError) -> bool:

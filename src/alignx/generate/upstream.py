@@ -11,11 +11,10 @@ fields vLLM reads (`top_k` in the body, `seed`).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from alignx.errors import UserError
 from alignx.generate.local import Generated, Sampling, batch_seed
-from alignx.openai_server import RequestFailed, Server, connect
+from alignx.openai_server import RequestFailed, Server, Tally, answer_text, answered, connect
 from alignx.prompts import Messages
 
 
@@ -28,7 +27,7 @@ class UpstreamGenerator:
 
     def __init__(self, server: Server, *, workers: int):
         self.server, self.model, self.workers, self.url = server, server.model, workers, server.url
-        self.tokens_generated = 0
+        self.stats = Tally()  # tokens, added by the worker threads
 
     @classmethod
     def connect(cls, base_url: str, model: str, *, api_key: str | None, key_env: str, workers: int,
@@ -38,32 +37,32 @@ class UpstreamGenerator:
                          retries=retries, error=UpstreamError, label="--upstream", url_option="--upstream")
         return cls(server, workers=workers)
 
+    @property
+    def tokens_generated(self) -> int:
+        return self.stats["tokens"]
+
     def generate(self, messages: Sequence[Messages], sampling: Sampling, *, seed: int = 0,
                  ids: Sequence[str] | None = None) -> Iterator[tuple[int, Generated | RequestFailed]]:
         """(index, Generated or the RequestFailed of that item) as answers arrive; UpstreamError ends the run."""
         ids = list(ids) if ids is not None else [str(i) for i in range(len(messages))]
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="alignx-generate")
-        try:
-            futures = {pool.submit(self._one, m, sampling, batch_seed(seed, [ids[i]]) % 2**31): i
-                       for i, m in enumerate(messages)}
-            for future in as_completed(futures):
-                try:
-                    yield futures[future], future.result()
-                except RequestFailed as e:
-                    yield futures[future], e
-        finally:  # an UpstreamError, or a caller that stops reading, drops the requests not yet sent
-            pool.shutdown(wait=True, cancel_futures=True)
+
+        def ask(index: int) -> Generated | RequestFailed:
+            try:
+                return self._one(messages[index], sampling, batch_seed(seed, [ids[index]]) % 2**31)
+            except RequestFailed as e:  # that item's failure; an UpstreamError ends the run
+                return e
+
+        yield from answered(ask, range(len(messages)), workers=self.workers, name="alignx-generate")
 
     def _one(self, messages: Messages, sampling: Sampling, seed: int) -> Generated:
         extra = {"top_k": sampling.top_k} if sampling.top_k and sampling.temperature > 0 else {}
         response = self.server.create(
             messages=messages, max_tokens=sampling.max_new_tokens, temperature=sampling.temperature,
             top_p=sampling.top_p if sampling.temperature > 0 else 1.0, seed=seed, extra_body=extra or None)
-        content = response.choices[0].message.content if response.choices else None
         usage = response.usage
         tokens = usage.completion_tokens if usage and usage.completion_tokens is not None else 0
-        self.tokens_generated += tokens
-        return Generated(content or "", tokens)
+        self.stats.add("tokens", tokens)
+        return Generated(answer_text(response), tokens)
 
     def close(self) -> None:
         self.server.close()

@@ -10,10 +10,8 @@ after the assistant prefix, so it is deterministic and always answers.
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -58,11 +56,12 @@ class OpenAIJudge:
     """One chat call per ordered pair at temperature 0; `connect` builds a checked one."""
 
     def __init__(self, server: Any, *, spec: str, workers: int, retries: int):
+        from alignx.openai_server import Tally  # openai loads only when a judge asks a server
+
         self.server, self.model, self.spec = server, server.model, spec
         self.workers, self.retries = workers, retries  # our re-asks of unreadable answers; the client has its own
         self.url = server.url
-        self.stats: Counter[str] = Counter()
-        self._lock = threading.Lock()
+        self.stats = Tally()
 
     @classmethod
     def connect(cls, model: str, *, spec: str, base_url: str | None, api_key: str | None, key_env: str,
@@ -79,13 +78,9 @@ class OpenAIJudge:
         return f"judge:openai:{self.model}@{self.url}#prompt-{prompt_version()}"
 
     def judge(self, chats: Sequence[Messages]) -> Iterator[tuple[int, dict[str, Any]]]:
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="alignx-judge")
-        try:
-            futures = {pool.submit(self._judge_one, chat): index for index, chat in enumerate(chats)}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-        finally:  # a JudgeError, or a caller that stops reading, drops the chats not yet asked
-            pool.shutdown(wait=True, cancel_futures=True)
+        from alignx.openai_server import answered
+
+        yield from answered(self._judge_one, chats, workers=self.workers, name="alignx-judge")
 
     def close(self) -> None:
         self.server.close()
@@ -98,30 +93,26 @@ class OpenAIJudge:
         asked = messages
         for attempt in range(self.retries + 1):
             if attempt:
-                self._count("re-asked")
+                self.stats.add("re-asked")
             try:
                 text = self._chat(asked)
             except RequestFailed as e:
-                self._count("failed")
+                self.stats.add("failed")
                 return {"answers": answers, "verdict": None, "error": str(e)}
             answers.append(text)
             verdict = parse_verdict(text)
             if verdict is not None:
                 return {"answers": answers, "verdict": verdict, "error": None}
             asked = correction_messages(messages, text)
-        self._count("unparsed")
+        self.stats.add("unparsed")
         tries = "once" if self.retries == 0 else f"{self.retries + 1} times"
         return {"answers": answers, "verdict": None, "error": f"unparsed: no A, B or tie in the answer (asked {tries})"}
 
     def _chat(self, messages: Messages) -> str:
-        self._count("requests")
-        response = self.server.create(messages=messages, temperature=0)
-        content = response.choices[0].message.content if response.choices else None
-        return content or ""
+        from alignx.openai_server import answer_text
 
-    def _count(self, what: str, n: int = 1) -> None:
-        with self._lock:
-            self.stats[what] += n
+        self.stats.add("requests")
+        return answer_text(self.server.create(messages=messages, temperature=0))
 
 
 # ---------------------------------------------------------------- local
