@@ -124,14 +124,11 @@ class GenerateConfig:
             self._check_best_of(persona)
 
     def _check_best_of(self, persona: Persona) -> None:
-        from alignx import rewards
+        from alignx.evaluate import EvalSettings
 
         if persona is Persona.NONE:
             raise OptionError("--best-of ranks candidates by a personalized reward; it needs a --persona, not none")
-        reward = rewards.get(self.reward)
-        if persona not in reward.personas:
-            raise OptionError(f"--reward {reward.name} is defined for persona "
-                              f"{', '.join(p.value for p in reward.personas)}; not {persona}")
+        EvalSettings(persona=self.persona, prompt=self.prompt, reward=self.reward)  # the reward must read it
         if self.temperature == 0 and self.candidates != Candidates.BOTH.value:
             raise OptionError("--best-of with --temperature 0 would draw the same candidate N times; sample "
                               "(--temperature > 0) or use --candidates both")
