@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from alignx.atomic import atomic_write
+from alignx.atomic import atomic_write, write_json
 
 
 def mode(path):
@@ -36,3 +36,10 @@ def test_replacing_keeps_the_old_mode_and_a_failure_keeps_the_old_file(tmp_path)
         tmp.write_text("half")
         raise RuntimeError("killed")
     assert target.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["table.md"]
+
+
+def test_write_json_keeps_non_ascii_text_and_ends_with_a_newline(tmp_path):
+    target = tmp_path / "out" / "report.json"
+    write_json(target, {"profile": "Prefers a café — not tea"}, indent=2)
+    text = target.read_text(encoding="utf-8")
+    assert "café — not tea" in text and text.endswith("}\n") and '\n  "profile"' in text

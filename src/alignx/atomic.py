@@ -6,10 +6,18 @@ so a rerun duplicated rows; we never do). Every writer in alignx goes through th
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
+
+
+def write_json(path: str | os.PathLike, value: Any, *, indent: int = 1) -> None:
+    """`value` as UTF-8 JSON (non-ASCII characters as they are) at `path`, through `atomic_write`."""
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(value, ensure_ascii=False, indent=indent) + "\n", encoding="utf-8")
 
 
 def _umask() -> int:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 
 from alignx import rewards
-from alignx.atomic import atomic_write
+from alignx.atomic import write_json
 from alignx.evaluate import EvalResult
 
 
 def write_report(result: EvalResult, path: str | os.PathLike) -> None:
     """Write the report atomically: a failed run never leaves half a file or clobbers an old one."""
-    with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    write_json(path, result.to_dict())
 
 
 def results_table(results: Sequence[EvalResult], title: str | None = None):

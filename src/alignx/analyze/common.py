@@ -3,13 +3,12 @@ rows, and writing DIR/<name>.json with its DIR/<name>.png beside it (atomically,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from alignx.analyze.config import AnalyzeSettings
-from alignx.atomic import atomic_write
+from alignx.atomic import atomic_write, write_json
 from alignx.errors import OptionError, UserError
 from alignx.evaluate import BUILTIN_REFERENCES, Evaluator, bootstrap_ci
 from alignx.records import Record
@@ -70,8 +69,7 @@ def write_outputs(report: dict[str, Any], name: str, settings: AnalyzeSettings,
     if not is_main():
         return None
     out = Path(settings.output)
-    with atomic_write(out / f"{name}.json") as tmp:
-        tmp.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    write_json(out / f"{name}.json", report)
     with atomic_write(out / f"{name}.png") as tmp:
         plot(report, tmp)
     return out / f"{name}.json"

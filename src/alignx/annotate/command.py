@@ -90,15 +90,13 @@ def run_annotate(config: AnnotateConfig) -> None:
 def run_annotator_eval(config: AnnotatorEvalConfig) -> None:
     """How well an annotator recovers the true directions of DATA: every direction is removed, inferred
     again, and compared per pole (precision / recall / F1) and per record (identical rendered profile)."""
-    import json
-
     from rich.console import Console
 
     from alignx import registry
     from alignx.annotate.cache import AnswerCache
     from alignx.annotate.check import agreement, agreement_table
     from alignx.annotate.spec import load_annotator
-    from alignx.atomic import atomic_write
+    from alignx.atomic import write_json
 
     records = registry.load(config.data, config.split, config.limit)
     annotator = load_annotator(config, device=config.device)
@@ -110,8 +108,7 @@ def run_annotator_eval(config: AnnotatorEvalConfig) -> None:
     report["data"], report["split"] = config.data, config.split
     Console().print(agreement_table(report, title=f"{config.annotator} on {config.data}"))
     if config.output:
-        with atomic_write(config.output) as tmp:
-            tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        write_json(config.output, report, indent=2)
         typer.echo(f"report: {config.output}", err=True)
 
 

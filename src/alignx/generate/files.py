@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from alignx.atomic import atomic_write
+from alignx.atomic import write_json
 from alignx.errors import UserError
 from alignx.records import Record
 
@@ -107,8 +107,7 @@ class GenerationWriter:
         elif overwrite:
             self.path.unlink(missing_ok=True)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(meta_path(self.path)) as tmp:
-            tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+        write_json(meta_path(self.path), meta, indent=2)
         self._file = open(self.path, "ab")  # noqa: SIM115  (closed by close())
 
     def _check_sidecar(self) -> None:

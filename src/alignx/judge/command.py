@@ -7,7 +7,6 @@ a calibration is stored under the judge's identity too, and every win-rate repor
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,7 +91,7 @@ def run_judge(config: JudgeConfig) -> dict[str, Any]:
     flips with the order is a tie), or with --calibrate the judge's agreement with the users' own choices."""
     from rich.console import Console
 
-    from alignx.atomic import atomic_write
+    from alignx.atomic import write_json
 
     report = judge(config)
     table = report_table(report)
@@ -103,8 +102,7 @@ def run_judge(config: JudgeConfig) -> dict[str, Any]:
     console.print(table)
     console.print(note, soft_wrap=True)
     if config.output:
-        with atomic_write(config.output) as tmp:
-            tmp.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        write_json(config.output, report)
         Console(stderr=True).print(f"report: {config.output}")
     return report
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alignx.atomic import write_json
 from alignx.errors import OptionError
 from alignx.evaluate import BUILTIN_REFERENCES, Evaluator, ScoredModel, bootstrap_ci
 from alignx.report.spec import Cell, ReportSpec, load_spec
@@ -90,7 +91,7 @@ def run_report(config: ReportConfig, *, evaluator_cls: type[Evaluator] = Evaluat
         if why.startswith(("stale", "unreadable")):
             console.print(f"note: {cell.file}: {why}", markup=False, highlight=False, soft_wrap=True)
         elif why == "done (interval recomputed)" and main:
-            write_json(reports[cell.file], folder / "cells" / cell.file)
+            write_json(folder / "cells" / cell.file, reports[cell.file])
     if todo:
         try:
             score(spec, todo, folder, reports, console, evaluator_cls, load_model, config.progress and main, main)
@@ -154,7 +155,7 @@ def score(spec: ReportSpec, todo: list[Cell], folder: Path, reports: dict[str, d
         result = evaluators[model].run(records[column.name], s, source=column.data, provenance=provenance)
         reports[cell.file] = result.to_dict()
         if main:
-            write_json(reports[cell.file], folder / "cells" / cell.file)
+            write_json(folder / "cells" / cell.file, reports[cell.file])
         console.print(f"    accuracy {100 * result.accuracy:.2f}% [{100 * result.ci95[0]:.1f}–"
                       f"{100 * result.ci95[1]:.1f}] in {result.seconds:.1f} s", markup=False, highlight=False)
         released = [name for name, last in last_use.items() if last == i]
@@ -189,14 +190,6 @@ def free_memory() -> None:
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()
-
-
-def write_json(report: dict[str, Any], path: Path) -> None:
-    """One cell's report, in `alignx eval --output`'s format, atomically."""
-    from alignx.atomic import atomic_write
-
-    with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
 def dry_run(spec: ReportSpec, cells: list[Cell], status: dict[str, tuple[Any, str]], folder: Path | None,

@@ -5,12 +5,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
-from alignx.atomic import atomic_write
+from alignx.atomic import atomic_write, write_json
 from alignx.report.spec import Cell, ReportSpec
 
 ALPHA = 0.05
@@ -149,7 +148,6 @@ def rich_table(table: dict[str, Any]):
 
 
 def write_table(table: dict[str, Any], folder: str | Path) -> None:
-    with atomic_write(Path(folder) / "table.json") as tmp:
-        tmp.write_text(json.dumps(table, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    write_json(Path(folder) / "table.json", table)
     with atomic_write(Path(folder) / "table.md") as tmp:
         tmp.write_text(render_markdown(table), encoding="utf-8")
