@@ -33,6 +33,13 @@ def test_a_one_process_accelerate_launch_is_named(monkeypatch):
     assert "--multi_gpu" in distributed.launcher_note()
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert distributed.launcher_note() is None
+    monkeypatch.delenv("WORLD_SIZE")
+    from typer.testing import CliRunner
+
+    from alignx.cli import app
+
+    result = CliRunner().invoke(app, ["validate", "demo"])  # every command says it, not only eval
+    assert result.exit_code == 0 and "note: accelerate launched 1 process" in result.stderr
 
 
 def eval_args(model, data, output):

@@ -73,6 +73,10 @@ def guarded(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from alignx.distributed import launcher_note
+
+        if note := launcher_note():  # under a launcher that started fewer processes than meant
+            typer.echo(f"note: {note}", err=True)
         with user_errors():
             return fn(*args, **kwargs)
 
@@ -135,8 +139,6 @@ def run_eval(config: EvalConfig) -> None:
     from alignx.evaluate import evaluate
     from alignx.reporting import results_table, write_report
 
-    if note := distributed.launcher_note():
-        typer.echo(f"note: {note}", err=True)
     result = evaluate(config)
     if not distributed.is_main():  # every process scored its share of the batches; the main one reports
         return
