@@ -50,7 +50,7 @@ def test_training_prompts_write_the_bare_post(record):
 def test_persona_messages_dispatch(record):
     assert persona_messages(record.prompt, persona_view(record, "none")) == universal_messages(record.prompt)
     assert persona_messages(record.prompt, persona_view(record, "profile"))[1]["content"].count("Concise") == 1
-    with pytest.raises(ValueError, match="needs a profile"):
+    with pytest.raises(ValueError, match="needs a preference text"):
         persona_messages(record.prompt, persona_view(record, "ugc"), "pba")
 
 

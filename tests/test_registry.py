@@ -9,7 +9,7 @@ from alignx.personas import Persona
 
 
 def test_registry_names_aliases_and_suggestions():
-    assert registry.names() == ["alignx-test", "demo", "p-soups", "prism", "uf-p-4"]
+    assert registry.names() == ["alignx-test", "demo", "p-soups", "prefeval", "prism", "uf-p-4"]
     assert registry.get("P-Soups") is registry.get("p-soups")
     assert Persona.UGC not in registry.get("p-soups").personas
     with pytest.raises(OptionError, match="did you mean p-soups"):

@@ -1,5 +1,6 @@
 """Profile, guard, recency and ICA history computed from events, and the chat prompt rewrite."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -9,7 +10,7 @@ from conftest import make_direction
 from alignx.personas import PersonaView
 from alignx.prompts import ica_evaluation_messages, pba_messages, universal_messages
 from alignx.records import Choice, Comment
-from alignx.serve.chat import STATED_PREFERENCES, personalize
+from alignx.serve.chat import STATED_PREFERENCES, personalize, stated_text
 from alignx.serve.memory import (
     Event,
     EventKind,
@@ -114,11 +115,11 @@ def test_single_turn_reads_exactly_the_evaluation_prompts():
 def test_multi_turn_keeps_earlier_turns_and_client_system_text():
     chat = [{"role": "system", "content": "Answer in French."}, {"role": "user", "content": "Hi"},
             {"role": "assistant", "content": "Salut"}, {"role": "user", "content": "Dinner ideas?"}]
-    out = personalize(chat, mode="ica", view=VIEW, profile="", stated=dimension(3).positive)
+    out = personalize(chat, mode="ica", view=replace(VIEW, stated=stated_text([dimension(3).positive])), profile="")
     built = ica_evaluation_messages("Dinner ideas?", VIEW)
     assert out[0]["content"] == built[0]["content"] + "\nAnswer in French."
     assert out[1:3] == chat[1:3] and out[3]["content"].startswith("***Task***\n\n**Post:**\nDinner ideas?")
-    assert f"A chef.\n{STATED_PREFERENCES}{dimension(3).positive}" in out[3]["content"]
+    assert f"A chef.\n\n{STATED_PREFERENCES}{dimension(3).positive}\n\n***Response:***" in out[3]["content"]
     with pytest.raises(ValueError, match="last message must have role 'user'"):
         personalize(chat[:3], mode="ica", view=VIEW, profile="")
 

@@ -62,9 +62,10 @@ class EvalSettings(RewardSettings):
     """What one evaluation run reads (a row of a table); the report records these and the provenance."""
 
     persona: str = field(default=Persona.ALL.value, metadata={
-        "help": "ugc | pair | demo | profile | all | none: what the model is told about the user."})
+        "help": "ugc | pair | demo | profile | stated | all | none: what the model is told about the user."})
     prompt: str | None = field(default=None, metadata={
-        "help": "ica | pba: how the persona is put to the model.", "default_text": "pba for profile, else ica"})
+        "help": "ica | pba: how the persona is put to the model.",
+        "default_text": "pba for profile and stated, else ica"})
 
     def __post_init__(self) -> None:
         persona = Persona.parse(self.persona)
@@ -90,7 +91,8 @@ class RunSettings:
     the analyses; declared once, see alignx.options)."""
 
     data: str = field(default="demo", metadata={
-        "help": "Benchmark (demo, alignx-test, p-soups, prism, uf-p-4), file, folder or hub dataset id."})
+        "help": "Benchmark (demo, alignx-test, p-soups, prism, uf-p-4, prefeval), a PrefEval checkout, file, folder "
+                "or hub dataset id."})
     split: str | None = field(default=None, metadata={
         "help": "Split to read; default: the data's only split, else 'test'.", "default_text": "test"})
     model: str = field(default="default", metadata={
@@ -139,6 +141,25 @@ class EvalResult:
     def accuracy(self) -> float:
         return float(np.mean([e["correct"] for e in self.examples])) if self.examples else 0.0
 
+    @property
+    def question_correct(self) -> list[bool]:
+        """Multiple-choice verdicts, one per question (records sharing a `question_id`, e.g. PrefEval's three
+        records of a question): right when the chosen answer beats every other option. Empty without ids."""
+        by_question: dict[str, bool] = {}
+        for e in self.examples:
+            if "question_id" in e:
+                by_question[e["question_id"]] = by_question.get(e["question_id"], True) and e["correct"]
+        return list(by_question.values())
+
+    def multiple_choice(self) -> dict[str, Any] | None:
+        """Multiple-choice accuracy with its bootstrap interval over questions; None when records have no ids."""
+        verdicts = self.question_correct
+        if not verdicts:
+            return None
+        s = self.settings
+        return {"accuracy": float(np.mean(verdicts)), "n": len(verdicts),
+                "ci95": list(bootstrap_ci(verdicts, s.bootstrap, s.seed))}
+
     def to_dict(self) -> dict[str, Any]:
         s = self.settings
         settings = {name: getattr(s, name) for name in ("persona", "prompt", "reward", "reference", "beta",
@@ -147,6 +168,7 @@ class EvalResult:
             "accuracy": self.accuracy,
             "n": self.n,
             "ci95": list(self.ci95),
+            **({"multiple_choice": mc} if (mc := self.multiple_choice()) else {}),
             "settings": {**self.provenance, **settings},
             "timing": {"seconds": round(self.seconds, 3), "tokens": self.tokens, "processes": self.processes,
                        "tokens_per_record": round(self.tokens / self.n, 1) if self.n else None,
@@ -300,7 +322,8 @@ def example_row(index: int, record: Record, terms: list[Term], scores: list[tupl
             for t, (prompt, chosen, rejected) in zip(terms, scores, strict=True)]
     reward_chosen = weighted_sum(terms, [r["chosen_logp"] for r in rows])
     reward_rejected = weighted_sum(terms, [r["rejected_logp"] for r in rows])
-    return {"index": index, "chosen": record.chosen, "rejected": record.rejected, "terms": rows,
+    group = {"question_id": record.extra["question_id"]} if "question_id" in record.extra else {}
+    return {"index": index, **group, "chosen": record.chosen, "rejected": record.rejected, "terms": rows,
             "reward_chosen": reward_chosen, "reward_rejected": reward_rejected,
             "correct": reward_chosen > reward_rejected}  # ties are wrong, as released
 

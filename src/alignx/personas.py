@@ -1,8 +1,9 @@
 """Persona views of a record: what the model is told about the user.
 
 UGC, PAIR and DEMO are the record's history parts; PROFILE is the preference text rendered
-from the history's directions (or a benchmark's supplied `profile`); ALL is UGC + PAIR + DEMO;
-NONE is nothing (the universal baseline). Training draws a random view per record.
+from the history's directions (or a benchmark's supplied `profile`); STATED is the preference in
+the user's own words; ALL is UGC + PAIR + DEMO + STATED; NONE is nothing (the universal baseline).
+Training draws a random view per record.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Persona(str, Enum):
     PAIR = "pair"
     DEMO = "demo"
     PROFILE = "profile"
+    STATED = "stated"
     ALL = "all"
     NONE = "none"
 
@@ -46,10 +48,11 @@ class PersonaView:
     pairs: tuple[Choice, ...] = ()
     demographic: str | None = None
     profile: str | None = None
+    stated: str | None = None
 
     @property
     def is_empty(self) -> bool:
-        return not (self.ugc or self.pairs or self.demographic or self.profile)
+        return not (self.ugc or self.pairs or self.demographic or self.profile or self.stated)
 
 
 def history_profile(items: Sequence[Comment | Choice]) -> str | None:
@@ -82,8 +85,10 @@ def persona_view(record: Record, persona: Persona | str) -> PersonaView:
         view = PersonaView(pairs=record.pairs)
     elif persona is Persona.DEMO:
         view = PersonaView(demographic=record.demographic)
+    elif persona is Persona.STATED:
+        view = PersonaView(stated=record.stated)
     else:
-        view = PersonaView(ugc=record.ugc, pairs=record.pairs, demographic=record.demographic)
+        view = PersonaView(ugc=record.ugc, pairs=record.pairs, demographic=record.demographic, stated=record.stated)
     if view.is_empty:
         raise PersonaError(f"persona '{persona.value}' is absent from this record ({_parts(record)})")
     return view
@@ -91,7 +96,8 @@ def persona_view(record: Record, persona: Persona | str) -> PersonaView:
 
 def _parts(record: Record) -> str:
     parts = [name for name, present in (("ugc", record.ugc), ("pair", record.pairs),
-                                        ("demo", record.demographic), ("profile", record.profile)) if present]
+                                        ("demo", record.demographic), ("profile", record.profile),
+                                        ("stated", record.stated)) if present]
     return "it has " + ", ".join(parts) if parts else "it has no persona parts"
 
 

@@ -40,15 +40,19 @@ class PromptKind(str, Enum):
 
     @classmethod
     def for_persona(cls, persona: Persona, prompt: str | PromptKind | None) -> PromptKind:
-        """The prompt `persona` is read through: `prompt` if given, else PBA for the profile and ICA for the
-        rest; OptionError for a pairing that cannot work (PBA reads a profile, ICA does not)."""
-        kind = cls.parse(prompt if prompt is not None else cls.PBA if persona is Persona.PROFILE else cls.ICA)
-        if kind is cls.PBA and persona is not Persona.PROFILE:
-            raise OptionError(f"--prompt pba reads a preference profile; use --persona profile, not {persona}")
+        """The prompt `persona` is read through: `prompt` if given, else PBA for a preference text (the profile,
+        or the preference as the user stated it) and ICA for the history; OptionError for a pairing that cannot
+        work (PBA reads a preference text, ICA does not read a profile)."""
+        kind = cls.parse(prompt if prompt is not None else cls.PBA if persona in PREFERENCE_TEXTS else cls.ICA)
+        if kind is cls.PBA and persona not in PREFERENCE_TEXTS:
+            raise OptionError(f"--prompt pba reads a preference text; use --persona profile or stated, not {persona}")
         if kind is cls.ICA and persona is Persona.PROFILE:
             raise OptionError("--persona profile is read through the PBA prompt; use --prompt pba or leave "
                               "--prompt out")
         return kind
+
+
+PREFERENCE_TEXTS = (Persona.PROFILE, Persona.STATED)  # personas that are one preference text, read by PBA
 
 
 def _task(post: str, *, evaluation: bool) -> str:
@@ -56,7 +60,8 @@ def _task(post: str, *, evaluation: bool) -> str:
 
 
 def history_text(view: PersonaView) -> str:
-    """The UGC block, the PAIR block and the DEMO text (when the view carries them), as released."""
+    """The UGC block, the PAIR block and the DEMO text (when the view carries them), as released; then the
+    preference as the user stated it, the "User Preferences" of the released evaluation's section title."""
     text = ""
     if view.ugc:
         text += UGC_HEADER + "".join(
@@ -69,6 +74,8 @@ def history_text(view: PersonaView) -> str:
         )
     if view.demographic:
         text += view.demographic
+    if view.stated:
+        text += ("\n\n" if text else "") + view.stated
     return text
 
 
@@ -108,13 +115,15 @@ def universal_messages(post: str) -> Messages:
 
 
 def persona_messages(post: str, view: PersonaView, kind: PromptKind | str = PromptKind.ICA) -> Messages:
-    """Evaluation messages for a persona view: PBA reads the profile, ICA the history; none is universal."""
+    """Evaluation messages for a persona view: PBA reads the preference text (the profile, else the stated
+    preference), ICA the history; none is universal."""
     if view.is_empty:
         return universal_messages(post)
-    if PromptKind(kind) is PromptKind.PBA or (view.profile and not (view.ugc or view.pairs or view.demographic)):
-        if not view.profile:
-            raise OptionError("the PBA prompt needs a profile; use persona 'profile'")
-        return pba_messages(post, view.profile)
+    text = view.profile or view.stated
+    if PromptKind(kind) is PromptKind.PBA or (text and not (view.ugc or view.pairs or view.demographic)):
+        if not text:
+            raise OptionError("the PBA prompt needs a preference text; use persona 'profile' or 'stated'")
+        return pba_messages(post, text)
     return ica_evaluation_messages(post, view)
 
 

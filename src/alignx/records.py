@@ -26,8 +26,9 @@ DEMOGRAPHIC = "Demographic Information"
 UGC = "User-Generated Content"
 PAIR = "Pair-wise Comparative Feedback"
 PROFILE = "profile"
-KNOWN_FIELDS = (PROMPT, CHOSEN, REJECTED, DIRECTION, DEMOGRAPHIC, UGC, PAIR, PROFILE)
-
+STATED = "Stated Preference"  # the user's preference in their own words
+GROUND_TRUTH_PERSONA = "ground_truth_persona"  # P-Soups' stated preference; read as STATED, kept as it is
+KNOWN_FIELDS = (PROMPT, CHOSEN, REJECTED, DIRECTION, DEMOGRAPHIC, UGC, PAIR, PROFILE, STATED)
 
 
 class RecordError(UserError):
@@ -67,6 +68,7 @@ class Record:
     ugc: tuple[Comment, ...] = ()
     pairs: tuple[Choice, ...] = ()
     profile: str | None = None  # an already-rendered preference text (P-Soups style)
+    stated: str | None = None  # the preference as the user put it ("Stated Preference", P-Soups' ground truth)
     extra: Mapping[str, Any] = field(default_factory=dict)  # other fields, kept for round trips
 
     @classmethod
@@ -98,6 +100,7 @@ class Record:
                 for where, item in _items(obj, PAIR)
             ),
             profile=_text(obj, PROFILE, PROFILE) or None,
+            stated=_text(obj, STATED, f"'{STATED}'") or _text(obj, GROUND_TRUTH_PERSONA, GROUND_TRUTH_PERSONA) or None,
             extra={k: v for k, v in obj.items() if k not in KNOWN_FIELDS},
         )
 
@@ -117,6 +120,8 @@ class Record:
             ]
         if self.profile is not None:
             out[PROFILE] = self.profile
+        if self.stated is not None and self.stated != self.extra.get(GROUND_TRUTH_PERSONA):
+            out[STATED] = self.stated
         out.update(self.extra)
         return out
 

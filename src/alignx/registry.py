@@ -1,15 +1,16 @@
-"""The data registry: names for the demo set and the four published AlignX benchmarks.
+"""The data registry: names for the demo set, the four published AlignX benchmarks and PrefEval.
 
-`--data NAME` resolves here first (with aliases and "did you mean"); anything else is a file,
-folder or hub dataset id read by `alignx.records`. Published benchmarks load through the Hugging
-Face hub into a local cache folder, so a second run works offline.
+`--data NAME` resolves here first (with aliases and "did you mean"); a folder laid out like the PrefEval
+repository is read by `alignx.prefeval`; anything else is a file, folder or hub dataset id read by
+`alignx.records`. Published AlignX benchmarks load through the Hugging Face hub into a local cache folder,
+so a second run works offline; PrefEval reads a local checkout.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -22,6 +23,7 @@ from alignx.sources import EVAL_SPLIT, resolve_input
 P = Persona
 ALL_PERSONAS = (P.UGC, P.PAIR, P.DEMO, P.PROFILE, P.ALL, P.NONE)
 HISTORY_PERSONAS = (P.PAIR, P.PROFILE, P.NONE)  # benchmarks whose users are known by choices and a profile
+PREFEVAL_PERSONAS = (P.UGC, P.PAIR, P.DEMO, P.STATED, P.ALL, P.NONE)
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,14 @@ class Benchmark:
     repo: str | None = None  # a hub dataset repo holding raw JSON files
     folder: str | None = None  # folder inside `repo`
     files: tuple[str, ...] = field(default=())  # the files in `folder`; empty: every *.json there
+    checkout: Callable[[], Path] | None = None  # a local checkout read by alignx.prefeval (topics as splits)
 
     def iter_records(self, split: str | None = None, *, default_split: str = EVAL_SPLIT) -> Iterator[Record]:
+        if self.checkout is not None:
+            from alignx import prefeval
+
+            yield from prefeval.iter_prefeval(self.checkout(), split)
+            return
         if self.dataset is not None:
             yield from iter_records(self.dataset, split, default_split=default_split)
             return
@@ -47,7 +55,10 @@ class Benchmark:
             yield from iter_records(path)
 
     def local_files(self) -> list[Path]:
-        """The benchmark's JSON files: under $ALIGNX_BENCHMARK_ROOT (a clone of the repo) or the hub cache."""
+        """The benchmark's JSON files: under $ALIGNX_BENCHMARK_ROOT (a clone of the repo) or the hub cache;
+        for a checkout, every file of every form."""
+        if self.checkout is not None:
+            return sorted((self.checkout() / "benchmark_dataset").rglob("*.json"))
         root = os.environ.get("ALIGNX_BENCHMARK_ROOT")
         if root:
             folder = Path(root) / self.folder
@@ -104,8 +115,8 @@ register(Benchmark(
 ))
 register(Benchmark(
     name="p-soups",
-    description="P-Soups: 3 preference axes, 4 pairs and a rendered profile per user",
-    personas=HISTORY_PERSONAS,
+    description="P-Soups: 3 preference axes, 4 pairs, a rendered profile and the stated preference per user",
+    personas=(*HISTORY_PERSONAS, P.STATED),
     aliases=("psoups", "P-Soups"),
     repo="JinaLeejnl/AlignX",
     folder="benchmark/P-Soups",
@@ -127,6 +138,23 @@ register(Benchmark(
     repo="JinaLeejnl/AlignX",
     folder="benchmark/UF-P-4",
     files=("helpfulness.json", "honesty.json", "instruction_following.json", "truthfulness.json"),
+))
+
+
+
+def _prefeval_root() -> Path:
+    from alignx import prefeval
+
+    return prefeval.root()
+
+
+register(Benchmark(
+    name="prefeval",
+    description="PrefEval: real preferences (stated, choice-based, persona-driven conversations) and four answers "
+                "per question, from a local checkout ($ALIGNX_PREFEVAL_ROOT); --split picks topics",
+    personas=PREFEVAL_PERSONAS,
+    aliases=("PrefEval",),
+    checkout=_prefeval_root,
 ))
 
 
@@ -153,7 +181,18 @@ def iter_data(data: str | os.PathLike, split: str | None = None, *,
     of `alignx.records.choose_split` (`default_split`: the command's own, test for evaluation)."""
     if is_registered(str(data)):
         return REGISTRY[str(data)].iter_records(split, default_split=default_split)
+    from alignx import prefeval
+
+    if prefeval.is_checkout(data):
+        return prefeval.iter_prefeval(data, split)
     return iter_records(data, split, default_split=default_split)
+
+
+def is_checkout(data: str | os.PathLike) -> bool:
+    """Whether `data` is read from a benchmark repository's checkout (PrefEval), not from record files."""
+    from alignx import prefeval
+
+    return (is_registered(str(data)) and REGISTRY[str(data)].checkout is not None) or prefeval.is_checkout(data)
 
 
 def source(data: str | os.PathLike) -> str | os.PathLike:
@@ -169,10 +208,16 @@ def source(data: str | os.PathLike) -> str | os.PathLike:
 
 def data_key(data: str | os.PathLike, split: str | None = None, *, default_split: str = EVAL_SPLIT) -> str:
     """Identifies the data `iter_data` reads with these arguments (for caches keyed on it)."""
+    from alignx import prefeval
+
+    if prefeval.is_checkout(data):
+        files = sorted((Path(data).expanduser() / "benchmark_dataset").rglob("*.json"))
+        return ";".join([f"topics={split}", *(resolve_input(path).key for path in files)])
     if is_registered(str(data)):
         benchmark = REGISTRY[str(data)]
         if benchmark.dataset is None:
-            return ";".join(resolve_input(path).key for path in benchmark.local_files())
+            keys = [resolve_input(path).key for path in benchmark.local_files()]
+            return ";".join([f"topics={split}", *keys] if benchmark.checkout else keys)
         data = benchmark.dataset
     return resolve_input(data, split, default_split=default_split).key
 

@@ -37,16 +37,17 @@ class GenerateConfig:
 
     # what to answer
     data: str = field(default="demo", metadata={
-        "help": "Benchmark (demo, alignx-test, p-soups, prism, uf-p-4), file, folder or hub dataset id."})
+        "help": "Benchmark (demo, alignx-test, p-soups, prism, uf-p-4, prefeval), a PrefEval checkout, file, folder "
+                "or hub dataset id."})
     split: str | None = field(default=None, metadata={
         "help": "Split to answer; default: the data's only split, else 'test'.", "default_text": "test"})
     limit: int | None = field(default=None, metadata={"help": "Answer the first N records only."})
     persona: str = field(default=Persona.ALL.value, metadata={
-        "help": "ugc | pair | demo | profile | all | none: what the model is told about the user; none gives "
-                "the universal answer."})
+        "help": "ugc | pair | demo | profile | stated | all | none: what the model is told about the user; none "
+                "gives the universal answer."})
     prompt: str | None = field(default=None, metadata={
         "help": "ica | pba: how the persona is put to the model (the evaluation prompts).",
-        "default_text": "pba for profile, else ica"})
+        "default_text": "pba for profile and stated, else ica"})
     output: str = field(kw_only=True, metadata={  # required: no default
         "help": "The JSONL file to write (resumed when it exists); settings go to OUTPUT.meta.json.",
         "short": "-o"})

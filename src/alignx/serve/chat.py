@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from alignx.errors import UserError
@@ -65,7 +65,6 @@ def personalize(
     mode: PromptKind | str,
     view: PersonaView,
     profile: str,
-    stated: str = "",
     universal: bool = False,
 ) -> Messages:
     """The messages the model reads.
@@ -74,8 +73,8 @@ def personalize(
     builder. Earlier user and assistant turns stay, in order, between the builder's system message
     and its user message, so the model sees the conversation; client system messages are appended
     to the builder's system text. A single-turn request without a system message therefore reads
-    exactly the evaluation prompt. `stated` (labels of explicit edits) joins the ICA history after
-    the demographic text, so edits steer ICA as well as PBA.
+    exactly the evaluation prompt. The view's `stated` text (the user's explicit edits, `stated_text`)
+    follows the demographic text in the ICA history, so edits steer ICA as well as PBA.
     """
     turns = [m for m in messages if m["role"] in ("user", "assistant")]
     if not turns or turns[-1]["role"] != "user":
@@ -86,12 +85,14 @@ def personalize(
     elif PromptKind(mode) is PromptKind.PBA:
         built = pba_messages(post, profile) if profile else universal_messages(post)
     else:
-        if stated:
-            demographic = "\n".join(t for t in (view.demographic, STATED_PREFERENCES + stated) if t)
-            view = replace(view, demographic=demographic)
         built = universal_messages(post) if view.is_empty else ica_evaluation_messages(post, view)
     system = "\n".join([built[0]["content"], *(m["content"] for m in messages if m["role"] == "system")])
     return [{"role": "system", "content": system}, *turns[:-1], built[1]]
+
+
+def stated_text(labels: list[str]) -> str | None:
+    """The user's explicit edits as the `stated` persona part: what they said they want, in words."""
+    return STATED_PREFERENCES + ", ".join(labels) if labels else None
 
 
 # ---------------------------------------------------------------- local model

@@ -16,12 +16,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import StreamingResponse
 
+from alignx.personas import PersonaView
 from alignx.prompts import Messages
 from alignx.serve.auth import Caller, open_user
-from alignx.serve.chat import BackendError, ChatBackend, Completion, Delta, GenParams, personalize
+from alignx.serve.chat import BackendError, ChatBackend, Completion, Delta, GenParams, personalize, stated_text
 from alignx.serve.config import ServeConfig
 from alignx.serve.deps import Backend, Config, Store
-from alignx.serve.memory import Event, build_profile, history_view
+from alignx.serve.memory import Event, UserProfile, build_profile, history_view
 from alignx.serve.schemas import ChatRequest
 from alignx.space import dimension
 
@@ -70,11 +71,15 @@ def chat(body: ChatRequest, caller: Caller, config: Config, store: Store, backen
 def _personalized(body: ChatRequest, events: list[Event], config: ServeConfig) -> Messages:
     """The request's messages with the user's profile, stated overrides and history put in."""
     profile = build_profile(events, guarded=config.guarded, half_life_days=config.half_life_days)
-    stated = ", ".join(dimension(i).positive if v > 0.5 else dimension(i).negative
-                       for i, v in sorted(profile.overrides.items()) if v != 0.5)
-    return personalize([m.plain() for m in body.messages], mode=config.mode,
-                       view=history_view(events, config.history_items), profile=profile.text,
-                       stated=stated, universal=not body.personalize)
+    return personalize([m.plain() for m in body.messages], mode=config.mode, view=_view(events, config, profile),
+                       profile=profile.text, universal=not body.personalize)
+
+
+def _view(events: list[Event], config: ServeConfig, profile: UserProfile) -> PersonaView:
+    """The user's recent history and, as their stated preference, the labels of their explicit edits."""
+    stated = [dimension(i).positive if v > 0.5 else dimension(i).negative
+              for i, v in sorted(profile.overrides.items()) if v != 0.5]
+    return replace(history_view(events, config.history_items), stated=stated_text(stated))
 
 
 def _best_of(body: ChatRequest, events: list[Event], config: ServeConfig, backend: ChatBackend, messages: Messages,
@@ -82,16 +87,16 @@ def _best_of(body: ChatRequest, events: list[Event], config: ServeConfig, backen
     """The best of `config.best_of` sampled candidates, persona and universal prompts alternating, under the
     zero-shot reward of the user's memory (scaffold echoes last); None when the memory gives it nothing to read."""
     from alignx import rewards
-    from alignx.personas import Persona, PersonaView
+    from alignx.personas import Persona
     from alignx.prompts import PromptKind
     from alignx.rewards import RewardContext
 
     kind = PromptKind(config.mode)
+    profile = build_profile(events, guarded=config.guarded, half_life_days=config.half_life_days)
     if kind is PromptKind.PBA:
-        profile = build_profile(events, guarded=config.guarded, half_life_days=config.half_life_days)
         view, persona = PersonaView(profile=profile.text or None), Persona.PROFILE
     else:
-        view, persona = history_view(events, config.history_items), Persona.ALL
+        view, persona = _view(events, config, profile), Persona.ALL
     post = [m for m in body.messages if m.role == "user"][-1].plain()["content"]
     terms = [] if view.is_empty else rewards.get("zero-shot").terms(RewardContext(post, view, persona, kind, "none",
                                                                                   0.1))
