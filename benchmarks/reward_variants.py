@@ -2,13 +2,14 @@
 the embedded model, each cell's full report written to --output so that length normalization and the
 combinations for `all` are computed from the saved log-probabilities without scoring again.
 
-    .venv/bin/python benchmarks/reward_variants.py --output runs/variants \
-        --data prefeval:education_learning_styles,lifestyle_beauty,pet_ownership,shop_fashion,shop_motors,travel_activities,travel_restaurant \
-        --data demo:train --data devset/style-tune.jsonl
+    ALIGNX_PREFEVAL_ROOT=../shared/data/prefeval-dev .venv/bin/python benchmarks/reward_variants.py \
+        --output runs/variants --data prefeval:tune --data demo:train --data devset/style-tune.jsonl
     .venv/bin/python benchmarks/reward_variants.py --output runs/variants --summary   # the table, from the reports
 
-Variants are registered here under `x-…` names; the kept ones became `zero-shot` (alignx.zero_shot). A cell
-that is already in --output is not scored again. PrefEval is read from $ALIGNX_PREFEVAL_ROOT.
+`prefeval:tune` is the 7 development topics methods were chosen on; `prefeval:unseen` the 3 set aside before
+anything was tuned (`random.Random(20).sample` of the 10 sorted topics), looked at once at the end. Variants
+are registered here under `x-…` names; the kept ones are `zero-shot` (alignx.zero_shot). A cell already in
+--output is not scored again. PrefEval is read from $ALIGNX_PREFEVAL_ROOT.
 """
 
 from __future__ import annotations
@@ -20,10 +21,15 @@ from pathlib import Path
 
 from alignx import zero_shot
 from alignx.personas import Persona, PersonaView
-from alignx.prompts import UNIVERSAL_SYSTEM, Messages, ica_evaluation_messages
-from alignx.rewards import REWARDS, Reward, RewardContext, Role, Term, register
+from alignx.prompts import UNIVERSAL_SYSTEM, Messages, ica_evaluation_messages, universal_messages
+from alignx.rewards import RESPONSE, REWARDS, Reward, RewardContext, Role, Term, register
 
 P = Persona
+PREFEVAL_TOPICS = {
+    "tune": "education_learning_styles,lifestyle_beauty,pet_ownership,shop_fashion,shop_motors,travel_activities,"
+            "travel_restaurant",
+    "unseen": "entertain_games,entertain_shows,lifestyle_fit",
+}
 
 
 def chat(*turns: tuple[str, str]) -> Messages:
@@ -42,11 +48,38 @@ def contrast(plus: Messages, minus: Messages, labels: tuple[str, str]) -> list[T
 # ---------------------------------------------------------------- PAIR
 
 
-def pair_dedup(ctx: RewardContext) -> list[Term]:
-    """The shipped examples contrast with each distinct text once."""
+def posts_examples(post: str, items: list[tuple[str, str]]) -> Messages:
+    """The examples layout with each example under the post it answered (an example seen twice shown once)."""
+    blocks = "".join(f"{i}. *Post:*\n{q}\n\n*Response:*\n{a}\n\n" for i, (q, a) in enumerate(unique(items), 1))
+    return chat(("user", f"{zero_shot.EXAMPLES_HEADER}{blocks}***Task***\n\n**Post:**\n{post}\n\n***Response:***\n\n"))
+
+
+def pair_plain(ctx: RewardContext) -> list[Term]:
+    """The PAIR reward shipped before: all chosen against all rejected texts as examples, pooled."""
     pairs = ctx.view.pairs
-    return contrast(zero_shot.examples_messages(ctx.post, unique(p.chosen for p in pairs)),
-                    zero_shot.examples_messages(ctx.post, unique(p.rejected for p in pairs)), ("chosen", "rejected"))
+    return contrast(zero_shot.examples_messages(ctx.post, [p.chosen for p in pairs]),
+                    zero_shot.examples_messages(ctx.post, [p.rejected for p in pairs]), ("chosen", "rejected"))
+
+
+def pair_posts(ctx: RewardContext) -> list[Term]:
+    """Pooled examples, each under the post it answered."""
+    pairs = ctx.view.pairs
+    return contrast(posts_examples(ctx.post, [(p.prompt, p.chosen) for p in pairs]),
+                    posts_examples(ctx.post, [(p.prompt, p.rejected) for p in pairs]), ("chosen", "rejected"))
+
+
+def pair_items(ctx: RewardContext) -> list[Term]:
+    """Evidence per item: the mean over the choices of each one's chosen-against-rejected example contrast."""
+    items = unique((p.chosen, p.rejected) for p in ctx.view.pairs)
+    return [term for i, (c, r) in enumerate(items, 1) for term in (
+        Term(1.0 / len(items), Role.POLICY, zero_shot.examples_messages(ctx.post, [c]), f"chosen {i}"),
+        Term(-1.0 / len(items), Role.POLICY, zero_shot.examples_messages(ctx.post, [r]), f"rejected {i}"))]
+
+
+def ugc_examples(ctx: RewardContext) -> list[Term]:
+    """The UGC reward shipped before: the comments as examples against the universal prompt."""
+    return contrast(zero_shot.examples_messages(ctx.post, [c.comment for c in ctx.view.ugc]),
+                    universal_messages(ctx.post), ("comments as examples", "universal"))
 
 
 def turns(pairs, side: str, post: str) -> Messages:
@@ -60,27 +93,11 @@ def pair_turns(ctx: RewardContext) -> list[Term]:
                     ("chosen turns", "rejected turns"))
 
 
-def pair_posts(ctx: RewardContext) -> list[Term]:
-    """Examples under the posts they answered."""
-    def messages(side: str) -> Messages:
-        items = unique((p.prompt, getattr(p, side)) for p in ctx.view.pairs)
-        blocks = "".join(f"{i}. *Post:*\n{q}\n\n*Response:*\n{a}\n\n" for i, (q, a) in enumerate(items, 1))
-        return chat(("user", f"{zero_shot.EXAMPLES_HEADER}{blocks}***Task***\n\n**Post:**\n{ctx.post}\n\n"
-                             "***Response:***\n\n"))
-    return contrast(messages("chosen"), messages("rejected"), ("chosen", "rejected"))
-
-
 # ---------------------------------------------------------------- UGC, DEMO, stated: what the user said
 
 
 def said(prefix: str, post: str) -> Messages:
     return chat(("user", f"{prefix}\n\n{post}"))
-
-
-def ugc_said(ctx: RewardContext) -> list[Term]:
-    """The user's own texts as their message before the question, against the question alone."""
-    return contrast(said("\n\n".join(unique(c.comment for c in ctx.view.ugc)), ctx.post), chat(("user", ctx.post)),
-                    ("own texts", "question alone"))
 
 
 def ugc_turns(ctx: RewardContext) -> list[Term]:
@@ -96,9 +113,28 @@ def ugc_turns(ctx: RewardContext) -> list[Term]:
     return contrast(chat(*history, ("user", ctx.post)), chat(("user", ctx.post)), ("conversation", "question alone"))
 
 
-def demo_said(ctx: RewardContext) -> list[Term]:
-    return contrast(said(f"About me: {ctx.view.demographic}", ctx.post), chat(("user", ctx.post)),
-                    ("description", "question alone"))
+def ugc_items(ctx: RewardContext) -> list[Term]:
+    """Evidence per item: the mean over the user's texts of the lift of each text said alone before the question."""
+    texts = unique(c.comment for c in ctx.view.ugc)
+    return [*(Term(1.0 / len(texts), Role.POLICY, said(t, ctx.post), f"own text {i}") for i, t in enumerate(texts, 1)),
+            Term(-1.0, Role.POLICY, chat(("user", ctx.post)), "question alone")]
+
+
+def pair_items_posts(ctx: RewardContext) -> list[Term]:
+    """Evidence per item, each example under the post it answered."""
+    items = unique((p.prompt, p.chosen, p.rejected) for p in ctx.view.pairs)
+    return [term for i, (q, c, r) in enumerate(items, 1) for term in (
+        Term(1.0 / len(items), Role.POLICY, posts_examples(ctx.post, [(q, c)]), f"chosen {i}"),
+        Term(-1.0 / len(items), Role.POLICY, posts_examples(ctx.post, [(q, r)]), f"rejected {i}"))]
+
+
+def pair_items_turns(ctx: RewardContext) -> list[Term]:
+    """Evidence per item, each as one earlier exchange."""
+    items = unique((p.prompt, p.chosen, p.rejected) for p in ctx.view.pairs)
+    return [term for i, (q, c, r) in enumerate(items, 1) for term in (
+        Term(1.0 / len(items), Role.POLICY, chat(("user", q), ("assistant", c), ("user", ctx.post)), f"chosen {i}"),
+        Term(-1.0 / len(items), Role.POLICY, chat(("user", q), ("assistant", r), ("user", ctx.post)),
+             f"rejected {i}"))]
 
 
 def stated_said(ctx: RewardContext) -> list[Term]:
@@ -121,14 +157,27 @@ def stated_turn(ctx: RewardContext) -> list[Term]:
 def stated_ica(ctx: RewardContext) -> list[Term]:
     """Persona lift through the released evaluation prompt (the stated text under its history section)."""
     return contrast(ica_evaluation_messages(ctx.post, PersonaView(stated=ctx.view.stated)),
-                    zero_shot.universal_messages(ctx.post), ("released prompt", "universal"))
+                    universal_messages(ctx.post), ("released prompt", "universal"))
+
+
+def channel(ctx: RewardContext, evidence: str, label: str) -> list[Term]:
+    """r(y) = log π(the user's evidence | the post, y as the assistant's answer): the evidence is the user's
+    next message, the same text for every response."""
+    return [Term(1.0, Role.POLICY, chat(("user", ctx.post), ("assistant", RESPONSE)), label, evidence=evidence)]
+
+
+def stated_channel(ctx: RewardContext) -> list[Term]:
+    return channel(ctx, ctx.view.stated, "stated after the response")
 
 
 VARIANTS = {
-    "x-pair-dedup": (pair_dedup, P.PAIR), "x-pair-turns": (pair_turns, P.PAIR), "x-pair-posts": (pair_posts, P.PAIR),
-    "x-ugc-said": (ugc_said, P.UGC), "x-ugc-turns": (ugc_turns, P.UGC), "x-demo-said": (demo_said, P.DEMO),
-    "x-stated-said": (stated_said, P.STATED), "x-stated-system": (stated_system, P.STATED),
-    "x-stated-turn": (stated_turn, P.STATED), "x-stated-ica": (stated_ica, P.STATED),
+    "x-pair-plain": (pair_plain, P.PAIR), "x-pair-posts": (pair_posts, P.PAIR), "x-pair-turns": (pair_turns, P.PAIR),
+    "x-pair-items": (pair_items, P.PAIR), "x-pair-items-posts": (pair_items_posts, P.PAIR),
+    "x-pair-items-turns": (pair_items_turns, P.PAIR), "x-ugc-examples": (ugc_examples, P.UGC),
+    "x-ugc-items": (ugc_items, P.UGC),
+    "x-ugc-turns": (ugc_turns, P.UGC), "x-stated-said": (stated_said, P.STATED),
+    "x-stated-system": (stated_system, P.STATED), "x-stated-turn": (stated_turn, P.STATED),
+    "x-stated-ica": (stated_ica, P.STATED), "x-stated-channel": (stated_channel, P.STATED),
 }
 for name, (fn, persona) in VARIANTS.items():
     if name not in REWARDS:
@@ -140,7 +189,8 @@ def cells(args):
 
     for data in args.data:
         for persona in args.personas:
-            for reward in ["dpo", "zero-shot", *(n for n, (_, p) in VARIANTS.items() if p.value == persona)]:
+            for reward in args.rewards or ["dpo", "zero-shot", *(n for n, (_, p) in VARIANTS.items()
+                                                                    if p.value == persona)]:
                 try:
                     yield data, EvalSettings(persona=persona, reward=reward, reference="none")
                 except ValueError as e:
@@ -148,7 +198,7 @@ def cells(args):
 
 
 def cell_path(output: Path, data: str, settings) -> Path:
-    name = data.replace("/", "_").replace(":", "-").replace(",", "+")[:80]
+    name = data.replace("/", "_").replace(":", "-").replace(",", "+")
     return output / f"{name}__{settings.persona}__{settings.reward}.json"
 
 
@@ -166,6 +216,7 @@ def run(args) -> None:
         if path.exists():
             continue
         name, _, split = data.partition(":")
+        split = PREFEVAL_TOPICS.get(split, split) if name == "prefeval" else split
         if data not in loaded:
             loaded[data] = registry.load(name, split or None, args.limit)
         try:
@@ -182,6 +233,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", action="append", default=[], help="NAME[:SPLIT], repeatable.")
     parser.add_argument("--personas", nargs="+", default=["pair", "ugc", "demo", "stated", "profile"])
+    parser.add_argument("--rewards", nargs="+", help="Only these rewards (default: dpo, zero-shot and the variants).")
     parser.add_argument("--model", default="default")
     parser.add_argument("--dtype", default="bf16")
     parser.add_argument("--batch-size", type=int, default=8)
@@ -196,8 +248,11 @@ def main() -> None:
 
 
 def summary(output: Path) -> None:
-    """Each cell's pairwise and multiple-choice accuracy with 95% intervals, as scored (sum of the response's
-    token log-probs) and length-normalized (the reward divided by the response's tokens, EOS included)."""
+    """Each cell's pairwise and multiple-choice accuracy with 95% intervals, as scored (the sum of the
+    response's token log-probs) and length-normalized (the reward divided by the response's tokens, EOS
+    included), and its paired difference from persona lift (`dpo`) on the same records."""
+    import numpy as np
+
     from alignx import models
     from alignx.evaluate import bootstrap_ci
 
@@ -209,22 +264,58 @@ def summary(output: Path) -> None:
             lengths[text] = len(tokenizer(text, add_special_tokens=False)["input_ids"]) + 1
         return lengths[text]
 
+    def interval(values) -> str:
+        low, high = bootstrap_ci(list(values), 1000, 0)
+        return f"{np.mean(values):.3f} [{low:.2f}, {high:.2f}]"
+
+    def cost(rows) -> float:
+        """Tokens a fresh prefix-sharing scorer runs per record (padding aside): each distinct prompt once, each
+        distinct (prompt, response) once; a channel term's scored text is its evidence."""
+        prompts: set[str] = set()
+        pairs: set[tuple[str, str]] = set()
+        for e in rows:
+            for t in e["terms"]:
+                for y in (e["chosen"], e["rejected"]):
+                    prompt = t["prompt"].replace("{response}", y) if "evidence" in t else t["prompt"]
+                    prompts.add(prompt)
+                    pairs.add((prompt, t.get("evidence", y)))
+        total = sum(len(tokenizer(p, add_special_tokens=False)["input_ids"]) + 1 for p in prompts)
+        return (total + sum(length(y) for _, y in pairs)) / len(rows)
+
     for path in sorted(output.glob("*.json")):
-        report = json.loads(path.read_text())
-        rows = report["examples"]
+        rows = json.loads(path.read_text())["examples"]
+        lift_path = path.with_name(path.name.rsplit("__", 1)[0] + "__dpo.json")
+        lift = np.array([e["correct"] for e in json.loads(lift_path.read_text())["examples"]], dtype=float)
+        tokens = cost(rows)
         for label, correct in (("sum", [e["correct"] for e in rows]),
                                ("norm", [e["reward_chosen"] / length(e["chosen"]) >
                                          e["reward_rejected"] / length(e["rejected"]) for e in rows])):
-            low, high = bootstrap_ci(correct, 1000, 0)
-            text = f"{path.stem:75s} {label:4s} {sum(correct) / len(correct):.3f} [{low:.2f}, {high:.2f}]"
+            text = f"{path.stem:55s} {label:4s} {interval(correct)}"
             if "question_id" in rows[0]:
                 by_question: dict[str, bool] = {}
                 for e, ok in zip(rows, correct, strict=True):
                     by_question[e["question_id"]] = by_question.get(e["question_id"], True) and ok
-                mc = list(by_question.values())
-                low, high = bootstrap_ci(mc, 1000, 0)
-                text += f"  mc {sum(mc) / len(mc):.3f} [{low:.2f}, {high:.2f}]"
-            print(text + f"  tok/rec {report['timing']['tokens_per_record']}")
+                text += f"  mc {interval(list(by_question.values()))}"
+            diff = np.asarray(correct, dtype=float) - lift  # paired: the same records, resampled together
+            rng = np.random.default_rng(0)
+            means = diff[rng.integers(0, len(diff), size=(1000, len(diff)))].mean(axis=1)
+            low, high = np.percentile(means, [2.5, 97.5])
+            print(text + f"  vs lift {diff.mean():+.3f} [{low:+.2f}, {high:+.2f}]  tok/rec {tokens:.0f}")
+
+
+def combine(output: Path, data: str, parts: dict[str, str], weights: dict[str, float]) -> tuple[float, float]:
+    """Pairwise and multiple-choice accuracy of Σ_part w · (the part's reward) over one data set's cells:
+    every part was scored on the same records in the same order, so their rewards add up per record."""
+    reports = {persona: json.loads((output / f"{data}__{persona}__{reward}.json").read_text())["examples"]
+               for persona, reward in parts.items()}
+    margins = [sum(weights[p] * (rows[i]["reward_chosen"] - rows[i]["reward_rejected"]) for p, rows in reports.items())
+               for i in range(len(next(iter(reports.values()))))]
+    ids = [e.get("question_id") for e in next(iter(reports.values()))]
+    correct = [m > 0 for m in margins]
+    by_question: dict[str, bool] = {}
+    for q, ok in zip(ids, correct, strict=True):
+        by_question[q] = by_question.get(q, True) and ok
+    return sum(correct) / len(correct), sum(by_question.values()) / len(by_question)
 
 
 if __name__ == "__main__":

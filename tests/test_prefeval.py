@@ -162,3 +162,19 @@ def test_multiple_choice_accuracy_needs_every_option_beaten():
     assert "multiple_choice" in result.to_dict()
     plain = EvalResult(EvalSettings(persona="pair"), {}, [{"correct": True}], 1.0)
     assert plain.multiple_choice() is None and "multiple_choice" not in plain.to_dict()
+
+
+def test_eval_on_a_checkout_reports_multiple_choice_accuracy_per_question(tmp_path, tiny_model):
+    root = write_checkout(tmp_path / "PrefEval")
+    out = tmp_path / "report.json"
+    run = subprocess.run([sys.executable, "-m", "alignx", "eval", "--data", str(root), "--split", "cafes",
+                          "--model", str(tiny_model), "--persona", "stated", "--reward", "zero-shot", "--no-progress",
+                          "--output", str(out)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(out.read_text())
+    assert report["n"] == 6 and [e["question_id"] for e in report["examples"]] == ["cafes/1"] * 3 + ["cafes/2"] * 3
+    questions = ("cafes/1", "cafes/2")
+    per_question = {q: all(e["correct"] for e in report["examples"] if e["question_id"] == q) for q in questions}
+    assert report["multiple_choice"]["n"] == 2
+    assert report["multiple_choice"]["accuracy"] == sum(per_question.values()) / 2
+    assert "I only drink tea, never coffee." in report["examples"][0]["terms"][0]["prompt"]

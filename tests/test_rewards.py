@@ -16,29 +16,42 @@ from alignx.zero_shot import EXAMPLES_HEADER, negated_profile
 
 
 def context(record: Record, persona: str) -> RewardContext:
-    kind = PromptKind.PBA if persona == "profile" else PromptKind.ICA
+    kind = PromptKind.PBA if persona in ("profile", "stated") else PromptKind.ICA
     return RewardContext(record.prompt, persona_view(record, persona), Persona(persona), kind, "none", 0.1)
 
 
-def test_zero_shot_pair_contrasts_chosen_with_rejected_examples():
-    record = Record.from_dict(make_record(0))
+def test_zero_shot_pair_contrasts_chosen_with_rejected_examples_each_shown_once():
+    choices = [{"prompt": "Lunch?", "chosen": "Salad.", "rejected": r} for r in ("Pasta.", "Pizza.", "Pasta.")]
+    record = Record.from_dict(make_record(0) | {"Pair-wise Comparative Feedback": choices})
     chosen, rejected = get("zero-shot").terms(context(record, "pair"))
     assert (chosen.weight, rejected.weight) == (1.0, -1.0) and chosen.role is rejected.role is Role.POLICY
-    pair = record.pairs[0]
-    assert pair.chosen in chosen.messages[1]["content"] and pair.rejected not in chosen.messages[1]["content"]
-    assert pair.rejected in rejected.messages[1]["content"] and pair.chosen not in rejected.messages[1]["content"]
+    text, counter = chosen.messages[1]["content"], rejected.messages[1]["content"]
+    assert text.startswith(EXAMPLES_HEADER + "1. Salad.\n\n***Task***")  # the one chosen text, once
+    assert counter.startswith(EXAMPLES_HEADER + "1. Pasta.\n\n2. Pizza.\n\n***Task***")
+    assert "Lunch?" not in text  # the posts the examples answered are not shown
     # the two contexts differ only in the examples: same header, same task
-    assert chosen.messages[1]["content"].startswith(EXAMPLES_HEADER)
-    assert chosen.messages[1]["content"].split("***Task***")[1] == rejected.messages[1]["content"].split("***Task***")[1]
+    assert text.split("***Task***")[1] == counter.split("***Task***")[1]
 
 
-def test_zero_shot_all_reads_pairs_when_present_else_adds_comments_and_description():
-    record = Record.from_dict(make_record(0))
+def test_zero_shot_all_reads_pairs_when_present_else_adds_own_texts_and_stated_preference():
+    record = Record.from_dict(make_record(0) | {"Stated Preference": "Short answers."})
     labels = [t.label for t in get("zero-shot").terms(context(record, "all"))]
     assert labels == ["chosen examples", "rejected examples"]
-    no_pairs = Record.from_dict(make_record(0) | {"Pair-wise Comparative Feedback": []})
+    no_pairs = Record.from_dict(make_record(0) | {"Pair-wise Comparative Feedback": [], "Stated Preference": "Short."})
     labels = [t.label for t in get("zero-shot").terms(context(no_pairs, "all"))]
-    assert labels == ["comments as examples", "universal", "description", "universal"]
+    assert labels == ["own texts", "question alone", "stated preference", "universal"]
+    # the description joins only when it is all there is
+    described = Record(prompt="p", chosen="a", rejected="b", demographic="A nurse.")
+    terms = get("zero-shot").terms(context(described, "all"))
+    assert [t.label for t in terms] == ["description", "question alone"]
+    assert terms[0].messages[1]["content"] == "About me: A nurse.\n\np" and terms[1].messages[1]["content"] == "p"
+
+
+def test_zero_shot_stated_is_the_lift_of_the_users_words():
+    record = Record(prompt="p", chosen="a", rejected="b", stated="I avoid gluten.")
+    stated, universal = get("zero-shot").terms(context(record, "stated"))
+    assert "***User Preferences***\n\nI avoid gluten." in stated.messages[1]["content"]
+    assert (stated.weight, universal.weight) == (1.0, -1.0) and "I avoid gluten." not in str(universal.messages)
 
 
 def test_negated_profile_flips_every_named_pole():
@@ -56,7 +69,7 @@ def test_reward_settings_are_checked():
         EvalSettings(reward="bogus")
     with pytest.raises(OptionError, match="scored by the model alone; leave --reference out"):
         EvalSettings(persona="pair", reward="zero-shot", reference="base")
-    with pytest.raises(OptionError, match="defined for persona ugc, pair, demo, profile, all; not none"):
+    with pytest.raises(OptionError, match="defined for persona ugc, pair, demo, profile, stated, all; not none"):
         EvalSettings(persona="none", reward="zero-shot")
 
 
@@ -79,3 +92,36 @@ def test_zero_shot_report_line_rescores_independently():
     terms = get("zero-shot").terms(context(records[0], "pair"))
     ranked = rewards_of([records[0].chosen, records[0].rejected], terms, {Role.POLICY: evaluator.policy})
     assert ranked == pytest.approx([line["reward_chosen"], line["reward_rejected"]], abs=1e-3)
+
+
+def test_channel_term_scores_the_evidence_after_each_response():
+    from alignx.prompts import UNIVERSAL_SYSTEM
+    from alignx.rewards import RESPONSE, Term
+
+    def render(messages):  # a chat template in miniature: every turn closed, the assistant's opened
+        return "".join(f"<{m['role']}>{m['content']}</>" for m in messages) + "<assistant>"
+
+    messages = [{"role": "system", "content": UNIVERSAL_SYSTEM}, {"role": "user", "content": "Dinner?"},
+                {"role": "assistant", "content": RESPONSE}]
+    term = Term(1.0, Role.POLICY, messages, "stated after the response", evidence="No gluten, please.")
+    requests = term.requests(render, ["Pasta.", "Rice."])
+    assert [r.prompt for r in requests] == [f"<system>{UNIVERSAL_SYSTEM}</><user>Dinner?</><assistant>{y}</><user>"
+                                            for y in ("Pasta.", "Rice.")]
+    assert all(r.responses == ("No gluten, please.",) for r in requests)
+    assert term.logps([(-3.0,), (-1.0,)]) == [-3.0, -1.0]
+    assert "<assistant>{response}</><user>" in term.prompt(render)
+    plain = Term(1.0, Role.POLICY, messages[:2], "universal")
+    assert [r.responses for r in plain.requests(render, ["a", "b"])] == [("a", "b")]
+    assert plain.logps([(-1.0, -2.0)]) == [-1.0, -2.0]
+
+
+def test_the_demo_states_the_real_data_figures_the_docs_give():
+    import re
+    from pathlib import Path
+
+    from alignx.demo import REAL_DATA_NOTE
+
+    docs = Path(__file__).parent.parent / "docs" / "rewards.md"
+    table = docs.read_text().split("## Which reward to use")[1].split("## The rewards")[0]
+    figures = re.findall(r"0\.\d{3}", REAL_DATA_NOTE)
+    assert len(figures) == 7 and all(f in table for f in figures)

@@ -170,7 +170,7 @@ def demo(
 
     from rich.console import Console
 
-    from alignx.demo import DEMO_SPLIT, demo_dtype, run_demo
+    from alignx.demo import DEMO_SPLIT, REAL_DATA_NOTE, demo_dtype, run_demo
     from alignx.reporting import results_table
 
     console = Console()
@@ -184,6 +184,7 @@ def demo(
                   "persona lift (reference: the same model without the persona); zero-shot contrasts the user's own "
                   "evidence (docs/rewards.md). The split is persona-contrast: a scorer that ignores the persona gets "
                   "exactly 0.5. tok/rec counts what a row added; rows share prompts through the cache.")
+    console.print(REAL_DATA_NOTE)
     console.print(f"{time.perf_counter() - start:.0f} s")
 
 

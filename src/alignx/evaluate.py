@@ -288,24 +288,25 @@ class Evaluator:
 
     def _score(self, records: Sequence[Record], terms: list[list[Term]], models: dict[Role, ScoredModel | None],
                description: str) -> list[list[tuple[str, float, float]]]:
-        """(rendered prompt, log π(chosen), log π(rejected)) of every term of every record; one scorer call
-        per model, so the scorer can sort and share prompts across the whole set."""
-        rendered = [[models[t.role].render(t.messages) for t in row] for row in terms]
+        """(prompt for the report, log π(chosen), log π(rejected)) of every term of every record; one scorer
+        call per model, so the scorer can sort and share prompts across the whole set."""
         by_role: dict[Role, list[ScoreRequest]] = {}
-        for record, row, prompts in zip(records, terms, rendered, strict=True):
-            for term, prompt in zip(row, prompts, strict=True):
-                by_role.setdefault(term.role, []).append(ScoreRequest(prompt, (record.chosen, record.rejected)))
+        asked = [[t.requests(models[t.role].render, (record.chosen, record.rejected)) for t in row]
+                 for record, row in zip(records, terms, strict=True)]
+        for row, requests in zip(terms, asked, strict=True):
+            for term, term_requests in zip(row, requests, strict=True):
+                by_role.setdefault(term.role, []).extend(term_requests)
         answers = {role: iter(models[role].scorer.score(requests, description=f"{description}: {role.value}"))
                    for role, requests in by_role.items()}
-        return [[(prompt, *next(answers[t.role])) for t, prompt in zip(row, prompts, strict=True)]
-                for row, prompts in zip(terms, rendered, strict=True)]
+        return [[(t.prompt(models[t.role].render), *t.logps([next(answers[t.role]) for _ in term_requests]))
+                 for t, term_requests in zip(row, requests, strict=True)]
+                for row, requests in zip(terms, asked, strict=True)]
 
 
 def rewards_of(responses: Sequence[str], terms: Sequence[Term], models: dict[Role, ScoredModel]) -> list[float]:
     """r(y) for each candidate response y under one post's reward terms (`Reward.terms`), e.g. to rank
     sampled candidates: Σ_k w_k · log π_k(y | prompt_k), each term scored by the model its role names."""
-    scores = [models[t.role].scorer.score([ScoreRequest(models[t.role].render(t.messages), tuple(responses))])[0]
-              for t in terms]
+    scores = [t.logps(models[t.role].scorer.score(t.requests(models[t.role].render, responses))) for t in terms]
     return [weighted_sum(terms, [s[i] for s in scores]) for i in range(len(responses))]
 
 
@@ -318,6 +319,7 @@ def example_row(index: int, record: Record, terms: list[Term], scores: list[tupl
                 models: dict[Role, ScoredModel | None]) -> dict[str, Any]:
     """One report line: every term's exact prompt, weight and log-probs, the two rewards and the verdict."""
     rows = [{"label": t.label, "model": models[t.role].name, "weight": t.weight, "prompt": prompt,
+             **({"evidence": t.evidence} if t.evidence is not None else {}),
              "chosen_logp": chosen, "rejected_logp": rejected}
             for t, (prompt, chosen, rejected) in zip(terms, scores, strict=True)]
     reward_chosen = weighted_sum(terms, [r["chosen_logp"] for r in rows])

@@ -12,13 +12,14 @@ The zero-training rewards are in `alignx.zero_shot`; docs/rewards.md gives each 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 from alignx.errors import OptionError
 from alignx.personas import Persona, PersonaView
 from alignx.prompts import Messages, PromptKind, persona_messages, universal_messages
+from alignx.scoring import ScoreRequest
 
 
 class Role(str, Enum):
@@ -26,14 +27,45 @@ class Role(str, Enum):
     REFERENCE = "reference"
 
 
+RESPONSE = "\x00response\x00"  # where a channel term's messages hold the response being rewarded
+_EVIDENCE = "\x00evidence\x00"
+
+
 @dataclass(frozen=True)
 class Term:
-    """One w · log π(y | prompt) of a reward, scored under the model `role` names."""
+    """One w · log π(text | prompt) of a reward, scored under the model `role` names.
+
+    A plain term scores the response y after its prompt: log π(y | messages). A *channel* term (`evidence` set)
+    scores the user's own evidence after a conversation in which y is the assistant's answer:
+    log π(evidence | messages with y in place of RESPONSE), the evidence being the user's next message. Every
+    response is then judged by how well it explains what the user said, on the same scored text.
+    """
 
     weight: float
     role: Role
     messages: Messages
     label: str  # what this prompt is, for reports: "persona", "universal", "chosen examples", ...
+    evidence: str | None = None
+
+    def requests(self, render: Callable[[Messages], str], responses: Sequence[str]) -> list[ScoreRequest]:
+        """What to score for `responses`: one request with all of them, or for a channel term one per response."""
+        if self.evidence is None:
+            return [ScoreRequest(render(self.messages), tuple(responses))]
+        return [ScoreRequest(self.channel_prompt(render, y), (self.evidence,)) for y in responses]
+
+    def logps(self, answers: Sequence[tuple[float, ...]]) -> list[float]:
+        """log π of each response's scored text, from the answers to `requests` (in their order)."""
+        return list(answers[0]) if self.evidence is None else [answer[0] for answer in answers]
+
+    def prompt(self, render: Callable[[Messages], str]) -> str:
+        """The prompt string for reports: a channel term's shows `{response}` where each response goes."""
+        return render(self.messages) if self.evidence is None else self.channel_prompt(render, "{response}")
+
+    def channel_prompt(self, render: Callable[[Messages], str], response: str) -> str:
+        """The rendered conversation with `response` as the assistant's answer, up to where the user's next
+        message (the evidence) begins."""
+        filled = [{**m, "content": m["content"].replace(RESPONSE, response)} for m in self.messages]
+        return render([*filled, {"role": "user", "content": _EVIDENCE}]).split(_EVIDENCE)[0]
 
 
 @dataclass(frozen=True)

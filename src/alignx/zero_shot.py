@@ -2,15 +2,16 @@
 
 A small untrained model barely reads "*Chosen:*" / "*Rejected:*" labels or instructions; what moves its
 log-likelihood is which texts sit in its context (it continues in their style and content). So these
-rewards contrast two contexts that differ only in the user's evidence, r(y) = log π(y | context A) −
-log π(y | context B), and compare r(chosen) with r(rejected). docs/rewards.md has each formula and its
-figures on the development set.
+rewards compare two contexts that differ only in the user's evidence, r(y) = log π(y | context A) −
+log π(y | context B), and compare r(chosen) with r(rejected). Each layout was chosen by its worst accuracy
+over the development sources, real users' data (PrefEval's development topics) among them; docs/rewards.md
+has every variant tried, with its figures.
 """
 
 from __future__ import annotations
 
-from alignx.personas import Persona, PersonaView
-from alignx.prompts import UNIVERSAL_SYSTEM, Messages, ica_evaluation_messages, pba_messages, universal_messages
+from alignx.personas import Persona
+from alignx.prompts import UNIVERSAL_SYSTEM, Messages, pba_messages, universal_messages
 from alignx.rewards import Reward, RewardContext, Role, Term, register
 from alignx.space import parse_profile, render_direction
 
@@ -19,10 +20,16 @@ EXAMPLES_HEADER = "***Examples of responses this person likes***\n\n"
 
 def examples_messages(post: str, examples: list[str]) -> Messages:
     """The universal task with example responses in front of it. The posts the examples answered are left
-    out: on the development set showing them cost tokens and gained nothing (docs/rewards.md)."""
+    out: on real data showing them gained nothing that held on the demo (docs/rewards.md)."""
     blocks = "".join(f"{i}. {text}\n\n" for i, text in enumerate(examples, 1))
     user = f"{EXAMPLES_HEADER}{blocks}***Task***\n\n**Post:**\n{post}\n\n***Response:***\n\n"
     return [{"role": "system", "content": UNIVERSAL_SYSTEM}, {"role": "user", "content": user}]
+
+
+def said_messages(post: str, said: str | None = None) -> Messages:
+    """The question as a plain chat message, after what the user said about themselves (when given)."""
+    return [{"role": "system", "content": UNIVERSAL_SYSTEM},
+            {"role": "user", "content": f"{said}\n\n{post}" if said else post}]
 
 
 def negated_profile(profile: str) -> str | None:
@@ -41,24 +48,32 @@ def negated_profile(profile: str) -> str | None:
 
 
 def pair_contrast(ctx: RewardContext) -> list[Term]:
-    """log π(y | the user's chosen responses as examples) − log π(y | their rejected ones)."""
-    return [Term(1.0, Role.POLICY, examples_messages(ctx.post, [p.chosen for p in ctx.view.pairs]), "chosen examples"),
-            Term(-1.0, Role.POLICY, examples_messages(ctx.post, [p.rejected for p in ctx.view.pairs]),
+    """log π(y | the user's chosen responses as examples) − log π(y | their rejected ones), each distinct text
+    shown once (a PrefEval user picks one option over three: the chosen text is one example, not three)."""
+    pairs = ctx.view.pairs
+    return [Term(1.0, Role.POLICY, examples_messages(ctx.post, list(dict.fromkeys(p.chosen for p in pairs))),
+                 "chosen examples"),
+            Term(-1.0, Role.POLICY, examples_messages(ctx.post, list(dict.fromkeys(p.rejected for p in pairs))),
                  "rejected examples")]
 
 
 def ugc_lift(ctx: RewardContext) -> list[Term]:
-    """log π(y | the user's own comments as examples) − log π(y | no examples)."""
-    return [Term(1.0, Role.POLICY, examples_messages(ctx.post, [c.comment for c in ctx.view.ugc]),
-                 "comments as examples"),
-            Term(-1.0, Role.POLICY, universal_messages(ctx.post), "universal")]
+    """log π(y | the user's own texts, then the question, as their message) − log π(y | the question alone)."""
+    texts = "\n\n".join(dict.fromkeys(c.comment for c in ctx.view.ugc))
+    return [Term(1.0, Role.POLICY, said_messages(ctx.post, texts), "own texts"),
+            Term(-1.0, Role.POLICY, said_messages(ctx.post), "question alone")]
 
 
 def demo_lift(ctx: RewardContext) -> list[Term]:
-    """Persona lift of the description: log π(y | the released evaluation prompt with the DEMO text) −
-    log π(y | the task alone). A shorter "about the user" framing did no better on the development set."""
-    described = ica_evaluation_messages(ctx.post, PersonaView(demographic=ctx.view.demographic))
-    return [Term(1.0, Role.POLICY, described, "description"),
+    """log π(y | "About me:" and the description, then the question) − log π(y | the question alone)."""
+    return [Term(1.0, Role.POLICY, said_messages(ctx.post, f"About me: {ctx.view.demographic}"), "description"),
+            Term(-1.0, Role.POLICY, said_messages(ctx.post), "question alone")]
+
+
+def stated_lift(ctx: RewardContext) -> list[Term]:
+    """Persona lift of the stated preference: log π(y | PBA prompt with the user's words) − log π(y | the task
+    alone). No other layout tried did better on real data (docs/rewards.md)."""
+    return [Term(1.0, Role.POLICY, pba_messages(ctx.post, ctx.view.stated), "stated preference"),
             Term(-1.0, Role.POLICY, universal_messages(ctx.post), "universal")]
 
 
@@ -76,20 +91,21 @@ def profile_contrast(ctx: RewardContext) -> list[Term]:
 
 
 def zero_shot_terms(ctx: RewardContext) -> list[Term]:
-    """The contrast of the strongest evidence the view shows. Choices (PAIR) come with their own
-    counter-evidence, so they decide alone when present; otherwise the lifts of the comments (UGC) and the
-    description (DEMO) add up. Adding the weaker lifts to PAIR lowered accuracy on the development set at
-    every weight tried (docs/rewards.md)."""
+    """The contrast of the evidence the view shows. Choices (PAIR) come with their own counter-evidence, so
+    they decide alone when present: adding any other part to them lowered accuracy on real and synthetic
+    data. Otherwise the user's own texts and stated preference add up; the description joins only when it is
+    all there is, since on real data it pulled every sum down (docs/rewards.md)."""
     view = ctx.view
     if ctx.persona is Persona.PROFILE:
         return profile_contrast(ctx)
     if view.pairs:
         return pair_contrast(ctx)
-    return (ugc_lift(ctx) if view.ugc else []) + (demo_lift(ctx) if view.demographic else [])
+    terms = (ugc_lift(ctx) if view.ugc else []) + (stated_lift(ctx) if view.stated else [])
+    return terms or (demo_lift(ctx) if view.demographic else [])
 
 
 register(Reward("zero-shot", "contrasts of the user's own evidence under the same model: chosen vs rejected "
-                "examples (PAIR), own comments vs none (UGC), description vs none (DEMO), profile vs its negation "
-                "(PROFILE); ALL reads PAIR when present",
+                "examples (PAIR), own texts vs none (UGC), description vs none (DEMO), stated preference "
+                "vs none (STATED), profile vs its negation (PROFILE); ALL reads PAIR when present",
                 zero_shot_terms, uses_reference=False,
-                personas=(Persona.UGC, Persona.PAIR, Persona.DEMO, Persona.PROFILE, Persona.ALL)))
+                personas=(Persona.UGC, Persona.PAIR, Persona.DEMO, Persona.PROFILE, Persona.STATED, Persona.ALL)))
