@@ -240,8 +240,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--summary", action="store_true", help="Print the table from the reports in --output.")
+    parser.add_argument("--combine", action="store_true", help="Print the `all` weightings from the PrefEval reports.")
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
+    if args.combine:
+        combine(args.output)
+        return
     if not args.summary:
         run(args)
     summary(args.output)
@@ -254,7 +258,7 @@ def summary(output: Path) -> None:
     import numpy as np
 
     from alignx import models
-    from alignx.evaluate import bootstrap_ci
+    from alignx.evaluate import bootstrap_ci, question_verdicts
 
     tokenizer = models.load_tokenizer(models.resolve("default"))
     lengths: dict[str, int] = {}
@@ -291,11 +295,8 @@ def summary(output: Path) -> None:
                                ("norm", [e["reward_chosen"] / length(e["chosen"]) >
                                          e["reward_rejected"] / length(e["rejected"]) for e in rows])):
             text = f"{path.stem:55s} {label:4s} {interval(correct)}"
-            if "question_id" in rows[0]:
-                by_question: dict[str, bool] = {}
-                for e, ok in zip(rows, correct, strict=True):
-                    by_question[e["question_id"]] = by_question.get(e["question_id"], True) and ok
-                text += f"  mc {interval(list(by_question.values()))}"
+            if mc := question_verdicts(rows, correct):
+                text += f"  mc {interval(mc)}"
             diff = np.asarray(correct, dtype=float) - lift  # paired: the same records, resampled together
             rng = np.random.default_rng(0)
             means = diff[rng.integers(0, len(diff), size=(1000, len(diff)))].mean(axis=1)
@@ -303,19 +304,25 @@ def summary(output: Path) -> None:
             print(text + f"  vs lift {diff.mean():+.3f} [{low:+.2f}, {high:+.2f}]  tok/rec {tokens:.0f}")
 
 
-def combine(output: Path, data: str, parts: dict[str, str], weights: dict[str, float]) -> tuple[float, float]:
-    """Pairwise and multiple-choice accuracy of Σ_part w · (the part's reward) over one data set's cells:
-    every part was scored on the same records in the same order, so their rewards add up per record."""
-    reports = {persona: json.loads((output / f"{data}__{persona}__{reward}.json").read_text())["examples"]
-               for persona, reward in parts.items()}
-    margins = [sum(weights[p] * (rows[i]["reward_chosen"] - rows[i]["reward_rejected"]) for p, rows in reports.items())
-               for i in range(len(next(iter(reports.values()))))]
-    ids = [e.get("question_id") for e in next(iter(reports.values()))]
-    correct = [m > 0 for m in margins]
-    by_question: dict[str, bool] = {}
-    for q, ok in zip(ids, correct, strict=True):
-        by_question[q] = by_question.get(q, True) and ok
-    return sum(correct) / len(correct), sum(by_question.values()) / len(by_question)
+def combine(output: Path, data: str = "prefeval-tune") -> None:
+    """`all` from the parts: Σ_part w · (the part's shipped zero-shot reward) per record, from the saved
+    reports of one data set (every part was scored on the same records in the same order)."""
+    import itertools
+
+    from alignx.evaluate import question_verdicts
+
+    reports = {part: json.loads((output / f"{data}__{part}__zero-shot.json").read_text())["examples"]
+               for part in ("pair", "ugc", "stated", "demo")}
+    margins = {part: [e["reward_chosen"] - e["reward_rejected"] for e in rows] for part, rows in reports.items()}
+    first = reports["pair"]
+    for weights in itertools.product((1, 0), (0, 0.25, 0.5, 1), (0, 0.25, 0.5, 1), (0, 0.5, 1)):
+        if not any(weights):
+            continue
+        correct = [sum(w * margins[p][i] for w, p in zip(weights, margins, strict=True)) > 0
+                   for i in range(len(first))]
+        mc = question_verdicts(first, correct)
+        print(f"pair {weights[0]} ugc {weights[1]} stated {weights[2]} demo {weights[3]}: "
+              f"{sum(correct) / len(correct):.3f}  mc {sum(mc) / len(mc):.3f}")
 
 
 if __name__ == "__main__":

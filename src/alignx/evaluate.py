@@ -141,19 +141,9 @@ class EvalResult:
     def accuracy(self) -> float:
         return float(np.mean([e["correct"] for e in self.examples])) if self.examples else 0.0
 
-    @property
-    def question_correct(self) -> list[bool]:
-        """Multiple-choice verdicts, one per question (records sharing a `question_id`, e.g. PrefEval's three
-        records of a question): right when the chosen answer beats every other option. Empty without ids."""
-        by_question: dict[str, bool] = {}
-        for e in self.examples:
-            if "question_id" in e:
-                by_question[e["question_id"]] = by_question.get(e["question_id"], True) and e["correct"]
-        return list(by_question.values())
-
     def multiple_choice(self) -> dict[str, Any] | None:
         """Multiple-choice accuracy with its bootstrap interval over questions; None when records have no ids."""
-        verdicts = self.question_correct
+        verdicts = question_verdicts(self.examples, [e["correct"] for e in self.examples])
         if not verdicts:
             return None
         s = self.settings
@@ -175,6 +165,16 @@ class EvalResult:
                        "examples_per_second": round(self.n / self.seconds, 3) if self.seconds else None},
             "examples": self.examples,
         }
+
+
+def question_verdicts(examples: Sequence[dict[str, Any]], correct: Sequence[bool]) -> list[bool]:
+    """Multiple-choice verdicts, one per question (report lines sharing a `question_id`, e.g. PrefEval's three
+    records of a question): right when the chosen answer beats every other option. Empty without ids."""
+    by_question: dict[str, bool] = {}
+    for e, ok in zip(examples, correct, strict=True):
+        if "question_id" in e:
+            by_question[e["question_id"]] = by_question.get(e["question_id"], True) and bool(ok)
+    return list(by_question.values())
 
 
 def bootstrap_ci(correct: list[bool], rounds: int, seed: int) -> tuple[float, float]:
