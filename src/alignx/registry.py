@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from alignx import prefeval
 from alignx.errors import InputNotFound, OptionError
 from alignx.personas import Persona
 from alignx.records import Record, iter_records
@@ -42,8 +43,6 @@ class Benchmark:
 
     def iter_records(self, split: str | None = None, *, default_split: str = EVAL_SPLIT) -> Iterator[Record]:
         if self.checkout is not None:
-            from alignx import prefeval
-
             yield from prefeval.iter_prefeval(self.checkout(), split)
             return
         if self.dataset is not None:
@@ -55,10 +54,7 @@ class Benchmark:
             yield from iter_records(path)
 
     def local_files(self) -> list[Path]:
-        """The benchmark's JSON files: under $ALIGNX_BENCHMARK_ROOT (a clone of the repo) or the hub cache;
-        for a checkout, every file of every form."""
-        if self.checkout is not None:
-            return sorted((self.checkout() / "benchmark_dataset").rglob("*.json"))
+        """The benchmark's JSON files: under $ALIGNX_BENCHMARK_ROOT (a clone of the repo) or the hub cache."""
         root = os.environ.get("ALIGNX_BENCHMARK_ROOT")
         if root:
             folder = Path(root) / self.folder
@@ -141,20 +137,13 @@ register(Benchmark(
 ))
 
 
-
-def _prefeval_root() -> Path:
-    from alignx import prefeval
-
-    return prefeval.root()
-
-
 register(Benchmark(
     name="prefeval",
     description="PrefEval: real preferences (stated, choice-based, persona-driven conversations) and four answers "
                 "per question, from a local checkout ($ALIGNX_PREFEVAL_ROOT); --split picks topics",
     personas=PREFEVAL_PERSONAS,
     aliases=("PrefEval",),
-    checkout=_prefeval_root,
+    checkout=prefeval.root,
 ))
 
 
@@ -181,8 +170,6 @@ def iter_data(data: str | os.PathLike, split: str | None = None, *,
     of `alignx.records.choose_split` (`default_split`: the command's own, test for evaluation)."""
     if is_registered(str(data)):
         return REGISTRY[str(data)].iter_records(split, default_split=default_split)
-    from alignx import prefeval
-
     if prefeval.is_checkout(data):
         return prefeval.iter_prefeval(data, split)
     return iter_records(data, split, default_split=default_split)
@@ -190,8 +177,6 @@ def iter_data(data: str | os.PathLike, split: str | None = None, *,
 
 def is_checkout(data: str | os.PathLike) -> bool:
     """Whether `data` is read from a benchmark repository's checkout (PrefEval), not from record files."""
-    from alignx import prefeval
-
     return (is_registered(str(data)) and REGISTRY[str(data)].checkout is not None) or prefeval.is_checkout(data)
 
 
@@ -208,16 +193,14 @@ def source(data: str | os.PathLike) -> str | os.PathLike:
 
 def data_key(data: str | os.PathLike, split: str | None = None, *, default_split: str = EVAL_SPLIT) -> str:
     """Identifies the data `iter_data` reads with these arguments (for caches keyed on it)."""
-    from alignx import prefeval
-
-    if prefeval.is_checkout(data):
-        files = sorted((Path(data).expanduser() / "benchmark_dataset").rglob("*.json"))
+    if is_checkout(data):
+        root = REGISTRY[str(data)].checkout() if is_registered(str(data)) else Path(data).expanduser()
+        files = sorted((root / "benchmark_dataset").rglob("*.json"))
         return ";".join([f"topics={split}", *(resolve_input(path).key for path in files)])
     if is_registered(str(data)):
         benchmark = REGISTRY[str(data)]
         if benchmark.dataset is None:
-            keys = [resolve_input(path).key for path in benchmark.local_files()]
-            return ";".join([f"topics={split}", *keys] if benchmark.checkout else keys)
+            return ";".join(resolve_input(path).key for path in benchmark.local_files())
         data = benchmark.dataset
     return resolve_input(data, split, default_split=default_split).key
 
