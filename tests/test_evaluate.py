@@ -156,7 +156,7 @@ def test_bad_settings_fail_with_one_clear_line(evaluator, records, tmp_path, wri
     runner = CliRunner()
     result = runner.invoke(app, ["eval", "--persona", "bogus"])
     assert result.exit_code == 2 and result.stderr.strip() == (
-        "error: unknown persona 'bogus'; choose one of ugc, pair, demo, profile, all, none")
+        "error: unknown persona 'bogus'; choose one of ugc, pair, demo, profile, stated, all, none")
     result = runner.invoke(app, ["eval", "--reference", "base", "--limit", "1"])
     assert result.exit_code == 2 and "--reference base needs an adapter" in result.stderr
     bench = write_jsonl([{"prompt": "p", "chosen": "a", "rejected": "b",
