@@ -5,6 +5,7 @@ combinations for `all` are computed from the saved log-probabilities without sco
     ALIGNX_PREFEVAL_ROOT=../shared/data/prefeval-dev .venv/bin/python benchmarks/reward_variants.py \
         --output runs/variants --data prefeval:tune --data demo:train --data devset/style-tune.jsonl
     .venv/bin/python benchmarks/reward_variants.py --output runs/variants --summary   # the table, from the reports
+    .venv/bin/python benchmarks/reward_variants.py --output runs/variants --combine   # the `all` weightings
 
 `prefeval:tune` is the 7 development topics methods were chosen on; `prefeval:unseen` the 3 set aside before
 anything was tuned (`random.Random(20).sample` of the 10 sorted topics), looked at once at the end. Variants
