@@ -109,10 +109,11 @@ def test_channel_term_scores_the_evidence_after_each_response():
                                             for y in ("Pasta.", "Rice.")]
     assert all(r.responses == ("No gluten, please.",) for r in requests)
     assert term.logps([(-3.0,), (-1.0,)]) == [-3.0, -1.0]
-    assert "<assistant>{response}</><user>" in term.prompt(render)
+    assert "<assistant>{response}</><user>" in term.prompt(render, requests)
     plain = Term(1.0, Role.POLICY, messages[:2], "universal")
     assert [r.responses for r in plain.requests(render, ["a", "b"])] == [("a", "b")]
     assert plain.logps([(-1.0, -2.0)]) == [-1.0, -2.0]
+    assert plain.prompt(render, plain.requests(render, ["a", "b"])) == render(messages[:2])
 
 
 def test_the_demo_states_the_real_data_figures_the_docs_give():

@@ -298,7 +298,8 @@ class Evaluator:
                 by_role.setdefault(term.role, []).extend(term_requests)
         answers = {role: iter(models[role].scorer.score(requests, description=f"{description}: {role.value}"))
                    for role, requests in by_role.items()}
-        return [[(t.prompt(models[t.role].render), *t.logps([next(answers[t.role]) for _ in term_requests]))
+        return [[(t.prompt(models[t.role].render, term_requests),
+                  *t.logps([next(answers[t.role]) for _ in term_requests]))
                  for t, term_requests in zip(row, requests, strict=True)]
                 for row, requests in zip(terms, asked, strict=True)]
 

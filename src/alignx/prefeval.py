@@ -78,24 +78,24 @@ def topic_records(checkout: Path, topic: str) -> Iterator[Record]:
     `preference` wording differs in a few rows, so the question and the position match them); the stated
     preference is the explicit form's."""
     forms = {form: _load(checkout / "benchmark_dataset" / folder / f"{topic}.json") for form, folder in FORMS.items()}
-    mcq_path, mcq_rows = forms["mcq"]
+    paths = {form: path for form, (path, _) in forms.items()}
+    mcq_rows = forms["mcq"][1]
     for path, rows in forms.values():
         if len(rows) != len(mcq_rows):
-            raise UserError(f"{path}: {len(rows)} questions, but {mcq_path} has {len(mcq_rows)}; the four forms "
-                            "of a topic list the same questions in the same order")
-    for number, row in enumerate(mcq_rows, 1):
-        question = _question(mcq_path, number, row)
-        for path, rows in forms.values():
-            if _question(path, number, rows[number - 1]) != question:
-                raise RecordError(str(path), number, "question", f"differs from record {number} of {mcq_path}")
-        options = _options(mcq_path, number, row)
-        explicit_path, explicit = forms["explicit"][0], forms["explicit"][1][number - 1]
-        choice_path, choice = forms["choice"][0], forms["choice"][1][number - 1]
-        persona_path, persona = forms["persona"][0], forms["persona"][1][number - 1]
-        stated = _text(explicit_path, number, explicit, "preference")
-        pairs = _choices(choice_path, number, choice)
-        ugc = _user_turns(persona_path, number, persona)
-        demographic = _text(persona_path, number, persona, "persona", required=False)
+            raise UserError(f"{path}: {len(rows)} questions, but {paths['mcq']} has {len(mcq_rows)}; the four "
+                            "forms of a topic list the same questions in the same order")
+    for number in range(1, len(mcq_rows) + 1):
+        row = {form: rows[number - 1] for form, (_, rows) in forms.items()}
+        question = _question(paths["mcq"], number, row["mcq"])
+        for form in ("explicit", "choice", "persona"):
+            if _question(paths[form], number, row[form]) != question:
+                raise RecordError(str(paths[form]), number, "question",
+                                  f"differs from record {number} of {paths['mcq']}")
+        options = _options(paths["mcq"], number, row["mcq"])
+        stated = _text(paths["explicit"], number, row["explicit"], "preference")
+        pairs = _choices(paths["choice"], number, row["choice"])
+        ugc = _user_turns(paths["persona"], number, row["persona"])
+        demographic = _text(paths["persona"], number, row["persona"], "persona", required=False)
         for rejected in options[1:]:
             yield Record(prompt=question, chosen=options[0], rejected=rejected, demographic=demographic or None,
                          ugc=ugc, pairs=pairs, stated=stated,

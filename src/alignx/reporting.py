@@ -25,13 +25,14 @@ def results_table(results: Sequence[EvalResult], title: str | None = None):
         title = f"alignment accuracy: {data}{':' + split if split else ''}, model {model}"
     table = Table(title=title)
     choice = [r.multiple_choice() for r in results]  # PrefEval-style data: all options of a question at once
+    has_choice = any(choice)
     columns = ["persona", "reward", "accuracy", "95% CI", "n"]
-    columns += ["multiple choice", "95% CI", "questions"] if any(choice) else []
+    columns += ["multiple choice", "95% CI", "questions"] if has_choice else []
     for name in (*columns, "tok/rec", "s"):
         table.add_column(name, justify="left" if name in ("persona", "reward") else "right", no_wrap=True)
     for r, mc in zip(results, choice, strict=True):
         cells = [r.settings.persona, reward_label(r), f"{r.accuracy:.3f}", f"{r.ci95[0]:.2f}–{r.ci95[1]:.2f}", str(r.n)]
-        if any(choice):
+        if has_choice:
             cells += [f"{mc['accuracy']:.3f}", f"{mc['ci95'][0]:.2f}–{mc['ci95'][1]:.2f}", str(mc["n"])] if mc else \
                 ["-"] * 3
         table.add_row(*cells, f"{r.tokens / r.n:,.0f}" if r.n else "-", f"{r.seconds:.1f}")

@@ -57,9 +57,10 @@ class Term:
         """log π of each response's scored text, from the answers to `requests` (in their order)."""
         return list(answers[0]) if self.evidence is None else [answer[0] for answer in answers]
 
-    def prompt(self, render: Callable[[Messages], str]) -> str:
-        """The prompt string for reports: a channel term's shows `{response}` where each response goes."""
-        return render(self.messages) if self.evidence is None else self.channel_prompt(render, "{response}")
+    def prompt(self, render: Callable[[Messages], str], requests: Sequence[ScoreRequest]) -> str:
+        """The prompt string for reports, from this term's `requests`: a plain term's own prompt, a channel
+        term's conversation with `{response}` where each response goes."""
+        return requests[0].prompt if self.evidence is None else self.channel_prompt(render, "{response}")
 
     def channel_prompt(self, render: Callable[[Messages], str], response: str) -> str:
         """The rendered conversation with `response` as the assistant's answer, up to where the user's next

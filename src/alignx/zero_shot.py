@@ -20,7 +20,7 @@ EXAMPLES_HEADER = "***Examples of responses this person likes***\n\n"
 
 def examples_messages(post: str, examples: list[str]) -> Messages:
     """The universal task with example responses in front of it. The posts the examples answered are left
-    out: on real data showing them gained nothing that held on the demo (docs/rewards.md)."""
+    out: showing them tied on the development data and fell under the demo test's bar (docs/rewards.md)."""
     blocks = "".join(f"{i}. {text}\n\n" for i, text in enumerate(examples, 1))
     user = f"{EXAMPLES_HEADER}{blocks}***Task***\n\n**Post:**\n{post}\n\n***Response:***\n\n"
     return [{"role": "system", "content": UNIVERSAL_SYSTEM}, {"role": "user", "content": user}]
@@ -92,8 +92,8 @@ def profile_contrast(ctx: RewardContext) -> list[Term]:
 
 def zero_shot_terms(ctx: RewardContext) -> list[Term]:
     """The contrast of the evidence the view shows. Choices (PAIR) come with their own counter-evidence, so
-    they decide alone when present: adding any other part to them lowered accuracy on real and synthetic
-    data. Otherwise the user's own texts and stated preference add up; the description joins only when it is
+    they decide alone when present: no weight of any other part added to them raised accuracy, on real or
+    synthetic data. Otherwise the user's own texts and stated preference add up; the description joins only when it is
     all there is, since on real data it pulled every sum down (docs/rewards.md)."""
     view = ctx.view
     if ctx.persona is Persona.PROFILE:
