@@ -9,7 +9,7 @@ combinations for `all` are computed from the saved log-probabilities without sco
 
 `prefeval:tune` is the 7 development topics methods were chosen on; `prefeval:unseen` the 3 set aside before
 anything was tuned (`random.Random(20).sample` of the 10 sorted topics), looked at once at the end. Variants
-are registered here under `x-…` names; the kept ones are `zero-shot` (alignx.zero_shot). A cell already in
+are registered here under `x-…` names; the kept ones are `zero-shot` (alignx.eval.zero_shot). A cell already in
 --output is not scored again. PrefEval is read from $ALIGNX_PREFEVAL_ROOT.
 """
 
@@ -20,10 +20,11 @@ import json
 import sys
 from pathlib import Path
 
-from alignx import zero_shot
+from alignx.eval import zero_shot
+from alignx.eval.rewards import REWARDS, register
+from alignx.eval.terms import RESPONSE, Reward, RewardContext, Role, Term
 from alignx.personas import Persona, PersonaView
 from alignx.prompts import UNIVERSAL_SYSTEM, Messages, ica_evaluation_messages, universal_messages
-from alignx.rewards import RESPONSE, REWARDS, Reward, RewardContext, Role, Term, register
 
 P = Persona
 PREFEVAL_TOPICS = {
@@ -186,7 +187,7 @@ for name, (fn, persona) in VARIANTS.items():
 
 
 def cells(args):
-    from alignx.evaluate import EvalSettings
+    from alignx.eval.settings import EvalSettings
 
     for data in args.data:
         for persona in args.personas:
@@ -205,9 +206,9 @@ def cell_path(output: Path, data: str, settings) -> Path:
 
 def run(args) -> None:
     from alignx import registry
-    from alignx.evaluate import Evaluator, load_scored
+    from alignx.eval.evaluator import Evaluator, load_scored
+    from alignx.eval.results import write_report
     from alignx.personas import PersonaError
-    from alignx.reporting import write_report
 
     policy = load_scored(args.model, progress=True, dtype=args.dtype, batch_size=args.batch_size)
     evaluator = Evaluator(policy)
@@ -259,7 +260,7 @@ def summary(output: Path) -> None:
     import numpy as np
 
     from alignx import models
-    from alignx.evaluate import bootstrap_ci, question_verdicts
+    from alignx.eval.stats import bootstrap_ci, question_verdicts
 
     tokenizer = models.load_tokenizer(models.resolve("default"))
     lengths: dict[str, int] = {}
@@ -310,7 +311,7 @@ def combine(output: Path, data: str = "prefeval-tune") -> None:
     reports of one data set (every part was scored on the same records in the same order)."""
     import itertools
 
-    from alignx.evaluate import question_verdicts
+    from alignx.eval.stats import question_verdicts
 
     reports = {part: json.loads((output / f"{data}__{part}__zero-shot.json").read_text())["examples"]
                for part in ("pair", "ugc", "stated", "demo")}

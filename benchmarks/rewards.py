@@ -16,7 +16,7 @@ import sys
 
 
 def cells(args: argparse.Namespace):
-    from alignx.evaluate import EvalSettings
+    from alignx.eval.settings import EvalSettings
 
     for data in args.data:
         for persona in args.personas:
@@ -40,9 +40,9 @@ def main() -> None:
     from rich.console import Console
 
     from alignx import registry
-    from alignx.evaluate import Evaluator, load_scored
-    from alignx.reporting import results_table
-    from alignx.scoring import CachedScorer
+    from alignx.eval.evaluator import Evaluator, load_scored
+    from alignx.eval.results import results_table
+    from alignx.eval.scoring import CachedScorer
 
     policy = load_scored(args.model, progress=False)
     results = []

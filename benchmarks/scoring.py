@@ -22,10 +22,10 @@ METHODS = ("loop", "prefix")
 
 
 def build_requests(tokenizer, split: str, limit: int | None):
+    from alignx.eval.scoring import ScoreRequest
     from alignx.personas import persona_view
     from alignx.prompts import ica_evaluation_messages, render
     from alignx.registry import load as load_records
-    from alignx.scoring import ScoreRequest
 
     records = load_records("demo", split)[:limit]
     prompts = [render(tokenizer, ica_evaluation_messages(r.prompt, persona_view(r, "pair"))) for r in records]
@@ -34,8 +34,8 @@ def build_requests(tokenizer, split: str, limit: int | None):
 
 def worker(method: str, args: argparse.Namespace, out: str) -> None:
     """One whole scoring process: load, score, write scores and counters to `out`."""
+    from alignx.eval.scoring import LoopScorer, PrefixSharingScorer, ScorerConfig, encode_prompt, encode_response
     from alignx.models import load
-    from alignx.scoring import LoopScorer, PrefixSharingScorer, ScorerConfig, encode_prompt, encode_response
 
     loaded = load(args.model)
     requests = build_requests(loaded.tokenizer, args.split, args.records)

@@ -51,7 +51,7 @@ def data(write_jsonl):
 
 @pytest.fixture(scope="module")
 def evaluator(tiny_model):
-    from alignx.evaluate import Evaluator
+    from alignx.eval.evaluator import Evaluator
 
     return Evaluator.load(str(tiny_model), progress=False)
 
@@ -197,7 +197,7 @@ def test_controllability_cli_reports_per_dimension_and_overall(tiny_model, data,
 def test_removing_the_only_label_shows_the_universal_prompt(evaluator, write_jsonl, tmp_path):
     """d's label alone in the profile: removing it tells the model nothing, the universal prompt under the same
     reward: exactly 0 under persona lift, the universal prompt's own margin against a reference."""
-    from alignx.evaluate import EvalSettings
+    from alignx.eval.settings import EvalSettings
 
     data = write_jsonl([make_record(i, pole=float(i % 2)) for i in range(2)])  # history and target: only d16
     lift = run_controllability(ControllabilityConfig(output=str(tmp_path), data=str(data), bootstrap=10), evaluator)

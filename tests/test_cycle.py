@@ -10,8 +10,8 @@ import pytest
 from conftest import ADMIN, auth, make_direction, serve_in_thread
 from typer.testing import CliRunner
 
-from alignx.build.dataset import in_test_split
 from alignx.cli import app
+from alignx.dataset.builder import in_test_split
 from alignx.records import load_records
 from alignx.serve import ServeConfig, create_app
 from alignx.serve.chat import make_backend

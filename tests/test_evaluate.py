@@ -8,9 +8,11 @@ from typer.testing import CliRunner
 
 from alignx import registry
 from alignx.cli import app
-from alignx.evaluate import EvalSettings, Evaluator, ScoredModel, bootstrap_ci
+from alignx.eval.evaluator import Evaluator, ScoredModel
+from alignx.eval.results import write_report
+from alignx.eval.settings import EvalSettings
+from alignx.eval.stats import bootstrap_ci
 from alignx.models import embedded_model_dir
-from alignx.reporting import write_report
 
 RECORDS = 3
 

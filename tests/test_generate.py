@@ -222,8 +222,8 @@ class LengthScorer:
 
 
 def test_pick_best_takes_what_the_reward_ranks_first():
-    from alignx.evaluate import ScoredModel
-    from alignx.rewards import Role, Term
+    from alignx.eval.evaluator import ScoredModel
+    from alignx.eval.terms import Role, Term
 
     scorer = ScoredModel("fake", lambda messages: messages[-1]["content"], LengthScorer())
     terms = [Term(1.0, Role.POLICY, [{"role": "user", "content": "p"}], "persona")]

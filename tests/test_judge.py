@@ -10,9 +10,10 @@ from conftest import free_port, make_record
 from fake_openai import MODEL, FakeServer, answer
 from typer.testing import CliRunner
 
+from alignx.eval.stats import bootstrap_ci
 from alignx.judge.command import JudgeConfig, judge
 from alignx.judge.prompt import judge_messages, parse_verdict
-from alignx.judge.verdicts import bootstrap_interval, combine, side_of, summarize
+from alignx.judge.verdicts import combine, side_of, summarize
 
 SPEC = f"openai:{MODEL}"
 SHOWN = re.compile(r"\*\*\*Response A\*\*\*\n\n(.*)\n\n\*\*\*Response B\*\*\*\n\n(.*)\n\nWhich response", re.DOTALL)
@@ -96,13 +97,13 @@ def test_summary_arithmetic_on_hand_made_verdicts():
 
 
 def test_bootstrap_resamples_records_and_is_degenerate_when_every_score_agrees():
-    assert bootstrap_interval([1.0] * 6, [0, 0, 1, 1, 2, 2], 300, 0) == (1.0, 1.0)
-    low, high = bootstrap_interval([1.0, 0.0] * 20, list(range(40)), 2000, 1)
+    assert bootstrap_ci([1.0] * 6, 300, 0, groups=[0, 0, 1, 1, 2, 2]) == (1.0, 1.0)
+    low, high = bootstrap_ci([1.0, 0.0] * 20, 2000, 1, groups=list(range(40)))
     assert 0.3 < low < 0.5 < high < 0.7
     # two records of 10 samples each: only 2 independent units, so the interval is wide
-    low2, high2 = bootstrap_interval([1.0] * 10 + [0.0] * 10, [0] * 10 + [1] * 10, 2000, 1)
+    low2, high2 = bootstrap_ci([1.0] * 10 + [0.0] * 10, 2000, 1, groups=[0] * 10 + [1] * 10)
     assert (low2, high2) == (0.0, 1.0)
-    assert bootstrap_interval([], [], 100, 0) == (0.0, 0.0)
+    assert bootstrap_ci([], 100, 0, groups=[]) == (0.0, 0.0)
 
 
 def test_openai_judge_both_orders_flips_re_asks_and_unparsed(server, files, tmp_path):

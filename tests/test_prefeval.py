@@ -9,7 +9,8 @@ import pytest
 
 from alignx import prefeval, registry
 from alignx.errors import InputNotFound, OptionError, UserError
-from alignx.evaluate import EvalResult, EvalSettings
+from alignx.eval.evaluator import EvalResult
+from alignx.eval.settings import EvalSettings
 from alignx.personas import Persona, PersonaError, persona_view
 from alignx.prompts import persona_messages
 from alignx.records import Record, RecordError, parse_record

@@ -9,8 +9,9 @@ from conftest import make_record
 from typer.testing import CliRunner
 
 from alignx.cli import app
-from alignx.evaluate import Evaluator, load_scored
-from alignx.report import ReportConfig, load_spec, mcnemar, run_report
+from alignx.eval.evaluator import Evaluator, load_scored
+from alignx.eval.stats import mcnemar
+from alignx.report import ReportConfig, load_spec, run_report
 from alignx.report.spec import SpecError
 from alignx.report.table import paired
 
@@ -130,13 +131,13 @@ def test_output_is_required_unless_dry_run(tmp_path):
 # ---------------------------------------------------------------- dry run
 
 def test_dry_run_loads_nothing_and_lists_cells_and_models(tmp_path, monkeypatch):
-    import alignx.evaluate
+    import alignx.eval.evaluator
     from alignx import registry
 
     def refuse(*args, **kwargs):
         raise AssertionError("a dry run loaded something")
 
-    monkeypatch.setattr(alignx.evaluate, "load_scored", refuse)
+    monkeypatch.setattr(alignx.eval.evaluator, "load_scored", refuse)
     monkeypatch.setattr(registry, "load", refuse)
     path = write_spec(tmp_path, spec_text("./no/such/model", "/no/such/data.jsonl",
                                           extra_row='[[models]]\nname = "ref"\nmodel = "./no/such/model"\n'

@@ -6,13 +6,15 @@ from test_evaluate import plain_logp
 
 from alignx import registry
 from alignx.errors import OptionError
-from alignx.evaluate import EvalSettings, Evaluator, rewards_of
+from alignx.eval.evaluator import Evaluator, rewards_of
+from alignx.eval.rewards import get
+from alignx.eval.settings import EvalSettings
+from alignx.eval.terms import RewardContext, Role
+from alignx.eval.zero_shot import EXAMPLES_HEADER, negated_profile
 from alignx.personas import Persona, persona_view
 from alignx.prompts import PromptKind
 from alignx.records import Record
-from alignx.rewards import RewardContext, Role, get
 from alignx.space import dimension
-from alignx.zero_shot import EXAMPLES_HEADER, negated_profile
 
 
 def context(record: Record, persona: str) -> RewardContext:
@@ -95,8 +97,8 @@ def test_zero_shot_report_line_rescores_independently():
 
 
 def test_channel_term_scores_the_evidence_after_each_response():
+    from alignx.eval.terms import RESPONSE, Term
     from alignx.prompts import UNIVERSAL_SYSTEM
-    from alignx.rewards import RESPONSE, Term
 
     def render(messages):  # a chat template in miniature: every turn closed, the assistant's opened
         return "".join(f"<{m['role']}>{m['content']}</>" for m in messages) + "<assistant>"

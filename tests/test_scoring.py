@@ -9,15 +9,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from alignx.models import LoadedModel, ResolvedModel, load  # noqa: E402
-from alignx.prompts import render, universal_messages  # noqa: E402
-from alignx.scoring import (  # noqa: E402
+from alignx.eval.scoring import (  # noqa: E402
     LoopScorer,
     PrefixSharingScorer,
     ScorerConfig,
     ScoreRequest,
     encode,
 )
+from alignx.models import LoadedModel, ResolvedModel, load  # noqa: E402
+from alignx.prompts import render, universal_messages  # noqa: E402
 
 QUIET = {"progress": False}
 

@@ -152,9 +152,9 @@ def config_for(tiny_model, train_data, out, **overrides) -> TrainConfig:
 def test_dataset_is_tokenized_by_the_evaluation_convention(tiny_model, train_data, tmp_path):
     from transformers import AutoTokenizer
 
+    from alignx.eval.scoring import encode
     from alignx.prompts import render
     from alignx.records import load_records
-    from alignx.scoring import encode
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     config = config_for(tiny_model, train_data, tmp_path / "out", method="pba", history_targets=False,
@@ -276,8 +276,8 @@ def test_the_private_trl_method_we_override_still_exists():
 
 
 def test_dpo_lora_trains_saves_and_loads_into_the_scorer(tiny_model, train_data, tmp_path):
+    from alignx.eval.scoring import LoopScorer, ScoreRequest
     from alignx.models import TRAINING_CONFIG, load, resolve
-    from alignx.scoring import LoopScorer, ScoreRequest
     from alignx.training.callbacks import read_log
     from alignx.training.trainer import run_training
 

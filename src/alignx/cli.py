@@ -22,7 +22,7 @@ import typer
 from typer.core import TyperGroup
 
 from alignx.errors import UserError, record_prefix
-from alignx.evaluate import EvalConfig
+from alignx.eval.settings import EvalConfig
 from alignx.options import options_command
 
 app = typer.Typer(
@@ -140,8 +140,8 @@ def run_eval(config: EvalConfig) -> None:
     from rich.console import Console
 
     from alignx import distributed
-    from alignx.evaluate import evaluate
-    from alignx.reporting import results_table, write_report
+    from alignx.eval.evaluator import evaluate
+    from alignx.eval.results import results_table, write_report
 
     result = evaluate(config)
     if not distributed.is_main():  # every process scored its share of the batches; the main one reports
@@ -171,7 +171,7 @@ def demo(
     from rich.console import Console
 
     from alignx.demo import DEMO_SPLIT, REAL_DATA_NOTE, demo_dtype, run_demo
-    from alignx.reporting import results_table
+    from alignx.eval.results import results_table
 
     console = Console()
     dtype = dtype or demo_dtype()
@@ -234,7 +234,7 @@ annotate_app.command(name="eval")(guarded(options_command(AnnotatorEvalConfig, r
                                                           name="annotate_eval")))
 app.add_typer(annotate_app, name="annotate")
 
-from alignx.build.command import BuildConfig, run_build  # noqa: E402
+from alignx.dataset.command import BuildConfig, run_build  # noqa: E402
 
 command(options_command(BuildConfig, run_build, name="build"))
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alignx.evaluate import EvalResult, EvalSettings, Evaluator
+from alignx.eval.evaluator import EvalResult, Evaluator
+from alignx.eval.settings import EvalSettings
 
 DEMO_DATA, DEMO_SPLIT = "demo", "test"
 
@@ -43,7 +44,7 @@ def run_demo(*, limit: int | None = None, output: str | Path | None = None, prog
     """Every row of `demo_rows` on the demo test split, one model load (in `dtype`, default `demo_dtype()`);
     with `output`, one JSON report per row."""
     from alignx import registry
-    from alignx.reporting import write_report
+    from alignx.eval.results import write_report
 
     records = registry.load(DEMO_DATA, DEMO_SPLIT, limit)
     dtype = dtype or demo_dtype()

@@ -3,14 +3,15 @@ rows, and writing DIR/<name>.json with its DIR/<name>.png beside it (atomically,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from alignx.analyze.config import AnalyzeSettings
 from alignx.atomic import atomic_write, write_json
 from alignx.errors import OptionError, UserError
-from alignx.evaluate import BUILTIN_REFERENCES, Evaluator, bootstrap_ci
+from alignx.eval.evaluator import Evaluator
+from alignx.eval.settings import BUILTIN_REFERENCES
 from alignx.records import Record
 
 
@@ -47,14 +48,6 @@ def load_evaluator(settings: AnalyzeSettings) -> Evaluator:
 def margin(example: dict[str, Any]) -> float:
     """m = r(chosen) − r(rejected) of one report row: positive when the reward prefers the user's choice."""
     return example["reward_chosen"] - example["reward_rejected"]
-
-
-def summary(values: Sequence[float], settings: AnalyzeSettings) -> dict[str, Any]:
-    """Mean, percentile-bootstrap 95% interval and count; mean and interval are None for no values."""
-    if not values:
-        return {"mean": None, "ci95": None, "n": 0}
-    low, high = bootstrap_ci(list(values), settings.bootstrap, settings.seed)
-    return {"mean": sum(values) / len(values), "ci95": [low, high], "n": len(values)}
 
 
 def title(settings: AnalyzeSettings) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from alignx.errors import OptionError
-from alignx.evaluate import EvalSettings, RewardSettings, RunSettings
+from alignx.eval.settings import EvalSettings, RewardSettings, RunSettings
 from alignx.options import parse_option
 from alignx.space import UnknownDimension, parse_dimensions
 

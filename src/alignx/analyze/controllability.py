@@ -11,13 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from alignx.analyze.common import load_evaluator, load_records, margin, summary, title
+from alignx.analyze.common import load_evaluator, load_records, margin, title
 from alignx.analyze.config import ControllabilityConfig
 from alignx.errors import OptionError, UserError, record_prefix
-from alignx.evaluate import Evaluator
+from alignx.eval.evaluator import Evaluator
+from alignx.eval.rewards import get as get_reward
+from alignx.eval.stats import summary
 from alignx.personas import Persona
 from alignx.records import Record
-from alignx.rewards import get as get_reward
 from alignx.space import N_DIMENSIONS, aggregate, dimension, parse_profile, render_direction, render_means
 
 NAME = "controllability"
@@ -141,11 +142,15 @@ def metrics(rows: list[dict[str, Any]], config: ControllabilityConfig) -> dict[s
     variants against the aligned one; aligned_accuracy: m_aligned > 0. Each a mean with its interval."""
     reversible = [r for r in rows if r["m_aligned"] > 0]
     with_removed = [r for r in rows if r["m_removed"] is not None]
+
+    def stat(values: list[float]) -> dict[str, Any]:
+        return summary(values, config.bootstrap, config.seed)
+
     return {
         "cases": len(rows),
-        "moved": summary([float(r["m_flipped"] < r["m_aligned"]) for r in rows], config),
-        "reversed": summary([float(r["m_flipped"] < 0) for r in reversible], config),
-        "delta_flipped": summary([r["m_flipped"] - r["m_aligned"] for r in rows], config),
-        "delta_removed": summary([r["m_removed"] - r["m_aligned"] for r in with_removed], config),
-        "aligned_accuracy": summary([float(r["m_aligned"] > 0) for r in rows], config),
+        "moved": stat([float(r["m_flipped"] < r["m_aligned"]) for r in rows]),
+        "reversed": stat([float(r["m_flipped"] < 0) for r in reversible]),
+        "delta_flipped": stat([r["m_flipped"] - r["m_aligned"] for r in rows]),
+        "delta_removed": stat([r["m_removed"] - r["m_aligned"] for r in with_removed]),
+        "aligned_accuracy": stat([float(r["m_aligned"] > 0) for r in rows]),
     }

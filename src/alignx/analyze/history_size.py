@@ -8,12 +8,14 @@ import dataclasses
 import random
 from typing import Any
 
-from alignx.analyze.common import load_evaluator, load_records, margin, summary, title
+from alignx.analyze.common import load_evaluator, load_records, margin, title
 from alignx.analyze.config import HistoryReading, HistorySizeConfig
-from alignx.evaluate import EvalSettings, Evaluator
+from alignx.eval.evaluator import Evaluator
+from alignx.eval.rewards import get as get_reward
+from alignx.eval.settings import EvalSettings
+from alignx.eval.stats import summary
 from alignx.personas import MAX_HISTORY_ITEMS, Persona
 from alignx.records import Record
-from alignx.rewards import get as get_reward
 
 NAME = "history_size"
 SERIES = ("ugc", "pair", "both")
@@ -107,7 +109,8 @@ def run_history_size(config: HistorySizeConfig, evaluator: Evaluator | None = No
 
 def k0_point(members: list[int], rows: list[dict] | None, config: HistorySizeConfig) -> dict[str, Any]:
     correct = [float(rows[i]["correct"]) for i in members] if rows is not None else []
-    stats = summary(correct, config) if rows is not None else {"mean": None, "ci95": None, "n": len(members)}
+    stats = summary(correct, config.bootstrap, config.seed) if rows is not None else \
+        {"mean": None, "ci95": None, "n": len(members)}
     return {"k": 0, "accuracy": stats["mean"], "ci95": stats["ci95"], "n": len(members), "examples": len(correct),
             "mean_ugc_shown": 0.0, "mean_pair_shown": 0.0, "mean_items_shown": 0.0,
             "shown": [{"index": i, "draw": None, "ugc": [], "pairs": [],
@@ -121,7 +124,7 @@ def point(k: int, cases: list[tuple], rows: list[dict], config: HistorySizeConfi
     per_record: dict[int, list[float]] = {}
     for (i, _, _, _), row in zip(cases, rows, strict=True):
         per_record.setdefault(i, []).append(float(row["correct"]))
-    stats = summary([sum(v) / len(v) for v in per_record.values()], config)
+    stats = summary([sum(v) / len(v) for v in per_record.values()], config.bootstrap, config.seed)
     n_ugc = [len(u) for _, _, u, _ in cases]
     n_pair = [len(p) for _, _, _, p in cases]
     return {"k": k, "accuracy": stats["mean"], "ci95": stats["ci95"], "n": len(per_record), "examples": len(rows),

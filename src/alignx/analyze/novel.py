@@ -9,10 +9,11 @@ import random
 from pathlib import Path
 from typing import Any
 
-from alignx.analyze.common import load_evaluator, load_records, summary, title
+from alignx.analyze.common import load_evaluator, load_records, title
 from alignx.analyze.config import NovelConfig
 from alignx.errors import OptionError
-from alignx.evaluate import Evaluator
+from alignx.eval.evaluator import Evaluator
+from alignx.eval.stats import summary
 from alignx.models import TRAINING_CONFIG
 from alignx.records import Record
 from alignx.space import dimension, touches
@@ -71,7 +72,7 @@ def run_novel(config: NovelConfig, evaluator: Evaluator | None = None) -> dict[s
     groups = {}
     for name in GROUPS:
         members = [i for i in kept if labels[i] == name]
-        stats = summary([float(correct[i]) for i in members], config)
+        stats = summary([float(correct[i]) for i in members], config.bootstrap, config.seed)
         groups[name] = {"accuracy": stats["mean"], "ci95": stats["ci95"], "n": len(members), "records": members}
     return {
         "analysis": "novel",

@@ -3,7 +3,7 @@
 An untrained model reading the ICA prompt often continues its scaffold ("This person has chosen or
 rejected comments ...") instead of answering; the universal prompt answers but ignores the user. So
 candidates come from the universal prompt, the persona prompt or both (alternating, persona first),
-and `alignx.evaluate.rewards_of` scores them under the reward's terms (by default `zero-shot`, which
+and `alignx.eval.evaluator.rewards_of` scores them under the reward's terms (by default `zero-shot`, which
 reads the user's evidence, not the scaffold). `echoes_scaffold` is the measure of the failure.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from alignx.evaluate import ScoredModel, rewards_of
+from alignx.eval.evaluator import ScoredModel, rewards_of
+from alignx.eval.terms import Role, Term
 from alignx.generate.config import Candidates
-from alignx.rewards import Role, Term
 
 # Lowercased pieces of the ICA / PBA prompt text that a real answer has no reason to write.
 SCAFFOLD_MARKERS = (

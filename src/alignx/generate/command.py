@@ -99,7 +99,7 @@ class Backend:
 
     def scorer(self):
         """The model best-of-N scores with: the loaded one, or --model loaded for it (upstream)."""
-        from alignx.evaluate import scored
+        from alignx.eval.evaluator import scored
 
         if self.loaded is None:
             from alignx import models
@@ -135,9 +135,9 @@ def run_plain(todo: list[tuple[Task, int]], backend: Backend, writer: Generation
 def run_best_of(todo: list[tuple[Task, int]], backend: Backend, writer: GenerationWriter, sampling: Sampling,
                 summary: Summary) -> None:
     """Chunks of rows: every candidate of the chunk generated together, then scored, then written."""
-    from alignx import rewards
+    from alignx.eval import rewards
+    from alignx.eval.terms import RewardContext
     from alignx.generate.best_of import candidate_sources, echoes_scaffold, pick_best
-    from alignx.rewards import RewardContext
 
     config = backend.config
     reward = rewards.get(config.reward)

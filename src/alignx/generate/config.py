@@ -125,7 +125,7 @@ class GenerateConfig:
             self._check_best_of(persona)
 
     def _check_best_of(self, persona: Persona) -> None:
-        from alignx.evaluate import EvalSettings
+        from alignx.eval.settings import EvalSettings
 
         if persona is Persona.NONE:
             raise OptionError("--best-of ranks candidates by a personalized reward; it needs a --persona, not none")

@@ -164,7 +164,7 @@ class LocalJudge:
         return f"judge:local:{resolved.spec}@{where}{base}:{dtype}#prompt-{prompt_version()}"
 
     def judge(self, chats: Sequence[Messages]) -> Iterator[tuple[int, dict[str, Any]]]:
-        from alignx.scoring import encode_prompt
+        from alignx.eval.scoring import encode_prompt
 
         if not chats:
             return

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from alignx.eval.stats import bootstrap_ci
+
 ORDERS = ("ab", "ba")
 OUTCOMES = ("a", "tie", "b")
 
@@ -80,7 +82,7 @@ def summarize(outcomes: Sequence[str | None], ordered_sides: Sequence[tuple[str 
     return Summary(
         n=n, wins=counts["a"], ties=counts["tie"], losses=counts["b"], unread=len(outcomes) - n,
         win_rate=float(np.mean(scores)) if n else 0.0,
-        ci95=bootstrap_interval(scores, [groups[i] for i in read], rounds, seed),
+        ci95=bootstrap_ci(scores, rounds, seed, groups=[groups[i] for i in read]),
         strict_win_rate=counts["a"] / n if n else 0.0,
         position_consistency=consistent / n if n else 0.0,
         first_position_rate=first / len(verdicts) if verdicts else 0.0,
@@ -89,19 +91,6 @@ def summarize(outcomes: Sequence[str | None], ordered_sides: Sequence[tuple[str 
         mean_chars={side: _mean([c[k] for c in chars]) for k, side in enumerate("ab")},
         mean_tokens={side: _mean([t[k] for t in tokens if t[k] is not None]) for k, side in enumerate("ab")},
     )
-
-
-def bootstrap_interval(scores: Sequence[float], groups: Sequence[int], rounds: int, seed: int) -> tuple[float, float]:
-    """Percentile 95% interval of the mean score, resampling whole groups (records) with replacement."""
-    if not scores or rounds < 1:
-        return (0.0, 0.0)
-    labels, index = np.unique(np.asarray(groups), return_inverse=True)
-    sums = np.bincount(index, weights=np.asarray(scores, dtype=np.float64), minlength=len(labels))
-    counts = np.bincount(index, minlength=len(labels)).astype(np.float64)
-    draw = np.random.default_rng(seed).integers(0, len(labels), size=(rounds, len(labels)))  # (rounds, G)
-    means = sums[draw].sum(axis=1) / counts[draw].sum(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return (float(low), float(high))
 
 
 def _mean(values: Sequence[float]) -> float | None:

@@ -4,8 +4,9 @@
 cell), and `table` builds the table with an exact McNemar test of each row against the baseline row.
 """
 
+from alignx.eval.stats import mcnemar
 from alignx.report.command import ReportConfig, run_report
 from alignx.report.spec import Cell, ReportSpec, SpecError, load_spec
-from alignx.report.table import build_table, mcnemar
+from alignx.report.table import build_table
 
 __all__ = ["Cell", "ReportConfig", "ReportSpec", "SpecError", "build_table", "load_spec", "mcnemar", "run_report"]

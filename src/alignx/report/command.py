@@ -15,7 +15,9 @@ from typing import Any
 
 from alignx.atomic import write_json
 from alignx.errors import OptionError
-from alignx.evaluate import BUILTIN_REFERENCES, Evaluator, ScoredModel, bootstrap_ci
+from alignx.eval.evaluator import Evaluator, ScoredModel
+from alignx.eval.settings import BUILTIN_REFERENCES
+from alignx.eval.stats import bootstrap_ci
 from alignx.report.spec import Cell, ReportSpec, load_spec
 
 
@@ -119,7 +121,7 @@ def score(spec: ReportSpec, todo: list[Cell], folder: Path, reports: dict[str, d
     shared (a row's reference that is another row's model reuses its weights and scorings), and let go after
     the last cell that needs it."""
     from alignx import registry
-    from alignx.evaluate import load_scored
+    from alignx.eval.evaluator import load_scored
 
     if load_model is None:
         check_models(spec, todo)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from alignx.errors import InputNotFound, OptionError, UserError
-from alignx.evaluate import DEFAULT_BETA, EvalSettings
+from alignx.eval.settings import DEFAULT_BETA, EvalSettings
 from alignx.personas import Persona
 
 if sys.version_info >= (3, 11):
@@ -171,7 +171,7 @@ def parse_spec(data: dict[str, Any], where: str) -> ReportSpec:
 def read_row(entry: Any, where: str, i: int) -> Row:
     table = f"models[{i}]"
     values = read_table(entry, MODEL_KEYS, where, table)
-    from alignx import rewards
+    from alignx.eval import rewards
 
     try:
         rewards.get(values["reward"])

@@ -5,31 +5,19 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 from alignx.atomic import atomic_write, write_json
+from alignx.eval.stats import ALPHA, mcnemar
 from alignx.report.spec import Cell, ReportSpec
 
-ALPHA = 0.05
 BETTER, WORSE = "†", "‡"
 TEST = ("exact McNemar test (two-sided binomial on the discordant pairs) of each row against the baseline row "
         "on the same examples")
 FOOTER = (f"Accuracy in %, [bootstrap 95% interval]. {BETTER} / {WORSE}: significantly better / worse than the "
           f"baseline row at p < {ALPHA} ({TEST}); the paper marked significance with a paired t-test. "
           "– : not evaluated for this row.")
-
-
-def mcnemar(better: int, worse: int) -> float:
-    """Two-sided exact McNemar p-value: `better` examples only the row gets right, `worse` only the baseline
-    gets right. Under H0 each discordant pair goes either way with probability 1/2, so min(b, c) is binomial
-    (b + c, 1/2); p = min(1, 2·P[X ≤ min(b, c)]), and 1 when there is no discordant pair."""
-    n = better + worse
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, k) for k in range(min(better, worse) + 1))
-    return min(1.0, 2 * tail / 2**n)  # exact integers; int / int rounds once
 
 
 def paired(row: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:

@@ -203,7 +203,7 @@ class LocalBackend:
     def rank(self, responses: list[str], terms: list) -> Any:
         """`alignx.generate.best_of.pick_best` of `responses` under reward `terms`, scored by this model (under
         the generation lock: one use of the model at a time); scaffold echoes rank last."""
-        from alignx.evaluate import scored
+        from alignx.eval.evaluator import scored
         from alignx.generate.best_of import pick_best
 
         with self._lock:

@@ -86,10 +86,10 @@ def _best_of(body: ChatRequest, events: list[Event], config: ServeConfig, backen
              params: GenParams, meta: dict[str, Any]) -> Completion | None:
     """The best of `config.best_of` sampled candidates, persona and universal prompts alternating, under the
     zero-shot reward of the user's memory (scaffold echoes last); None when the memory gives it nothing to read."""
-    from alignx import rewards
+    from alignx.eval import rewards
+    from alignx.eval.terms import RewardContext
     from alignx.personas import Persona
     from alignx.prompts import PromptKind
-    from alignx.rewards import RewardContext
 
     kind = PromptKind(config.mode)
     profile = build_profile(events, guarded=config.guarded, half_life_days=config.half_life_days)

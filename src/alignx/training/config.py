@@ -12,10 +12,10 @@ from enum import Enum
 from typing import Any
 
 from alignx.errors import OptionError
+from alignx.eval.scoring import MAX_LENGTH, MAX_NEW_TOKENS
 from alignx.models import DEFAULT_MODEL
 from alignx.options import parse_option
 from alignx.prompts import PromptKind
-from alignx.scoring import MAX_LENGTH, MAX_NEW_TOKENS
 from alignx.space import UnknownDimension, parse_dimensions
 
 # Learning rates. DPO full fine-tuning: the paper's 5e-7. SFT full fine-tuning: TRL's SFT default.

@@ -2,7 +2,7 @@
 
 Each record gets its own seeded draw of history (the released recipe: 0–4 UGC, 0–4 PAIR), so the data never depends on
 read order and `--resume` sees the same examples. Tokens follow the evaluation convention
-(`alignx.scoring.encode_*`): prompt and response tokenized apart, BOS once, EOS after the response.
+(`alignx.eval.scoring.encode_*`): prompt and response tokenized apart, BOS once, EOS after the response.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import Any
 
 from alignx.distributed import is_main
 from alignx.errors import UserError, record_prefix
+from alignx.eval.scoring import encode_prompt, encode_response
 from alignx.personas import PersonaError, PersonaView, sample_training_view
 from alignx.prompts import Messages, PromptKind, ica_training_messages, pba_messages, render
 from alignx.records import Choice, Record
 from alignx.registry import data_key, iter_data
-from alignx.scoring import encode_prompt, encode_response
 from alignx.sources import TRAIN_SPLIT
 from alignx.space import touches
 from alignx.training.config import Method, TrainConfig

@@ -1,6 +1,6 @@
 """Alignment accuracy: does the personalized reward prefer the user's chosen response?
 
-A reward (`alignx.rewards`) is a weighted sum of log π(y | prompt) terms; an example is correct when
+A reward (`alignx.eval.rewards`) is a weighted sum of log π(y | prompt) terms; an example is correct when
 r(chosen) > r(rejected) (ties are wrong, as released). The default reward `dpo` is the released
 r = β·(log π_policy − log π_ref), and the reference decides what it measures: `none` = the same model
 reading the universal prompt (persona lift), `base` = an adapter's base model on the same prompt (the
@@ -14,113 +14,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from alignx import distributed, rewards
+from alignx import distributed
 from alignx.errors import OptionError, record_prefix
-from alignx.models import DTYPES
-from alignx.personas import Persona, PersonaError, persona_view
+from alignx.eval import rewards
+from alignx.eval.scoring import CachedScorer, Scorer, ScoreRequest
+from alignx.eval.settings import BUILTIN_REFERENCES, EvalConfig, EvalSettings
+from alignx.eval.stats import bootstrap_ci, question_verdicts
+from alignx.eval.terms import RewardContext, Role, Term
+from alignx.personas import PersonaError, persona_view
 from alignx.prompts import Messages, PromptKind
 from alignx.records import Record
-from alignx.rewards import RewardContext, Role, Term
-from alignx.scoring import CachedScorer, Scorer, ScoreRequest
-
-DEFAULT_BETA = 0.1
-BUILTIN_REFERENCES = ("none", "base", "raw")  # any other --reference is a model spec
-
-
-@dataclass
-class RewardSettings:
-    """How a persona becomes a reward and how accuracy is summarised: shared by `alignx eval`, the rows of
-    `alignx report` and the analyses (declared once, see alignx.options)."""
-
-    reward: str = field(default="dpo", metadata={
-        "help": "How the persona becomes a reward: dpo (the released protocol, with --reference) or a "
-                "zero-training reward; zero-shot is the one recommended for untrained models (docs/rewards.md)."})
-    reference: str = field(default="none", metadata={
-        "help": "For --reward dpo: none (same model, universal prompt: persona lift) | base (the adapter's "
-                "base) | raw (no reference) | a model spec."})
-    beta: float = field(default=DEFAULT_BETA, metadata={"help": "β of the dpo reward."})
-    bootstrap: int = field(default=1000, metadata={"help": "Bootstrap rounds of each 95% interval."})
-    seed: int = field(default=0, metadata={"help": "Seeds the bootstrap (and an analysis's random draws)."})
-
-    def __post_init__(self) -> None:
-        reward = rewards.get(self.reward)
-        if not reward.uses_reference and self.reference != "none":
-            raise OptionError(f"--reward {reward.name} is scored by the model alone; leave --reference out")
-        if not self.beta > 0:
-            raise OptionError(f"--beta must be positive, got {self.beta}")
-        if self.bootstrap < 0:
-            raise OptionError(f"--bootstrap must be 0 or more, got {self.bootstrap}")
-
-
-@dataclass
-class EvalSettings(RewardSettings):
-    """What one evaluation run reads (a row of a table); the report records these and the provenance."""
-
-    persona: str = field(default=Persona.ALL.value, metadata={
-        "help": "ugc | pair | demo | profile | stated | all | none: what the model is told about the user."})
-    prompt: str | None = field(default=None, metadata={
-        "help": "ica | pba: how the persona is put to the model.",
-        "default_text": "pba for profile and stated, else ica"})
-
-    def __post_init__(self) -> None:
-        persona = Persona.parse(self.persona)
-        self.persona = persona.value
-        self.prompt = PromptKind.for_persona(persona, self.prompt).value
-        reward = rewards.get(self.reward)
-        if persona not in reward.personas:
-            raise OptionError(f"--reward {reward.name} is defined for persona "
-                              f"{', '.join(p.value for p in reward.personas)}; not {persona}")
-        RewardSettings.__post_init__(self)
-        if persona is Persona.NONE and self.reference == "none" and reward.uses_reference:
-            raise OptionError("--persona none with --reference none compares the universal prompt with itself; "
-                              "use --reference raw for the universal baseline")
-
-    @property
-    def persona_type(self) -> Persona:
-        return Persona(self.persona)
-
-
-@dataclass
-class RunSettings:
-    """What to score on and how: the data, the model, batching and precision (shared by `alignx eval` and
-    the analyses; declared once, see alignx.options)."""
-
-    data: str = field(default="demo", metadata={
-        "help": "Benchmark (demo, alignx-test, p-soups, prism, uf-p-4, prefeval), a PrefEval checkout, file, folder "
-                "or hub dataset id."})
-    split: str | None = field(default=None, metadata={
-        "help": "Split to read; default: the data's only split, else 'test'.", "default_text": "test"})
-    model: str = field(default="default", metadata={
-        "help": "'default' (the embedded SmolLM2-135M-Instruct), a hub id, a model or adapter folder."})
-    limit: int | None = field(default=None, metadata={"help": "Use the first N records only."})
-    batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass."})
-    dtype: str | None = field(default=None, metadata={
-        "help": "fp32 | bf16 | fp16 for the model.", "default_text": "bf16 on GPUs that have it, else fp32"})
-    progress: bool = field(default=True, metadata={"help": "Show progress bars with tokens/s on stderr."})
-
-    def __post_init__(self) -> None:
-        if self.limit is not None and self.limit < 1:
-            raise OptionError(f"--limit must be at least 1, got {self.limit}")
-        if self.batch_size < 1:
-            raise OptionError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if self.dtype is not None and self.dtype.lower() not in DTYPES:
-            raise OptionError(f"--dtype {self.dtype!r} is unknown; choose one of fp32, bf16, fp16")
-
-
-@dataclass
-class EvalConfig(EvalSettings, RunSettings):
-    """`alignx eval`: one run's settings plus what to run them on (declared once, see alignx.options)."""
-
-    output: str | None = field(default=None, metadata={"help": "Write the full JSON report here (atomically)."})
-
-    def __post_init__(self) -> None:
-        EvalSettings.__post_init__(self)
-        RunSettings.__post_init__(self)
 
 
 @dataclass
@@ -167,27 +75,6 @@ class EvalResult:
         }
 
 
-def question_verdicts(examples: Sequence[dict[str, Any]], correct: Sequence[bool]) -> list[bool]:
-    """Multiple-choice verdicts, one per question (report lines sharing a `question_id`, e.g. PrefEval's three
-    records of a question): right when the chosen answer beats every other option. Empty without ids."""
-    by_question: dict[str, bool] = {}
-    for e, ok in zip(examples, correct, strict=True):
-        if "question_id" in e:
-            by_question[e["question_id"]] = by_question.get(e["question_id"], True) and bool(ok)
-    return list(by_question.values())
-
-
-def bootstrap_ci(correct: list[bool], rounds: int, seed: int) -> tuple[float, float]:
-    """Percentile bootstrap 95% interval of the mean of `correct`."""
-    if not correct or rounds < 1:
-        return (0.0, 0.0)
-    values = np.asarray(correct, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), size=(rounds, len(values)))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return (float(low), float(high))
-
-
 @dataclass
 class ScoredModel:
     """A model as evaluation sees it: its name, how chat messages become its prompt, its scorer, and for an
@@ -210,8 +97,8 @@ def load_scored(spec: str, *, batch_size: int = 8, progress: bool = True, dtype:
 def scored(loaded: Any, name: str, *, batch_size: int = 8, progress: bool = True) -> ScoredModel:
     """A `ScoredModel` on an already loaded model (generation and scoring can share the weights); an adapter
     also gets its base, the same weights with the adapter switched off."""
+    from alignx.eval.scoring import PrefixSharingScorer, ScorerConfig
     from alignx.prompts import render
-    from alignx.scoring import PrefixSharingScorer, ScorerConfig
 
     config = ScorerConfig(batch_size=batch_size, progress=progress)
 

@@ -42,12 +42,12 @@ def read_only_engine(url: str):
 
 def events_from_store(url: str, user: str | None = None):
     """Every behaviour event of the memory at `url` (of `user` only, if given) as a table of
-    `alignx.build.events.EVENT_SCHEMA`, ordered by user and time; `row` is the event id."""
+    `alignx.dataset.events.EVENT_SCHEMA`, ordered by user and time; `row` is the event id."""
     import pyarrow as pa
     from sqlalchemy import select
     from sqlalchemy.exc import OperationalError
 
-    from alignx.build.events import EVENT_SCHEMA
+    from alignx.dataset.events import EVENT_SCHEMA
 
     engine = read_only_engine(url)
     events = EventRow.__table__

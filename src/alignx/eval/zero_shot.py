@@ -10,9 +10,9 @@ has every variant tried, with its figures.
 
 from __future__ import annotations
 
+from alignx.eval.terms import Reward, RewardContext, Role, Term
 from alignx.personas import Persona
 from alignx.prompts import UNIVERSAL_SYSTEM, Messages, pba_messages, universal_messages
-from alignx.rewards import Reward, RewardContext, Role, Term, register
 from alignx.space import parse_profile, render_direction
 
 EXAMPLES_HEADER = "***Examples of responses this person likes***\n\n"
@@ -104,8 +104,8 @@ def zero_shot_terms(ctx: RewardContext) -> list[Term]:
     return terms or (demo_lift(ctx) if view.demographic else [])
 
 
-register(Reward("zero-shot", "contrasts of the user's own evidence under the same model: chosen vs rejected "
-                "examples (PAIR), own texts vs none (UGC), description vs none (DEMO), stated preference "
-                "vs none (STATED), profile vs its negation (PROFILE); ALL reads PAIR when present",
-                zero_shot_terms, uses_reference=False,
-                personas=(Persona.UGC, Persona.PAIR, Persona.DEMO, Persona.PROFILE, Persona.STATED, Persona.ALL)))
+ZERO_SHOT = Reward("zero-shot", "contrasts of the user's own evidence under the same model: chosen vs rejected "
+                   "examples (PAIR), own texts vs none (UGC), description vs none (DEMO), stated preference "
+                   "vs none (STATED), profile vs its negation (PROFILE); ALL reads PAIR when present",
+                   zero_shot_terms, uses_reference=False,
+                   personas=(Persona.UGC, Persona.PAIR, Persona.DEMO, Persona.PROFILE, Persona.STATED, Persona.ALL))

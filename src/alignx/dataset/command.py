@@ -61,7 +61,7 @@ class BuildConfig(AnnotatorSettings):
 
     @property
     def options(self):
-        from alignx.build.dataset import BuildOptions
+        from alignx.dataset.builder import BuildOptions
 
         return BuildOptions(seed=self.seed, test_fraction=self.test_fraction, max_items=self.max_items,
                             min_items=self.min_items, format=self.format, user=self.user)
@@ -89,11 +89,11 @@ def run_build(config: BuildConfig) -> None:
 def load_events(config: BuildConfig):
     """The checked event table the config names (a file, or the service's database)."""
     if config.db is not None:
-        from alignx.build.events import check_events
-        from alignx.build.store_events import events_from_store
+        from alignx.dataset.events import check_events
+        from alignx.dataset.store_events import events_from_store
 
         return check_events(events_from_store(config.db, user=config.user), redact(config.db))
-    from alignx.build.events import read_events
+    from alignx.dataset.events import read_events
 
     return read_events(config.events, user=config.user)
 
@@ -101,7 +101,7 @@ def load_events(config: BuildConfig):
 def build(config: BuildConfig) -> dict:
     """Read, check and build into a temporary folder that replaces `config.output` only when all went well."""
     from alignx.atomic import atomic_write
-    from alignx.build.dataset import build_dataset
+    from alignx.dataset.builder import build_dataset
 
     events = load_events(config)
     source = redact(config.db) if config.db is not None else str(config.events)
@@ -146,7 +146,7 @@ def _annotation(config: BuildConfig):
     from alignx.annotate.cache import AnswerCache
     from alignx.annotate.fill import FillSummary, fill_descriptions, fill_directions
     from alignx.annotate.spec import load_annotator
-    from alignx.build.dataset import Annotation
+    from alignx.dataset.builder import Annotation
 
     annotator = load_annotator(config, device=config.device)
     cache = AnswerCache(config.cache)

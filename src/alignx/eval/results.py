@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from alignx import rewards
 from alignx.atomic import write_json
-from alignx.evaluate import EvalResult
+from alignx.eval import rewards
+from alignx.eval.evaluator import EvalResult
 
 
 def write_report(result: EvalResult, path: str | os.PathLike) -> None:

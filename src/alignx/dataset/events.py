@@ -4,7 +4,7 @@ with Arrow's readers and checked column-wise with pyarrow.compute.
 An event is a user's comment on a post (`kind` = comment: `post`, `comment`), a choice between two responses
 on a post (`pair`: `post`, `chosen`, `rejected`) or a description of the user (`demographic`: `text`), with an
 optional `direction` (90 values in {0, 0.5, 1}) and an optional `timestamp` (ISO 8601 text or Unix seconds).
-`EVENT_SCHEMA` is the table every reader returns (the service's reader, `alignx.build.store_events`, too);
+`EVENT_SCHEMA` is the table every reader returns (the service's reader, `alignx.dataset.store_events`, too);
 text columns a kind does not use are null; `row` is the event's 1-based row number in its source.
 
 The first bad row raises `EventError`: `FILE: row N: field F: problem` (one line, exit 2 in the CLI).

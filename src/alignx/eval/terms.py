@@ -1,13 +1,7 @@
-"""Personalized rewards: how a persona becomes r(response | post, persona).
+"""What a reward is made of: weighted log-likelihood terms, each scored under the policy or the reference.
 
-Every reward here is a weighted sum of log-likelihoods, r(y) = Σ_k w_k · log π_k(y | prompt_k), where
-each term names which model scores it (the policy, or the reference chosen by `--reference`) and the
-chat messages of its prompt. A reward is a small function from a record's persona to its terms; whoever
-uses it (evaluation, `alignx.evaluate.rewards_of` for ranking any candidate responses) only scores them.
-An example is correct when r(chosen) > r(rejected).
-
-`dpo` is the released protocol, β·(log π_policy(y | persona prompt) − log π_ref(y | reference prompt)).
-The zero-training rewards are in `alignx.zero_shot`; docs/rewards.md gives each one's formula.
+Every reward is r(y) = Σ_k w_k · log π_k(y | prompt_k); a `Reward` is a small function from a record's persona
+(`RewardContext`) to its `Term`s, and whoever uses it (the evaluator, best-of-N) only scores them.
 """
 
 from __future__ import annotations
@@ -16,10 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from alignx.errors import OptionError
+from alignx.eval.scoring import ScoreRequest
 from alignx.personas import Persona, PersonaView
-from alignx.prompts import Messages, PromptKind, persona_messages, universal_messages
-from alignx.scoring import ScoreRequest
+from alignx.prompts import Messages, PromptKind
 
 
 class Role(str, Enum):
@@ -91,36 +84,3 @@ class Reward:
     terms: RewardFn
     uses_reference: bool  # False: scored by the policy alone; --reference must stay 'none'
     personas: tuple[Persona, ...]  # persona types it is defined for
-
-
-def dpo_terms(ctx: RewardContext) -> list[Term]:
-    """β·log π(y | persona prompt) − β·log π_ref(y | reference prompt); `raw` drops the second term, `none`
-    scores the universal prompt under the same model (persona lift), other references read the persona."""
-    policy = Term(ctx.beta, Role.POLICY, persona_messages(ctx.post, ctx.view, ctx.prompt), "persona")
-    if ctx.reference == "raw":
-        return [policy]
-    if ctx.reference == "none":
-        return [policy, Term(-ctx.beta, Role.POLICY, universal_messages(ctx.post), "universal")]
-    return [policy, Term(-ctx.beta, Role.REFERENCE, policy.messages, "persona")]
-
-
-REWARDS: dict[str, Reward] = {}
-
-
-def register(reward: Reward) -> None:
-    if reward.name in REWARDS:
-        raise ValueError(f"reward {reward.name!r} is registered twice")
-    REWARDS[reward.name] = reward
-
-
-register(Reward("dpo", "β(log π_policy − log π_ref), the released protocol (reference by --reference)",
-                dpo_terms, uses_reference=True, personas=tuple(Persona)))
-
-
-def get(name: str) -> Reward:
-    """The reward `name`; OptionError listing the rewards when unknown."""
-    import alignx.zero_shot  # noqa: F401  (registers the zero-training rewards; it imports this module)
-
-    if name not in REWARDS:
-        raise OptionError(f"unknown --reward {name!r}; choose one of {', '.join(REWARDS)}")
-    return REWARDS[name]
