@@ -126,7 +126,7 @@ def test_docs_options_tables_are_what_the_config_dataclasses_render():
 
     pages = {path.name: path.read_text() for path in DOCS.glob("*.md")}
     for name, text in pages.items():
-        assert render_docs(text) == text, f"docs/{name} is stale: run python -m alignx.options docs/{name}"
+        assert render_docs(text) == text, f"docs/{name} is stale: run python tools/options_docs.py docs/{name}"
     ours = {name for name, (config, _) in COMMANDS.items() if config.__module__.startswith("alignx.")}
     documented = {name for text in pages.values() for name in ours if f"<!-- options:{name} -->" in text}
     assert documented == ours >= {"train", "eval", "serve"}  # every alignx command made from a config has its table

@@ -32,7 +32,7 @@ Moving a command onto this (eval, serve, ...):
     command(options_command(EvalConfig, run_eval, name="eval"))   # alignx.cli: one-line user errors
 
 and put `<!-- options:eval -->` `<!-- /options:eval -->` in its docs page; then run
-`python -m alignx.options docs/PAGE.md` to fill the table (tests/test_options.py checks it is current).
+`python tools/options_docs.py docs/PAGE.md` to fill the table (tests/test_options.py checks it is current).
 
 `parse_option` reads a setting whose values are a str Enum (persona, method, prompt kind) by value,
 case-insensitively, with the one-line error the CLI gives for each.
@@ -43,11 +43,9 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
-import sys
 import typing
 from collections.abc import Callable, Iterable
 from enum import Enum
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from alignx.errors import OptionError
@@ -147,27 +145,11 @@ BLOCK = re.compile(r"(<!-- options:([\w-]+) -->\n).*?(<!-- /options:\2 -->)", re
 
 def render_docs(text: str) -> str:
     """`text` with each `<!-- options:NAME -->` ... `<!-- /options:NAME -->` block holding the
-    table of the registered command NAME (import alignx.cli first, which registers them)."""
+    table of the registered command NAME (whoever calls it imports alignx.cli first, which registers them; no
+    library module imports the CLI)."""
     def table(match: re.Match) -> str:
         if match[2] not in COMMANDS:
             raise KeyError(f"no command {match[2]!r} made by options_command; known: {', '.join(sorted(COMMANDS))}")
         return f"{match[1]}\n{options_table(*COMMANDS[match[2]])}\n\n{match[3]}"  # blank lines end the table
 
     return BLOCK.sub(table, text)
-
-
-def main(paths: list[str]) -> int:
-    """`python -m alignx.options FILE.md ...`: rewrite the options tables of each file in place."""
-    import alignx.cli  # noqa: F401  (registers the commands)
-    from alignx.options import render_docs as render  # the registry lives in the imported module
-
-    for path in map(Path, paths):
-        text = path.read_text()
-        if (new := render(text)) != text:
-            path.write_text(new)
-            print(f"updated {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -14,12 +14,12 @@ those pieces. Parquet output and annotated builds go through `Record` objects, a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import random
-from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,26 +27,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from alignx.records import CHOSEN, COMMENT, DEMOGRAPHIC, DIRECTION, PAIR, PROMPT, REJECTED, UGC, Choice, Comment, Record
+from alignx.dataset.stats import TEST, TRAIN, Stats, count_record
+from alignx.dataset.writer import USER_ID, Writer
+from alignx.records import Choice, Comment, Record
 from alignx.space import N_DIMENSIONS
 
-TRAIN, TEST = "train", "test"
 BATCH_EVENTS = 1 << 16  # events per slice of whole users
 CHUNK_RECORDS = 2048  # records per annotator call / Parquet row group
-USER_ID = "user_id"
 STATS_FILE = "stats.json"
 
 _encode = json.encoder.encode_basestring  # the C encoder json.dumps(ensure_ascii=False) uses for a str
 _TOKENS = np.frombuffer(b"0.0,0.5,1.0,", dtype=np.uint8).reshape(3, 4)
-_DIRECTION = pa.list_(pa.float64())
-RECORD_SCHEMA = pa.schema([
-    (PROMPT, pa.string()), (CHOSEN, pa.string()), (REJECTED, pa.string()), (DIRECTION, _DIRECTION),
-    (DEMOGRAPHIC, pa.string()),
-    (UGC, pa.list_(pa.struct([(PROMPT, pa.string()), (COMMENT, pa.string()), (DIRECTION, _DIRECTION)]))),
-    (PAIR, pa.list_(pa.struct([(PROMPT, pa.string()), (CHOSEN, pa.string()), (REJECTED, pa.string()),
-                               (DIRECTION, _DIRECTION)]))),
-    (USER_ID, pa.string()),
-])
 
 
 @dataclass(frozen=True)
@@ -67,53 +58,6 @@ class Annotation:
     directions: Callable[[list[Record]], list[Record]] | None = None
     describe: Callable[[list[Record]], list[str | None]] | None = None
     summary: Any = None  # what the annotator did (alignx.annotate.fill.FillSummary), for the report
-
-
-@dataclass
-class Stats:
-    events_read: int = 0
-    events_by_kind: Counter = field(default_factory=Counter)
-    duplicates_dropped: int = 0
-    users_seen: int = 0
-    users_skipped: int = 0  # fewer than --min-items events
-    events_in_skipped_users: int = 0
-    users_without_pairs: int = 0
-    users: Counter = field(default_factory=Counter)  # split -> users with records
-    records: Counter = field(default_factory=Counter)  # split -> records
-    ugc_sizes: Counter = field(default_factory=Counter)
-    pair_sizes: Counter = field(default_factory=Counter)
-    with_direction: int = 0
-    without_direction: int = 0
-    items_with_direction: int = 0
-    items_without_direction: int = 0
-    with_demographic: int = 0
-    coverage: np.ndarray = field(default_factory=lambda: np.zeros(N_DIMENSIONS, dtype=np.int64))
-
-    def to_dict(self, options: BuildOptions, source: str) -> dict[str, Any]:
-        total = sum(self.records.values())
-        return {
-            "source": source,
-            "settings": {"seed": options.seed, "test_fraction": options.test_fraction, "max_items": options.max_items,
-                         "min_items": options.min_items, "format": options.format, "user": options.user},
-            "events": {"read": self.events_read, "by_kind": dict(sorted(self.events_by_kind.items())),
-                       "duplicates_dropped": self.duplicates_dropped,
-                       "in_skipped_users": self.events_in_skipped_users},
-            "users": {"seen": self.users_seen, "skipped_min_items": self.users_skipped,
-                      "without_pairs": self.users_without_pairs,
-                      TRAIN: self.users[TRAIN], TEST: self.users[TEST]},
-            "records": {TRAIN: self.records[TRAIN], TEST: self.records[TEST], "total": total},
-            "persona_sizes": {UGC: _histogram(self.ugc_sizes), PAIR: _histogram(self.pair_sizes)},
-            "directions": {"records_with": self.with_direction, "records_without": self.without_direction,
-                           "items_with": self.items_with_direction, "items_without": self.items_without_direction},
-            "demographic": {"records_with": self.with_demographic},
-            "dimension_coverage": {
-                "dimensions_covered": int((self.coverage > 0).sum()),
-                "non_neutral_records_per_dimension": [int(v) for v in self.coverage]},
-        }
-
-
-def _histogram(counter: Counter) -> dict[str, int]:
-    return {str(size): counter[size] for size in sorted(counter)}
 
 
 def in_test_split(user_id: str, seed: int, fraction: float) -> bool:
@@ -199,7 +143,7 @@ def build_dataset(events: pa.Table, folder: Path, options: BuildOptions, *, sour
     bounds = np.append(starts, n)
     stats.users_seen = len(starts)
     slow = options.format == "parquet" or (annotation is not None and (annotation.directions or annotation.describe))
-    writer = _Writer(folder, options.format)
+    writer = Writer(folder, options.format)
     try:
         with _progress(stats.users_seen, progress) as advance:
             first = 0
@@ -222,7 +166,7 @@ def build_dataset(events: pa.Table, folder: Path, options: BuildOptions, *, sour
                 first = last
     finally:
         writer.close()
-    result = stats.to_dict(options, source)
+    result = stats.to_dict(dataclasses.asdict(options), source)
     (folder / STATS_FILE).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
 
@@ -283,7 +227,7 @@ def _count_plan(plan: _UserPlan, stats: Stats) -> None:
         stats.pair_sizes[len(target.pairs)] += 1
 
 
-def _write_fast(plans: list[_UserPlan], batch: _Batch, writer: _Writer, stats: Stats) -> None:
+def _write_fast(plans: list[_UserPlan], batch: _Batch, writer: Writer, stats: Stats) -> None:
     """JSONL from pieces: each event's JSON is made once per batch and joined into the records that use it."""
     post, dirs = batch.post, batch.dir_json
     covered: list[int] = []
@@ -328,7 +272,7 @@ def _write_fast(plans: list[_UserPlan], batch: _Batch, writer: _Writer, stats: S
         stats.coverage += (batch.codes[np.asarray(covered)] != 1).sum(axis=0)
 
 
-def _write_slow(plans: list[_UserPlan], batch: _Batch, writer: _Writer, stats: Stats,
+def _write_slow(plans: list[_UserPlan], batch: _Batch, writer: Writer, stats: Stats,
                 annotation: Annotation | None) -> None:
     """Records as `Record` objects: annotated (directions, descriptions) a chunk at a time, then written."""
     comment_of: dict[int, Comment] = {}
@@ -360,7 +304,7 @@ def _write_slow(plans: list[_UserPlan], batch: _Batch, writer: _Writer, stats: S
         if annotation is not None and annotation.directions is not None:
             records = annotation.directions(records)
         for record in records:
-            _count_record(record, stats)
+            count_record(record, stats)
         writer.write_records([(split, record) for (split, _), record in zip(pending, records, strict=True)])
         pending.clear()
 
@@ -376,63 +320,6 @@ def _write_slow(plans: list[_UserPlan], batch: _Batch, writer: _Writer, stats: S
                 flush()
     if pending:
         flush()
-
-
-def _count_record(record: Record, stats: Stats) -> None:
-    if record.direction is None:
-        stats.without_direction += 1
-    else:
-        stats.with_direction += 1
-        stats.coverage += np.asarray(record.direction) != 0.5
-    for item in (*record.ugc, *record.pairs):
-        if item.direction is None:
-            stats.items_without_direction += 1
-        else:
-            stats.items_with_direction += 1
-    if record.demographic is not None:
-        stats.with_demographic += 1
-
-
-# ---------------------------------------------------------------- writing
-
-
-class _Writer:
-    """One output file per split, opened on its first record (a split without records has no file)."""
-
-    def __init__(self, folder: Path, fmt: str):
-        self.folder, self.format = folder, fmt
-        self.files: dict[str, Any] = {}
-
-    def _file(self, split: str):
-        if split not in self.files:
-            path = self.folder / f"{split}.{self.format}"
-            if self.format == "parquet":
-                import pyarrow.parquet as pq
-
-                self.files[split] = pq.ParquetWriter(path, RECORD_SCHEMA)
-            else:
-                self.files[split] = open(path, "w", encoding="utf-8", buffering=1 << 20)  # noqa: SIM115
-        return self.files[split]
-
-    def write_lines(self, split: str, lines: Sequence[str]) -> None:
-        if lines:
-            self._file(split).writelines(lines)
-
-    def write_records(self, rows: Sequence[tuple[str, Record]]) -> None:
-        by_split: dict[str, list[dict]] = {}
-        for split, record in rows:
-            by_split.setdefault(split, []).append(record.to_dict())
-        for split, dicts in by_split.items():
-            if self.format == "parquet":
-                self._file(split).write_table(pa.Table.from_pylist(dicts, schema=RECORD_SCHEMA))
-            else:
-                self._file(split).writelines(
-                    json.dumps(d, ensure_ascii=False, separators=(",", ":")) + "\n" for d in dicts)
-
-    def close(self) -> None:
-        for f in self.files.values():
-            f.close()
-        self.files.clear()
 
 
 class _progress:

@@ -51,7 +51,7 @@ class TrainConfig:
     """The options of `alignx train`, one field each: `alignx.options` makes the command's options, its
     help and the table in docs/training.md from these fields (metadata "help", "short", "default_text").
     A new option is a new field here (validated in `__post_init__`), then its use in `training.trainer`;
-    `python -m alignx.options docs/training.md` updates the docs table."""
+    `python tools/options_docs.py docs/training.md` updates the docs table."""
 
     # What to train, on what
     output: str = field(metadata={"short": "-o", "help": "Folder for the trained adapter or weights, tokenizer, "
