@@ -320,7 +320,7 @@ def test_exclude_dimensions_option_is_validated_and_kept_canonical():
     (["analyze", "controllability", "-o", "x", "--reference", "raw", "--reward", "zero-shot"], "--reward zero-shot"),
     (["analyze", "novel", "-o", "x", "--unseen", "99"], "--unseen: dimension index 99 is out of range"),
     (["analyze", "novel", "-o", "x", "--unseen", "3", "--unseen-fraction", "0.2"], "--unseen names the dimensions"),
-    (["analyze", "novel", "-o", "x", "--unseen-fraction", "1.5"], "--unseen-fraction must be between 0 and 1"),
+    (["analyze", "novel", "-o", "x", "--unseen-fraction", "1.5"], "--unseen-fraction must be in (0, 1), got 1.5"),
     (["analyze", "novel", "-o", "x", "--persona", "none"], "--persona none shows the model nothing"),
 ])
 def test_bad_options_are_one_line_errors(args, message, tmp_path):

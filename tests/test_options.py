@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from alignx.errors import OptionError, UserError
-from alignx.options import options_command, options_table, parse_option, render_docs
+from alignx.options import check_options, help_text, options_command, options_table, parse_option, render_docs
 from alignx.prompts import PromptKind
 from alignx.training.config import TrainConfig
 
@@ -45,7 +45,7 @@ def test_every_train_config_field_is_an_option_of_alignx_train_with_its_default(
     for name, f in fields.items():
         param = params[name]
         assert param.opts[0] == "--" + name.replace("_", "-")
-        assert param.help == f.metadata["help"]
+        assert param.help == help_text(f) and help_text(f).startswith(f.metadata["help"])
         if f.default is dataclasses.MISSING:
             assert param.required
         else:
@@ -71,17 +71,75 @@ def test_bad_train_options_are_one_line_before_any_work(tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["train", "-o", str(tmp_path / "o"), "--batch-size", "0"])
     assert result.exit_code == 2
-    assert result.output.strip().splitlines() == ["error: --batch-size must be a positive integer, got 0"]
+    assert result.output.strip().splitlines() == ["error: --batch-size must be at least 1, got 0"]
     result = runner.invoke(app, ["train", "-o", str(tmp_path / "o"), "--resume", "--overwrite"])
     assert result.exit_code == 2 and result.output.strip().startswith("error: --resume continues the run")
     assert not (tmp_path / "o").exists()
 
 
 def test_config_errors_are_option_errors():
-    with pytest.raises(OptionError, match="--batch-size must be a positive integer"):
+    with pytest.raises(OptionError, match="--batch-size must be at least 1, got 0"):
         TrainConfig(output="x", batch_size=0)
     with pytest.raises(OptionError, match=r"unknown --method 'kto'"):
         TrainConfig(output="x", method="kto")
+
+
+@dataclass
+class Bounded:
+    count: int = field(default=1, metadata={"help": "How many.", "min": 1})
+    rate: float = field(default=0.5, metadata={"help": "A rate.", "above": 0})
+    share: float = field(default=0.1, metadata={"help": "A share.", "min": 0, "below": 1})
+    port: int = field(default=80, metadata={"help": "A port.", "min": 1, "max": 65535})
+    limit: int | None = field(default=None, metadata={"help": "Optional.", "min": 1})
+    kind: str = field(default="a", metadata={"help": "a | b.", "choices": ("a", "b")})
+
+    def __post_init__(self) -> None:
+        check_options(self)
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"count": 0}, "--count must be at least 1, got 0"),
+    ({"rate": 0.0}, "--rate must be positive, got 0.0"),
+    ({"share": 1.0}, "--share must be in [0, 1), got 1.0"),
+    ({"share": -0.1}, "--share must be in [0, 1), got -0.1"),
+    ({"port": 70000}, "--port must be between 1 and 65535, got 70000"),
+    ({"limit": 0}, "--limit must be at least 1, got 0"),
+    ({"kind": "c"}, "--kind 'c' is unknown; choose one of a, b"),
+    ({"count": 2.5}, "--count must be an integer, got 2.5"),
+    ({"count": True}, "--count must be an integer, got True"),
+    ({"rate": "x"}, "--rate must be a number, got 'x'"),
+])
+def test_declared_bounds_and_choices_are_checked_in_one_wording(values, message):
+    with pytest.raises(OptionError) as caught:
+        Bounded(**values)
+    assert str(caught.value) == message
+
+
+def test_values_within_the_declared_bounds_pass_and_the_help_shows_the_bounds():
+    Bounded(count=3, rate=1e-9, share=0.0, port=65535, limit=None, kind="B")
+    table = options_table(Bounded)
+    assert "| `--share` | 0.1 | A share. (in [0, 1)) |" in table
+    assert "| `--rate` | 0.5 | A rate. (positive) |" in table
+    assert "| `--kind` | `a` | a \\| b. |" in table
+
+
+def test_the_report_spec_and_the_commands_check_a_setting_by_the_same_declaration(tmp_path):
+    from alignx.eval.settings import EvalConfig
+    from alignx.report import load_spec
+    from alignx.report.spec import SpecError
+
+    spec = tmp_path / "spec.toml"
+    base = '[[models]]\nname = "m"\nmodel = "default"\n[[benchmarks]]\ndata = "demo"\npersonas = ["pair"]\n'
+    for key, value, problem in (("batch_size", "0", "must be at least 1, got 0"),
+                                ("beta", "-1.0", "must be positive, got -1.0"),
+                                ("dtype", '"fp8"', "'fp8' is unknown; choose one of")):
+        spec.write_text(f"[report]\n{key} = {value}\n{base}")
+        with pytest.raises(SpecError) as in_spec:
+            load_spec(spec)
+        with pytest.raises(OptionError) as in_eval:
+            EvalConfig(**{key: eval(value)})
+        assert str(in_spec.value).startswith(f"{spec}: report.{key}: {problem}")
+        assert str(in_eval.value).startswith(f"--{key.replace('_', '-')} {problem}")
 
 
 def test_a_new_field_is_a_new_option_with_no_other_change():

@@ -179,17 +179,18 @@ def test_disable_adapter_needs_a_peft_model(embedded):
         PrefixSharingScorer(embedded, disable_adapter=True)
 
 
-@pytest.mark.parametrize(("kwargs", "name"), [
-    ({"batch_size": 0}, "batch_size"),
-    ({"batch_size": -3}, "batch_size"),
-    ({"batch_size": 2.5}, "batch_size"),
-    ({"batch_size": True}, "batch_size"),
-    ({"max_prompt_tokens": 0}, "max_prompt_tokens"),
-    ({"max_prompt_tokens": "100"}, "max_prompt_tokens"),
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"batch_size": 0}, "--batch-size must be at least 1, got 0"),
+    ({"batch_size": -3}, "--batch-size must be at least 1, got -3"),
+    ({"batch_size": 2.5}, "--batch-size must be an integer, got 2.5"),
+    ({"batch_size": True}, "--batch-size must be an integer, got True"),
+    ({"max_prompt_tokens": 0}, "--max-prompt-tokens must be at least 1, got 0"),
+    ({"max_prompt_tokens": "100"}, "--max-prompt-tokens must be an integer, got '100'"),
 ])
-def test_bad_config_names_the_argument(kwargs, name):
-    with pytest.raises(ValueError, match=name):
+def test_bad_config_names_the_argument(kwargs, message):
+    with pytest.raises(ValueError) as caught:
         ScorerConfig(**kwargs)
+    assert str(caught.value) == message
 
 
 def test_score_request_rejects_a_bare_string():

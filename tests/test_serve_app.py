@@ -205,7 +205,7 @@ def test_serve_command_reports_bad_setup_in_one_line(tmp_path, monkeypatch):
         (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--dtype", "fp64"], "--dtype 'fp64' is unknown"),
         (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--device", "gpu0"], "--device 'gpu0' is not a torch device"),
         (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--device", "cuda"], "this machine has no CUDA device"),
-        (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--port", "70000"], "--port must be in 1..65535"),
+        (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--port", "70000"], "--port must be between 1 and 65535, got 70000"),
         (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--guard", "40,abc"], "'abc' is not a dimension index"),
         (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--guard", "95"], "dimension 95 is out of range"),
     ]:

@@ -128,7 +128,7 @@ def test_missing_persona_parts_are_named():
 def test_config_errors_name_the_option():
     with pytest.raises(ValueError, match=r"unknown --method 'kto'; choose one of ica, pba, sft-ica, sft-pba"):
         TrainConfig(output="x", method="kto")
-    with pytest.raises(ValueError, match="--batch-size must be a positive integer"):
+    with pytest.raises(ValueError, match="--batch-size must be at least 1, got 0"):
         TrainConfig(output="x", batch_size=0)
     with pytest.raises(ValueError, match="--precompute-ref-log-probs is for DPO"):
         TrainConfig(output="x", method="sft-pba", precompute_ref_log_probs=True)

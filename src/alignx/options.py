@@ -17,6 +17,13 @@ field without a default is required. Metadata keys a field may carry:
     default_text  what to show as the default where the value is not telling, e.g. "all" for None
     argument      True: a positional argument instead of an option
     envvar        an environment variable the option is read from when not given
+    min, max      inclusive bounds of a number (None values are not checked)
+    above, below  exclusive bounds: above=0 is "positive"
+    choices       the values a str option accepts (compared in lower case)
+
+Bounds and choices are declared on the field and nowhere else: `check_options(config)`, called first in
+every config's `__post_init__`, enforces them with one uniform wording, the options table shows them, and the
+report spec (alignx.report.spec) reads the same fields for its keys.
 
 Moving a command onto this (eval, serve, ...):
 
@@ -66,6 +73,63 @@ def parse_option(choices: type[E], name: str | E, option: str) -> E:
         raise OptionError(f"unknown {option} {name!r}; choose one of {values}") from None
 
 
+def value_problem(f: dataclasses.Field, value: Any, kind: Any = None) -> str | None:
+    """What is wrong with `value` for the field `f` by its declared bounds and choices (and, given `kind`, its
+    type: an int field refuses a bool or a float), e.g. "must be at least 1, got 0"; None when it is fine."""
+    meta = f.metadata
+    if value is None:
+        return None
+    if kind is not None:
+        wanted = {int: (int,), float: (int, float)}.get(unwrap_optional(kind))
+        if wanted and (isinstance(value, bool) or not isinstance(value, wanted)):
+            return f"must be {'an integer' if wanted == (int,) else 'a number'}, got {value!r}"
+    if "choices" in meta and str(value).lower() not in meta["choices"]:
+        return f"{value!r} is unknown; choose one of {', '.join(meta['choices'])}"
+    if (problem := _range_text(meta)) and not _in_range(meta, value):
+        return f"must be {problem}, got {value}"
+    return None
+
+
+def unwrap_optional(kind: Any) -> Any:
+    """`int` for `int | None`, else `kind`."""
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    return args[0] if len(args) == 1 and type(None) in typing.get_args(kind) else kind
+
+
+def _in_range(meta: typing.Mapping[str, Any], value: Any) -> bool:
+    return (("min" not in meta or value >= meta["min"]) and ("max" not in meta or value <= meta["max"])
+            and ("above" not in meta or value > meta["above"]) and ("below" not in meta or value < meta["below"]))
+
+
+def _range_text(meta: typing.Mapping[str, Any]) -> str | None:
+    """The declared bounds in words: "at least 1", "positive", "between 0 and 1", "in [0, 1)"."""
+    low = ("[", meta["min"]) if "min" in meta else ("(", meta["above"]) if "above" in meta else None
+    high = ("]", meta["max"]) if "max" in meta else (")", meta["below"]) if "below" in meta else None
+    if low and high:
+        return f"between {low[1]} and {high[1]}" if (low[0], high[0]) == ("[", "]") else \
+            f"in {low[0]}{low[1]}, {high[1]}{high[0]}"
+    if low:
+        return f"at least {low[1]}" if low[0] == "[" else "positive" if low[1] == 0 else f"above {low[1]}"
+    if high:
+        return f"at most {high[1]}" if high[0] == "]" else f"below {high[1]}"
+    return None
+
+
+def help_text(f: dataclasses.Field) -> str:
+    """The field's help with its declared bounds after it, e.g. "Sequences per forward pass. (at least 1)"."""
+    bounds = _range_text(f.metadata)
+    return f.metadata.get("help", "") + (f" ({bounds})" if bounds else "")
+
+
+def check_options(config: Any) -> None:
+    """OptionError naming the first option of `config` whose value breaks its declared type, bounds or choices,
+    e.g. "--batch-size must be at least 1, got 0"."""
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        if f.init and (problem := value_problem(f, getattr(config, f.name), hints.get(f.name))) is not None:
+            raise OptionError(f"{option_name(f)} {problem}")
+
+
 def option_name(f: dataclasses.Field) -> str:
     return "--" + f.name.replace("_", "-")
 
@@ -79,7 +143,7 @@ def _parameter(f: dataclasses.Field, kind: Any) -> inspect.Parameter:
     import typer
 
     meta = f.metadata
-    shown = {"help": meta.get("help"), "show_default": meta.get("default_text", True), "envvar": meta.get("envvar"),
+    shown = {"help": help_text(f) or None, "show_default": meta.get("default_text", True), "envvar": meta.get("envvar"),
              "default_factory": None if f.default_factory is dataclasses.MISSING else f.default_factory}
     if meta.get("argument"):
         info = typer.Argument(**shown)
@@ -135,7 +199,7 @@ def options_table(config_cls: type, exclude: Iterable[str] = ()) -> str:
         names = f"`{names}`, `{f.metadata['short']}`" if "short" in f.metadata else f"`{names}`"
         if "envvar" in f.metadata:
             names += f" (or `${f.metadata['envvar']}`)"
-        cells = (names, _default_text(f), f.metadata.get("help", ""))
+        cells = (names, _default_text(f), help_text(f))
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(rows)
 

@@ -56,13 +56,11 @@ class HistorySizeConfig(AnalyzeSettings):
     persona: str = field(default="history", metadata={
         "help": "How the shown items are read: history (the ICA prompt shows them; no DEMO) or profile (the PBA "
                 "prompt shows the profile rendered from their directions)."})
-    draws: int = field(default=1, metadata={"help": "Random draws of the shown items per record and size."})
+    draws: int = field(default=1, metadata={"min": 1, "help": "Random draws of the shown items per record and size."})
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.persona = parse_option(HistoryReading, self.persona, "--persona").value
-        if self.draws < 1:
-            raise OptionError(f"--draws must be at least 1, got {self.draws}")
         self.eval_settings(self.reading.persona)  # the reward must be defined for this persona
 
     @property
@@ -91,7 +89,7 @@ class NovelConfig(AnalyzeSettings):
         "default_text": "the model's --exclude-dimensions",
         "help": "Comma-separated dimension indices (0-89) or pole labels held out of training; default: those a "
                 "model trained with alignx train --exclude-dimensions recorded in its alignx_training.json."})
-    unseen_fraction: float | None = field(default=None, metadata={
+    unseen_fraction: float | None = field(default=None, metadata={"above": 0, "below": 1, 
         "help": "Instead of --unseen: draw this share of the dimensions the data's target directions use, "
                 "with --seed."})
 
@@ -108,5 +106,3 @@ class NovelConfig(AnalyzeSettings):
                 self.unseen = ",".join(map(str, parse_dimensions(self.unseen)))
             except UnknownDimension as e:
                 raise OptionError(f"--unseen: {e}") from None
-        if self.unseen_fraction is not None and not 0 < self.unseen_fraction < 1:
-            raise OptionError(f"--unseen-fraction must be between 0 and 1 (exclusive), got {self.unseen_fraction}")

@@ -25,15 +25,14 @@ class AnnotatorRun(AnnotatorSettings):
     """The settings of every command that runs an annotator over records."""
 
     cache: str | None = field(default=None, metadata=CACHE_HELP)
-    limit: int | None = field(default=None, metadata={"help": "The first N records only.", "default_text": "all"})
+    limit: int | None = field(default=None, metadata={"help": "The first N records only.", "default_text": "all",
+                                                      "min": 1})
     device: str | None = field(default=None, metadata={"help": "torch device of a local inferencer.",
                                                        "default_text": "cuda if any, else cpu"})
     progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
 
     def __post_init__(self):
         self.check_annotator()
-        if self.limit is not None and self.limit < 1:
-            raise OptionError(f"--limit must be at least 1, got {self.limit}")
 
 
 @dataclass(kw_only=True)

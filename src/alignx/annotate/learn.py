@@ -24,6 +24,7 @@ from alignx.annotate.base import Item, item_key, record_items, strip_direction
 from alignx.annotate.local import CLASSES, DEFAULT_MAX_LENGTH, N_CLASSES, class_of, item_text, swap, write_manifest
 from alignx.annotate.metrics import macro_f1, pole_scores
 from alignx.errors import OptionError, UserError
+from alignx.options import check_options
 from alignx.records import Choice, Record
 from alignx.space import N_DIMENSIONS
 
@@ -37,46 +38,32 @@ class InferencerTrainConfig:
         "help": "Split to read when DATA has several.", "default_text": "train"})
     model: str = field(default="default", metadata={
         "help": "Base model: 'default' (embedded SmolLM2-135M-Instruct), a hub id or a folder."})
-    epochs: float = field(default=6.0, metadata={"help": "Passes over the training items."})
-    learning_rate: float = field(default=3e-4, metadata={"help": "Peak learning rate (linear decay)."})
-    batch_size: int = field(default=8, metadata={"help": "Items per optimizer step."})
-    train_layers: int | None = field(default=8, metadata={
+    epochs: float = field(default=6.0, metadata={"above": 0, "help": "Passes over the training items."})
+    learning_rate: float = field(default=3e-4, metadata={"above": 0, "help": "Peak learning rate (linear decay)."})
+    batch_size: int = field(default=8, metadata={"min": 1, "help": "Items per optimizer step."})
+    train_layers: int | None = field(default=8, metadata={"min": 0,
         "help": "Fine-tune only the top N transformer blocks (and the head); the rest stay frozen, so a step "
                 "costs about half. 0: the head only.", "default_text": "8; all with --lora"})
-    pole_weight: float = field(default=10.0, metadata={
+    pole_weight: float = field(default=10.0, metadata={"above": 0,
         "help": "Loss weight of a positive or negative label against a neutral one (most labels are neutral)."})
     lora: bool = field(default=False, metadata={"help": "Train a LoRA adapter and the head instead of every "
                                                         "weight; the adapter is merged into the saved model."})
-    lora_rank: int = field(default=16, metadata={"help": "LoRA rank (with --lora)."})
-    max_length: int = field(default=DEFAULT_MAX_LENGTH, metadata={
+    lora_rank: int = field(default=16, metadata={"min": 1, "help": "LoRA rank (with --lora)."})
+    max_length: int = field(default=DEFAULT_MAX_LENGTH, metadata={"min": 16,
         "help": "Tokens an item is cut to (from the left, so the responses stay)."})
-    eval_fraction: float = field(default=0.1, metadata={
+    eval_fraction: float = field(default=0.1, metadata={"min": 0, "below": 1,
         "help": "Share of items held out for the per-pole precision / recall / F1 in metrics.json."})
     mirror_pairs: bool = field(default=True, metadata={
         "help": "Also learn every choice the other way round, with the opposite poles."})
-    limit: int | None = field(default=None, metadata={"help": "The first N records only.", "default_text": "all"})
+    limit: int | None = field(default=None, metadata={"help": "The first N records only.", "default_text": "all",
+                                                      "min": 1})
     seed: int = field(default=0, metadata={"help": "Seed of the split, the head's initialisation and the order."})
     device: str | None = field(default=None, metadata={"help": "cpu, cuda or cuda:N.", "default_text": "cuda if any"})
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing output folder."})
     progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
 
     def __post_init__(self):
-        if self.epochs <= 0:
-            raise OptionError(f"--epochs must be positive, got {self.epochs}")
-        if self.learning_rate <= 0:
-            raise OptionError(f"--learning-rate must be positive, got {self.learning_rate}")
-        if self.batch_size < 1:
-            raise OptionError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if not 0 <= self.eval_fraction < 1:
-            raise OptionError(f"--eval-fraction must be in [0, 1), got {self.eval_fraction}")
-        if self.max_length < 16:
-            raise OptionError(f"--max-length must be at least 16, got {self.max_length}")
-        if self.train_layers is not None and self.train_layers < 0:
-            raise OptionError(f"--train-layers must be 0 or more, got {self.train_layers}")
-        if self.pole_weight <= 0:
-            raise OptionError(f"--pole-weight must be positive, got {self.pole_weight}")
-        if self.lora_rank < 1:
-            raise OptionError(f"--lora-rank must be at least 1, got {self.lora_rank}")
+        check_options(self)
         if Path(self.output).exists() and not self.overwrite:
             raise OptionError(f"--output {self.output} exists; pass --overwrite to replace it")
 

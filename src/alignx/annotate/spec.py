@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from alignx.annotate.base import Annotator
 from alignx.errors import OptionError
+from alignx.options import check_options
 
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 BACKENDS = ("local", "openai")
@@ -29,24 +30,19 @@ class AnnotatorSettings:
         "default_text": "the OpenAI API"})
     annotator_key_env: str = field(default=DEFAULT_KEY_ENV, metadata={
         "help": "Environment variable holding the openai backend's API key."})
-    annotator_workers: int = field(default=8, metadata={"help": "Concurrent requests of the openai backend."})
-    annotator_timeout: float = field(default=60.0, metadata={"help": "Seconds per openai request."})
+    annotator_workers: int = field(default=8, metadata={"help": "Concurrent requests of the openai backend.", "min": 1})
+    annotator_timeout: float = field(default=60.0, metadata={"help": "Seconds per openai request.", "above": 0})
     annotator_retries: int = field(default=3, metadata={
-        "help": "openai: retries of a request after a 429/5xx/timeout or an answer that does not parse."})
+        "help": "openai: retries of a request after a 429/5xx/timeout or an answer that does not parse.", "min": 0})
 
     def check_annotator(self) -> None:
         """OptionError for settings that cannot work, before anything is loaded."""
+        check_options(self)
         if self.annotator is not None:
             split_spec(self.annotator)
         if self.annotator_url is not None and not self.annotator_url.startswith(("http://", "https://")):
             raise OptionError(f"--annotator-url {self.annotator_url!r} must be an http(s) URL such as "
                               "http://127.0.0.1:8080/v1")
-        if self.annotator_workers < 1:
-            raise OptionError(f"--annotator-workers must be at least 1, got {self.annotator_workers}")
-        if not self.annotator_timeout > 0:
-            raise OptionError(f"--annotator-timeout must be positive, got {self.annotator_timeout}")
-        if self.annotator_retries < 0:
-            raise OptionError(f"--annotator-retries must be 0 or more, got {self.annotator_retries}")
 
 
 def split_spec(spec: str) -> tuple[str, str]:

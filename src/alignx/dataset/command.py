@@ -27,12 +27,13 @@ class BuildConfig(AnnotatorSettings):
                 "postgresql+psycopg://USER@HOST/DB."})
     user: str | None = field(default=None, metadata={
         "help": "Export this user's records only (users' rights); --min-items does not apply."})
-    test_fraction: float = field(default=0.1, metadata={"help": "Share of users in the test split (by user)."})
+    test_fraction: float = field(default=0.1, metadata={"help": "Share of users in the test split (by user).",
+                                                        "min": 0, "max": 1})
     seed: int = field(default=0, metadata={"help": "Seed of the split and of the persona draws."})
-    max_items: int = field(default=4, metadata={
+    max_items: int = field(default=4, metadata={"min": 0, 
         "help": "Persona size K: up to K comments and up to K other pairs of the user per record."})
-    min_items: int = field(default=2, metadata={"help": "Skip users with fewer events (after duplicates)."})
-    format: str = field(default="jsonl", metadata={"help": "Output files: jsonl or parquet."})
+    min_items: int = field(default=2, metadata={"min": 1, "help": "Skip users with fewer events (after duplicates)."})
+    format: str = field(default="jsonl", metadata={"choices": FORMATS, "help": "Output files: jsonl or parquet."})
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing output folder."})
     describe: bool = field(default=False, metadata={
         "help": "Write 'Demographic Information' from the user's history where no demographic event gives it "
@@ -43,19 +44,11 @@ class BuildConfig(AnnotatorSettings):
     progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
 
     def __post_init__(self):
-        self.check_annotator()
+        self.check_annotator()  # every declared bound and choice too (check_options)
         if (self.events is None) == (self.db is None):
             raise OptionError("give an EVENTS file or --db URL (one of them)")
         if self.db is not None and not self.db.startswith(("sqlite:///", "postgresql")):
             raise OptionError(f"--db {redact(self.db)!r}: write sqlite:///FILE or postgresql+psycopg://...")
-        if not 0.0 <= self.test_fraction <= 1.0:
-            raise OptionError(f"--test-fraction must be between 0 and 1, got {self.test_fraction}")
-        if self.max_items < 0:
-            raise OptionError(f"--max-items must be 0 or more, got {self.max_items}")
-        if self.min_items < 1:
-            raise OptionError(f"--min-items must be at least 1, got {self.min_items}")
-        if self.format not in FORMATS:
-            raise OptionError(f"--format {self.format!r}: choose one of {', '.join(FORMATS)}")
         if self.describe and self.annotator is None:
             raise OptionError("--describe needs --annotator (an openai:MODEL annotator writes the text)")
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from alignx import distributed
 from alignx.errors import UserError
 from alignx.models import LoadedModel
+from alignx.options import check_options
 
 MAX_LENGTH = 8192
 MAX_NEW_TOKENS = 512
@@ -38,19 +39,14 @@ class ScoreRequest:
 class ScorerConfig:
     """How a scorer batches and reports; the defaults follow the released evaluation."""
 
-    batch_size: int = field(default=8, metadata={"help": "Sequences (responses) per forward pass."})
+    batch_size: int = field(default=8, metadata={"help": "Sequences (responses) per forward pass.", "min": 1})
     # The released scripts cut prompts from the left to 8192 - 512 - 1 tokens (then prepend BOS).
     max_prompt_tokens: int = field(default=MAX_LENGTH - MAX_NEW_TOKENS - 1,
-                                   metadata={"help": "Prompts longer than this are cut from the left."})
+                                   metadata={"help": "Prompts longer than this are cut from the left.", "min": 1})
     progress: bool = field(default=True, metadata={"help": "Show a progress bar with tokens/s on stderr."})
 
     def __post_init__(self) -> None:
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}; try --batch-size 8")
-        if (isinstance(self.max_prompt_tokens, bool) or not isinstance(self.max_prompt_tokens, int)
-                or self.max_prompt_tokens < 1):
-            raise ValueError(f"max_prompt_tokens must be a positive integer, got {self.max_prompt_tokens!r}; "
-                             f"the released value is {MAX_LENGTH - MAX_NEW_TOKENS - 1}")
+        check_options(self)
 
 
 class Scorer(Protocol):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from alignx.errors import OptionError
 from alignx.eval import rewards
 from alignx.models import DTYPES
+from alignx.options import check_options
 from alignx.personas import Persona
 from alignx.prompts import PromptKind
 
@@ -27,18 +28,15 @@ class RewardSettings:
     reference: str = field(default="none", metadata={
         "help": "For --reward dpo: none (same model, universal prompt: persona lift) | base (the adapter's "
                 "base) | raw (no reference) | a model spec."})
-    beta: float = field(default=DEFAULT_BETA, metadata={"help": "β of the dpo reward."})
-    bootstrap: int = field(default=1000, metadata={"help": "Bootstrap rounds of each 95% interval."})
+    beta: float = field(default=DEFAULT_BETA, metadata={"help": "β of the dpo reward.", "above": 0})
+    bootstrap: int = field(default=1000, metadata={"help": "Bootstrap rounds of each 95% interval.", "min": 0})
     seed: int = field(default=0, metadata={"help": "Seeds the bootstrap (and an analysis's random draws)."})
 
     def __post_init__(self) -> None:
+        check_options(self)
         reward = rewards.get(self.reward)
         if not reward.uses_reference and self.reference != "none":
             raise OptionError(f"--reward {reward.name} is scored by the model alone; leave --reference out")
-        if not self.beta > 0:
-            raise OptionError(f"--beta must be positive, got {self.beta}")
-        if self.bootstrap < 0:
-            raise OptionError(f"--bootstrap must be 0 or more, got {self.bootstrap}")
 
 
 @dataclass
@@ -81,19 +79,15 @@ class RunSettings:
         "help": "Split to read; default: the data's only split, else 'test'.", "default_text": "test"})
     model: str = field(default="default", metadata={
         "help": "'default' (the embedded SmolLM2-135M-Instruct), a hub id, a model or adapter folder."})
-    limit: int | None = field(default=None, metadata={"help": "Use the first N records only."})
-    batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass."})
+    limit: int | None = field(default=None, metadata={"help": "Use the first N records only.", "min": 1})
+    batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass.", "min": 1})
     dtype: str | None = field(default=None, metadata={
-        "help": "fp32 | bf16 | fp16 for the model.", "default_text": "bf16 on GPUs that have it, else fp32"})
+        "help": "fp32 | bf16 | fp16 for the model.", "default_text": "bf16 on GPUs that have it, else fp32",
+        "choices": tuple(DTYPES)})
     progress: bool = field(default=True, metadata={"help": "Show progress bars with tokens/s on stderr."})
 
     def __post_init__(self) -> None:
-        if self.limit is not None and self.limit < 1:
-            raise OptionError(f"--limit must be at least 1, got {self.limit}")
-        if self.batch_size < 1:
-            raise OptionError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if self.dtype is not None and self.dtype.lower() not in DTYPES:
-            raise OptionError(f"--dtype {self.dtype!r} is unknown; choose one of fp32, bf16, fp16")
+        check_options(self)
 
 
 @dataclass

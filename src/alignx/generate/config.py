@@ -13,7 +13,7 @@ from typing import Any
 
 from alignx.errors import OptionError
 from alignx.models import DTYPES
-from alignx.options import parse_option
+from alignx.options import check_options, parse_option
 from alignx.personas import Persona
 from alignx.prompts import PromptKind
 
@@ -41,7 +41,7 @@ class GenerateConfig:
                 "or hub dataset id."})
     split: str | None = field(default=None, metadata={
         "help": "Split to answer; default: the data's only split, else 'test'.", "default_text": "test"})
-    limit: int | None = field(default=None, metadata={"help": "Answer the first N records only."})
+    limit: int | None = field(default=None, metadata={"min": 1, "help": "Answer the first N records only."})
     persona: str = field(default=Persona.ALL.value, metadata={
         "help": "ugc | pair | demo | profile | stated | all | none: what the model is told about the user; none "
                 "gives the universal answer."})
@@ -54,14 +54,14 @@ class GenerateConfig:
     overwrite: bool = field(default=False, metadata={
         "help": "Start OUTPUT over when it holds generations made with other settings."})
     # sampling (the released defaults)
-    samples: int = field(default=1, metadata={"help": "Responses per record."})
-    temperature: float = field(default=0.9, metadata={"help": "Sampling temperature; 0 decodes greedily."})
-    top_k: int = field(default=10, metadata={"help": "Sample from the K most likely tokens (0: all)."})
-    top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling mass."})
-    max_new_tokens: int = field(default=512, metadata={"help": "Most tokens per response."})
+    samples: int = field(default=1, metadata={"min": 1, "help": "Responses per record."})
+    temperature: float = field(default=0.9, metadata={"min": 0, "help": "Sampling temperature; 0 decodes greedily."})
+    top_k: int = field(default=10, metadata={"min": 0, "help": "Sample from the K most likely tokens (0: all)."})
+    top_p: float = field(default=0.95, metadata={"above": 0, "max": 1, "help": "Nucleus sampling mass."})
+    max_new_tokens: int = field(default=512, metadata={"min": 1, "help": "Most tokens per response."})
     seed: int = field(default=0, metadata={"help": "Seed of every draw (each batch or request has its own)."})
     # best-of-N
-    best_of: int = field(default=1, metadata={
+    best_of: int = field(default=1, metadata={"min": 1,
         "help": "Sample N candidates per response and keep the one --reward ranks first (scored by --model)."})
     reward: str = field(default="zero-shot", metadata={
         "help": "The personalized reward that ranks best-of-N candidates (docs/rewards.md)."})
@@ -72,8 +72,8 @@ class GenerateConfig:
     # local model
     model: str = field(default="default", metadata={
         "help": "'default' (the embedded SmolLM2-135M-Instruct), a hub id, a model or adapter folder."})
-    batch_size: int = field(default=8, metadata={"help": "Sequences generated together (local model)."})
-    dtype: str | None = field(default=None, metadata={
+    batch_size: int = field(default=8, metadata={"min": 1, "help": "Sequences generated together (local model)."})
+    dtype: str | None = field(default=None, metadata={"choices": tuple(DTYPES),
         "help": "fp32 | bf16 | fp16 for the local model.", "default_text": "bf16 on GPUs that have it, else fp32"})
     device: str | None = field(default=None, metadata={
         "help": "cpu | cuda | cuda:N for the local model.", "default_text": "cuda when present"})
@@ -84,13 +84,14 @@ class GenerateConfig:
     upstream_model: str | None = field(default=None, metadata={"help": "The model name the upstream serves."})
     upstream_key_env: str = field(default=DEFAULT_KEY_ENV, metadata={
         "help": "Environment variable holding the upstream's API key (a local server needs none)."})
-    workers: int = field(default=8, metadata={"help": "Concurrent upstream requests."})
-    timeout: float = field(default=120.0, metadata={"help": "Seconds to wait for one upstream answer."})
-    retries: int = field(default=2, metadata={
+    workers: int = field(default=8, metadata={"min": 1, "help": "Concurrent upstream requests."})
+    timeout: float = field(default=120.0, metadata={"above": 0, "help": "Seconds to wait for one upstream answer."})
+    retries: int = field(default=2, metadata={"min": 0,
         "help": "Retries of a failed upstream request (429, 5xx, timeouts), with the client's backoff."})
     progress: bool = field(default=True, metadata={"help": "Show a progress bar with tokens/s on stderr."})
 
     def __post_init__(self) -> None:
+        check_options(self)
         persona = Persona.parse(self.persona)
         self.persona = persona.value
         if persona is Persona.NONE:
@@ -100,23 +101,6 @@ class GenerateConfig:
         else:
             self.prompt = PromptKind.for_persona(persona, self.prompt).value
         self.candidates = parse_option(Candidates, self.candidates, "--candidates").value
-        for name in ("samples", "max_new_tokens", "batch_size", "workers", "best_of"):
-            if getattr(self, name) < 1:
-                raise OptionError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if self.limit is not None and self.limit < 1:
-            raise OptionError(f"--limit must be at least 1, got {self.limit}")
-        if self.temperature < 0:
-            raise OptionError(f"--temperature must be 0 (greedy) or more, got {self.temperature}")
-        if self.top_k < 0:
-            raise OptionError(f"--top-k must be 0 (all tokens) or more, got {self.top_k}")
-        if not 0 < self.top_p <= 1:
-            raise OptionError(f"--top-p must be in (0, 1], got {self.top_p}")
-        if self.retries < 0:
-            raise OptionError(f"--retries must be 0 or more, got {self.retries}")
-        if not self.timeout > 0:
-            raise OptionError(f"--timeout must be positive, got {self.timeout}")
-        if self.dtype is not None and self.dtype.lower() not in DTYPES:
-            raise OptionError(f"--dtype {self.dtype!r} is unknown; choose one of fp32, bf16, fp16")
         if (self.upstream is None) != (self.upstream_model is None):
             raise OptionError("--upstream and --upstream-model go together: the server's URL and the model it serves")
         if self.upstream is not None and not self.upstream.startswith(("http://", "https://")):

@@ -18,6 +18,7 @@ from alignx.judge.pairs import JUDGE_PERSONAS, Pair
 from alignx.judge.prompt import content_key, judge_messages
 from alignx.judge.verdicts import ORDERS, Summary, combine, side_of, summarize
 from alignx.models import DTYPES
+from alignx.options import check_options
 
 CALIBRATIONS_KEY = "calibrations"  # cache key (under the judge's identity) of its stored calibrations
 
@@ -36,34 +37,36 @@ class JudgeConfig:
         "default_text": "the OpenAI API"})
     judge_key_env: str = field(default="OPENAI_API_KEY", metadata={
         "help": "Environment variable holding the openai judge's API key."})
-    judge_persona: str = field(default="auto", metadata={
+    judge_persona: str = field(default="auto", metadata={"choices": JUDGE_PERSONAS, 
         "help": "What the judge reads about the user: auto (the ground-truth persona or profile when the record "
                 "has one, else the PAIR history) | profile | pair | ugc | demo | all."})
     calibrate: str | None = field(default=None, metadata={
         "help": "Judge DATA's own chosen / rejected pairs instead (both orders): the judge's agreement with the "
                 "users. DATA: demo, a benchmark, a file, a folder or a hub dataset id."})
     split: str | None = field(default=None, metadata={"help": "Split of --calibrate DATA.", "default_text": "test"})
-    limit: int | None = field(default=None, metadata={"help": "The first N records only.", "default_text": "all"})
+    limit: int | None = field(default=None, metadata={"help": "The first N records only.", "default_text": "all",
+                                                      "min": 1})
     output: str | None = field(default=None, metadata={"short": "-o", "help": "JSON report with every judgment "
                                                        "(written atomically)."})
     cache: str | None = field(default=None, metadata={
         "help": "SQLite file of judgments already made (reruns ask nothing again).",
         "default_text": "annotations.sqlite in the user cache folder, or $ALIGNX_ANNOTATION_CACHE"})
-    workers: int = field(default=8, metadata={"help": "Concurrent requests of the openai judge."})
-    retries: int = field(default=2, metadata={
+    workers: int = field(default=8, metadata={"min": 1, "help": "Concurrent requests of the openai judge."})
+    retries: int = field(default=2, metadata={"min": 0, 
         "help": "openai: retries of a request after a 429/5xx/timeout, and re-asks of an answer that is not A, B "
                 "or tie."})
-    timeout: float = field(default=60.0, metadata={"help": "Seconds per openai request."})
-    batch_size: int = field(default=8, metadata={"help": "local: prompts per forward pass."})
+    timeout: float = field(default=60.0, metadata={"above": 0, "help": "Seconds per openai request."})
+    batch_size: int = field(default=8, metadata={"min": 1, "help": "local: prompts per forward pass."})
     device: str | None = field(default=None, metadata={"help": "local: torch device.",
                                                        "default_text": "cuda if any, else cpu"})
-    dtype: str | None = field(default=None, metadata={"help": "local: fp32 | bf16 | fp16.",
+    dtype: str | None = field(default=None, metadata={"choices": tuple(DTYPES), "help": "local: fp32 | bf16 | fp16.",
                                                       "default_text": "bf16 on GPUs that have it, else fp32"})
-    bootstrap: int = field(default=1000, metadata={"help": "Bootstrap rounds of the 95% interval."})
+    bootstrap: int = field(default=1000, metadata={"min": 0, "help": "Bootstrap rounds of the 95% interval."})
     seed: int = field(default=0, metadata={"help": "Seed of the bootstrap."})
     progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
 
     def __post_init__(self) -> None:
+        check_options(self)
         split_judge_spec(self.judge)
         if self.calibrate is not None and (self.a or self.b):
             raise OptionError("--calibrate judges DATA's own pairs; leave out the generation files A and B")
@@ -71,19 +74,8 @@ class JudgeConfig:
             raise OptionError("give two generation files A B to compare, or --calibrate DATA")
         if self.calibrate is None and self.split is not None:
             raise OptionError("--split is for --calibrate DATA; generation files name their own data and split")
-        if self.judge_persona not in JUDGE_PERSONAS:
-            raise OptionError(f"unknown --judge-persona {self.judge_persona!r}; choose one of "
-                              f"{', '.join(JUDGE_PERSONAS)}")
         if self.judge_url is not None and not self.judge_url.startswith(("http://", "https://")):
             raise OptionError(f"--judge-url {self.judge_url!r} must be an http(s) URL such as http://127.0.0.1:8080/v1")
-        for name, low in (("limit", 1), ("workers", 1), ("retries", 0), ("batch_size", 1), ("bootstrap", 0)):
-            value = getattr(self, name)
-            if value is not None and value < low:
-                raise OptionError(f"--{name.replace('_', '-')} must be at least {low}, got {value}")
-        if not self.timeout > 0:
-            raise OptionError(f"--timeout must be positive, got {self.timeout}")
-        if self.dtype is not None and self.dtype.lower() not in DTYPES:
-            raise OptionError(f"--dtype {self.dtype!r} is unknown; choose one of fp32, bf16, fp16")
 
 
 def run_judge(config: JudgeConfig) -> dict[str, Any]:

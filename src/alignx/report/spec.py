@@ -5,15 +5,18 @@ settings, validated into `ReportSpec` with one-line errors that name the file, t
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import sys
-from dataclasses import dataclass
+import typing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from alignx.errors import InputNotFound, OptionError, UserError
-from alignx.eval.settings import DEFAULT_BETA, EvalSettings
+from alignx.eval.settings import EvalSettings, RewardSettings, RunSettings
+from alignx.options import unwrap_optional, value_problem
 from alignx.personas import Persona
 
 if sys.version_info >= (3, 11):
@@ -26,18 +29,9 @@ class SpecError(UserError):
     """A report spec that cannot be run; the message names the file, the table and the key."""
 
 
-# key -> (accepted types, default; REQUIRED for keys without one)
-REQUIRED = object()
-REPORT_KEYS: dict[str, tuple[tuple[type, ...], Any]] = {
-    "title": ((str,), None), "baseline": ((str,), None), "batch_size": ((int,), 8), "dtype": ((str,), None),
-    "bootstrap": ((int,), 1000), "seed": ((int,), 0), "beta": ((int, float), DEFAULT_BETA)}
-MODEL_KEYS: dict[str, tuple[tuple[type, ...], Any]] = {
-    "name": ((str,), REQUIRED), "model": ((str,), REQUIRED), "reward": ((str,), "dpo"),
-    "reference": ((str,), "none"), "prompt": ((str,), None), "personas": ((list,), None)}
-BENCHMARK_KEYS: dict[str, tuple[tuple[type, ...], Any]] = {
-    "name": ((str,), None), "data": ((str,), REQUIRED), "split": ((str,), None), "limit": ((int,), None),
-    "personas": ((list,), REQUIRED)}
-TABLES = {"report": REPORT_KEYS, "models": MODEL_KEYS, "benchmarks": BENCHMARK_KEYS}
+# The evaluation settings a spec shares with `alignx eval`: a key of the spec is the option's field, so its
+# type, default, bounds and choices are declared once (alignx.eval.settings).
+_EVAL = {f.name: f for f in (*dataclasses.fields(RewardSettings), *dataclasses.fields(RunSettings))}
 
 
 @dataclass(frozen=True)
@@ -46,21 +40,25 @@ class Row:
 
     name: str
     model: str
-    reward: str = "dpo"
-    reference: str = "none"
-    prompt: str | None = None
+    reward: str = _EVAL["reward"].default
+    reference: str = _EVAL["reference"].default
+    prompt: str | None = field(default=None, metadata={"choices": ("ica", "pba")})
     personas: tuple[str, ...] | None = None  # None: every column
 
 
 @dataclass(frozen=True)
 class Column:
-    """A `[[benchmarks]]` entry: a group of columns, one per persona type."""
+    """A `[[benchmarks]]` entry: a group of columns, one per persona type; named after its data by default."""
 
-    name: str
     data: str
+    personas: tuple[str, ...]
+    name: str | None = None
     split: str | None = None
-    limit: int | None = None
-    personas: tuple[str, ...] = ()
+    limit: int | None = field(default=None, metadata=_EVAL["limit"].metadata)
+
+    def __post_init__(self) -> None:
+        if self.name is None:
+            object.__setattr__(self, "name", self.data)
 
 
 @dataclass(frozen=True)
@@ -82,17 +80,33 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """The `[report]` table: the title, the baseline row, and the evaluation settings every cell shares."""
+
+    title: str | None = None  # None: the spec file's name
+    baseline: str | None = None  # None: the first row
+    batch_size: int = field(default=_EVAL["batch_size"].default, metadata=_EVAL["batch_size"].metadata)
+    dtype: str | None = field(default=_EVAL["dtype"].default, metadata=_EVAL["dtype"].metadata)
+    bootstrap: int = field(default=_EVAL["bootstrap"].default, metadata=_EVAL["bootstrap"].metadata)
+    seed: int = field(default=_EVAL["seed"].default, metadata=_EVAL["seed"].metadata)
+    beta: float = field(default=_EVAL["beta"].default, metadata=_EVAL["beta"].metadata)
+
+
+TABLES = {"report": ReportSettings, "models": Row, "benchmarks": Column}
+
+
+@dataclass(frozen=True)
 class ReportSpec:
     path: str
     title: str
     baseline: str
     rows: tuple[Row, ...]
     columns: tuple[Column, ...]
-    batch_size: int = 8
-    dtype: str | None = None
-    bootstrap: int = 1000
-    seed: int = 0
-    beta: float = DEFAULT_BETA
+    batch_size: int
+    dtype: str | None
+    bootstrap: int
+    seed: int
+    beta: float
 
     def cells(self) -> list[Cell]:
         """Every cell, row by row; a persona a row does not list is left out (shown as "–")."""
@@ -143,7 +157,7 @@ def parse_spec(data: dict[str, Any], where: str) -> ReportSpec:
     for name in ("models", "benchmarks"):
         if not isinstance(data.get(name), list) or not data[name]:
             raise SpecError(f"{where}: {name}: missing; add at least one [[{name}]] table")
-    settings = read_table(report, REPORT_KEYS, where, "report")
+    settings = read_table(report, ReportSettings, where, "report")
     rows = [read_row(entry, where, i) for i, entry in enumerate(data["models"], 1)]
     columns = [read_column(entry, where, j) for j, entry in enumerate(data["benchmarks"], 1)]
     unique([r.name for r in rows], where, "models")
@@ -152,25 +166,16 @@ def parse_spec(data: dict[str, Any], where: str) -> ReportSpec:
     baseline = settings["baseline"] if settings["baseline"] is not None else names[0]
     if baseline not in names:
         raise SpecError(f"{where}: report.baseline: no row named {baseline!r}{did_you_mean(baseline, names)}")
-    from alignx.models import DTYPES
-
-    dtype = settings["dtype"]
-    if dtype is not None and dtype.lower() not in DTYPES:
-        raise SpecError(f"{where}: report.dtype: {dtype!r} is unknown; choose one of fp32, bf16, fp16")
-    for key, low in (("batch_size", 1), ("bootstrap", 0)):
-        if settings[key] < low:
-            raise SpecError(f"{where}: report.{key}: must be at least {low}, got {settings[key]}")
-    if not settings["beta"] > 0:
-        raise SpecError(f"{where}: report.beta: must be positive, got {settings['beta']}")
     spec = ReportSpec(where, settings["title"] or Path(where).stem, baseline, tuple(rows), tuple(columns),
-                      settings["batch_size"], dtype, settings["bootstrap"], settings["seed"], float(settings["beta"]))
+                      settings["batch_size"], settings["dtype"], settings["bootstrap"], settings["seed"],
+                      float(settings["beta"]))
     spec.cells()  # every cell must be a valid evaluation
     return spec
 
 
 def read_row(entry: Any, where: str, i: int) -> Row:
     table = f"models[{i}]"
-    values = read_table(entry, MODEL_KEYS, where, table)
+    values = read_table(entry, Row, where, table)
     from alignx.eval import rewards
 
     try:
@@ -179,8 +184,6 @@ def read_row(entry: Any, where: str, i: int) -> Row:
         known = list(rewards.REWARDS)
         raise SpecError(f"{where}: {table}.reward: unknown reward {values['reward']!r}"
                         f"{did_you_mean(values['reward'], known) or '; choose one of ' + ', '.join(known)}") from None
-    if values["prompt"] is not None and values["prompt"].lower() not in ("ica", "pba"):
-        raise SpecError(f"{where}: {table}.prompt: {values['prompt']!r} is unknown; choose ica or pba")
     personas = None if values["personas"] is None else personas_of(values["personas"], where, f"{table}.personas")
     return Row(values["name"], values["model"], values["reward"], values["reference"], values["prompt"], personas)
 
@@ -189,9 +192,7 @@ def read_column(entry: Any, where: str, j: int) -> Column:
     from alignx import registry
 
     table = f"benchmarks[{j}]"
-    values = read_table(entry, BENCHMARK_KEYS, where, table)
-    if values["limit"] is not None and values["limit"] < 1:
-        raise SpecError(f"{where}: {table}.limit: must be at least 1, got {values['limit']}")
+    values = read_table(entry, Column, where, table)
     personas = personas_of(values["personas"], where, f"{table}.personas")
     if not personas:
         raise SpecError(f"{where}: {table}.personas: empty; name at least one persona type")
@@ -201,26 +202,35 @@ def read_column(entry: Any, where: str, j: int) -> Column:
         if missing:
             raise SpecError(f"{where}: {table}.personas: benchmark {values['data']} has no {', '.join(missing)} "
                             f"persona; choose from {', '.join(supported)}")
-    return Column(values["name"] or values["data"], values["data"], values["split"], values["limit"], personas)
+    return Column(values["data"], personas, values["name"], values["split"], values["limit"])
 
 
-def read_table(entry: Any, keys: dict[str, tuple[tuple[type, ...], Any]], where: str, table: str) -> dict[str, Any]:
-    """`entry`'s values for `keys` (defaults filled), after checking it is a table of known, well-typed keys."""
+TOML_TYPES = {str: ((str,), "a string"), int: ((int,), "an integer"), float: ((int, float), "a number"),
+              tuple: ((list,), "a list")}
+
+
+def read_table(entry: Any, cls: type, where: str, table: str) -> dict[str, Any]:
+    """`entry`'s values for the fields of `cls` (defaults filled), after checking it is a table of known keys,
+    each of its field's type and within its declared bounds and choices."""
     if not isinstance(entry, dict):
         raise SpecError(f"{where}: {table}: must be a table of keys, got {type(entry).__name__}")
-    check_known(entry, keys, where, "key", prefix=f"{table}.")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    check_known(entry, fields, where, "key", prefix=f"{table}.")
+    hints = typing.get_type_hints(cls)
     values = {}
-    for key, (types, default) in keys.items():
+    for key, f in fields.items():
         if key not in entry:
-            if default is REQUIRED:
+            if f.default is dataclasses.MISSING:
                 raise SpecError(f"{where}: {table}.{key}: missing (required)")
-            values[key] = default
+            values[key] = f.default
             continue
         value = entry[key]
+        kind = unwrap_optional(hints[key])
+        types, wanted = TOML_TYPES[typing.get_origin(kind) or kind]
         if isinstance(value, bool) or not isinstance(value, types):  # bool is an int in Python, not in TOML
-            wanted = " or ".join({"str": "a string", "int": "an integer", "float": "a number",
-                                  "list": "a list"}[t.__name__] for t in types)
             raise SpecError(f"{where}: {table}.{key}: must be {wanted}, got {value!r}")
+        if (problem := value_problem(f, value)) is not None:
+            raise SpecError(f"{where}: {table}.{key}: {problem}")
         values[key] = value
     return values
 

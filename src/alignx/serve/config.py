@@ -12,6 +12,7 @@ from pathlib import Path
 
 from alignx.annotate.spec import AnnotatorSettings
 from alignx.errors import OptionError
+from alignx.models import DTYPES
 from alignx.prompts import PromptKind
 from alignx.space import N_DIMENSIONS
 
@@ -80,7 +81,7 @@ class ServeConfig(AnnotatorSettings):
 
     # network
     host: str = field(default="127.0.0.1", metadata={"help": "Address to listen on (127.0.0.1: this machine only)."})
-    port: int = field(default=8000, metadata={"help": "TCP port."})
+    port: int = field(default=8000, metadata={"min": 1, "max": 65535, "help": "TCP port."})
     # storage
     db: str = field(default_factory=default_db_url, metadata={
         "envvar": DB_ENV, "default_text": "serve.db in the user data dir",
@@ -99,21 +100,21 @@ class ServeConfig(AnnotatorSettings):
     max_tokens: int = field(default=128, metadata={"help": "Completion length when a request names none."})
     device: str | None = field(default=None, metadata={
         "help": "torch device for the local model: cpu, cuda, cuda:N.", "default_text": "cuda if any, else cpu"})
-    dtype: str | None = field(default=None, metadata={
+    dtype: str | None = field(default=None, metadata={"choices": tuple(DTYPES),
         "help": "fp32 | bf16 | fp16 for the local model.", "default_text": "bf16 on GPUs that have it, else fp32"})
-    threads: int | None = field(default=None, metadata={
+    threads: int | None = field(default=None, metadata={"min": 1,
         "help": "torch CPU threads for the local model (fewer helps on a busy machine).", "default_text": "every core"})
     # memory policy
     guard: str = field(default=",".join(map(str, DEFAULT_GUARDED)), metadata={
         "envvar": GUARD_ENV, "help": "Dimensions users may not turn negative (comma-separated), or 'none'."})
-    half_life_days: float | None = field(default=None, metadata={
+    half_life_days: float | None = field(default=None, metadata={"above": 0,
         "help": "Weigh events by recency with this half-life in days.", "default_text": "plain mean"})
-    best_of: int | None = field(default=None, metadata={
+    best_of: int | None = field(default=None, metadata={"min": 1,
         "default_text": f"{UNTRAINED_BEST_OF} for an untrained local model (default or a plain folder), else 1",
         "help": "Local model: answer a personalized request with the best of N sampled candidates (persona and "
                 "universal prompts alternating) under the zero-shot reward, scaffold echoes last; 1: off. An "
                 "untrained model echoes the ICA scaffold; a trained adapter (alignx train) reads it."})
-    log_level: str = field(default="info", metadata={"help": "uvicorn log level."})
+    log_level: str = field(default="info", metadata={"choices": LOG_LEVELS, "help": "uvicorn log level."})
     # not options (NOT_OPTIONS)
     upstream_api_key: str | None = None
     upstream_timeout: float = 120.0
@@ -124,7 +125,7 @@ class ServeConfig(AnnotatorSettings):
     guarded: tuple[int, ...] = field(init=False)
 
     def __post_init__(self):
-        self.check_annotator()
+        self.check_annotator()  # every declared bound and choice too (check_options)
         self.mode = PromptKind.parse(self.mode, "--mode").value
         self.guarded = parse_guard(self.guard)
         if not self.db or "://" not in self.db:
@@ -134,14 +135,8 @@ class ServeConfig(AnnotatorSettings):
             folder = Path(self.db.removeprefix("sqlite:///")).expanduser().parent
             if not folder.is_dir():
                 raise OptionError(f"--db {self.db}: folder {folder} does not exist; create it or pass another path")
-        if not 0 < self.port < 65536:
-            raise OptionError(f"--port must be in 1..65535, got {self.port}")
-        if self.half_life_days is not None and not self.half_life_days > 0:
-            raise OptionError("--half-life-days must be positive; leave it out for the plain (released) mean")
         if not 1 <= self.max_tokens <= self.max_tokens_limit:
-            raise OptionError(f"--max-tokens must be in 1..{self.max_tokens_limit}, got {self.max_tokens}")
-        if self.threads is not None and self.threads < 1:
-            raise OptionError(f"--threads must be at least 1, got {self.threads}")
+            raise OptionError(f"--max-tokens must be between 1 and {self.max_tokens_limit}, got {self.max_tokens}")
         if self.history_items < 1:
             raise OptionError("history_items must be at least 1")
         if self.max_body_bytes < 1024:
@@ -150,13 +145,9 @@ class ServeConfig(AnnotatorSettings):
             raise OptionError(f"--upstream {self.upstream!r} must be an http(s) URL such as http://127.0.0.1:8000/v1")
         if self.best_of is None:
             self.best_of = UNTRAINED_BEST_OF if self.chat and self.upstream is None and untrained(self.model) else 1
-        if self.best_of < 1:
-            raise OptionError(f"--best-of must be at least 1, got {self.best_of}")
         if self.best_of > 1 and (self.upstream is not None or not self.chat):
             raise OptionError("--best-of scores candidates with the local model; it needs local chat (no --upstream, "
                               "not --no-chat)")
-        if self.log_level.lower() not in LOG_LEVELS:
-            raise OptionError(f"--log-level {self.log_level!r} is unknown; choose one of {', '.join(LOG_LEVELS)}")
         if self.chat and self.upstream is None and (self.device or self.dtype):
             from alignx.models import pick_device, pick_dtype
 
