@@ -11,7 +11,6 @@ from alignx.cli import app
 from alignx.eval.evaluator import Evaluator, ScoredModel
 from alignx.eval.results import write_report
 from alignx.eval.settings import EvalSettings
-from alignx.eval.stats import bootstrap_ci
 from alignx.models import embedded_model_dir
 
 RECORDS = 3
@@ -176,11 +175,6 @@ def test_bad_settings_fail_with_one_clear_line(evaluator, records, tmp_path, wri
     assert result.exit_code == 2 and "adapter does not name its base model" in result.stderr
     assert result.stderr.count("\n") == 1
 
-
-def test_bootstrap_interval():
-    low, high = bootstrap_ci([True] * 15 + [False] * 5, rounds=2000, seed=0)
-    assert low < 0.75 < high and 0.5 < low and high <= 0.95
-    assert bootstrap_ci([True] * 4, 100, 0) == (1.0, 1.0)
 
 
 def test_unreachable_hub_names_fail_with_one_line(monkeypatch):

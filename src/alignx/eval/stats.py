@@ -51,6 +51,15 @@ def mcnemar(better: int, worse: int) -> float:
     return min(1.0, 2 * tail / 2**n)  # exact integers; int / int rounds once
 
 
+def paired_test(correct: Sequence[bool], baseline: Sequence[bool]) -> dict[str, Any]:
+    """The exact McNemar test of two runs on the same examples: `better` examples only the first gets right,
+    `worse` only the baseline gets right, their p-value, and whether it is under ALPHA."""
+    better = sum(1 for x, y in zip(correct, baseline, strict=True) if x and not y)
+    worse = sum(1 for x, y in zip(correct, baseline, strict=True) if y and not x)
+    p = mcnemar(better, worse)
+    return {"p": p, "better": better, "worse": worse, "significant": p < ALPHA}
+
+
 def question_verdicts(examples: Sequence[dict[str, Any]], correct: Sequence[bool]) -> list[bool]:
     """Multiple-choice verdicts, one per question (report lines sharing a `question_id`, e.g. PrefEval's three
     records of a question): right when the chosen answer beats every other option. Empty without ids."""

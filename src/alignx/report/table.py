@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from alignx.atomic import atomic_write, write_json
-from alignx.eval.stats import ALPHA, mcnemar
+from alignx.eval.stats import ALPHA, paired_test
 from alignx.report.spec import Cell, ReportSpec
 
 BETTER, WORSE = "†", "‡"
@@ -28,11 +28,9 @@ def paired(row: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
     for x, y in zip(a, b, strict=True):
         if (x["chosen"], x["rejected"]) != (y["chosen"], y["rejected"]):
             return {"comparable": False, "reason": f"example {x['index']} differs from the baseline's"}
-    better = sum(1 for x, y in zip(a, b, strict=True) if x["correct"] and not y["correct"])
-    worse = sum(1 for x, y in zip(a, b, strict=True) if y["correct"] and not x["correct"])
-    p = mcnemar(better, worse)
-    mark = (BETTER if better > worse else WORSE) if p < ALPHA else ""
-    return {"comparable": True, "p": p, "better": better, "worse": worse, "significant": p < ALPHA, "mark": mark}
+    test = paired_test([x["correct"] for x in a], [y["correct"] for y in b])
+    mark = (BETTER if test["better"] > test["worse"] else WORSE) if test["significant"] else ""
+    return {"comparable": True, **test, "mark": mark}
 
 
 def build_table(spec: ReportSpec, cells: list[Cell], reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
