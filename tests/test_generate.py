@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -180,7 +181,7 @@ def test_upstream_generation_through_the_openai_client(tmp_path):
     from alignx.generate.command import run_generate
 
     with FakeServer() as server:
-        server.default = answer("A real answer.", delay=0.05)
+        server.default = answer("A real answer.")
         server.script.extend([error(500, "boom")] * 2)  # the first request fails twice: --retries 1 gives up
         cfg = config(tmp_path, "unused", upstream=server.url, upstream_model=MODEL, workers=1, retries=1)
         with pytest.raises(UserError, match=r"1 of 6 rows failed \(first: .*server error 500 \(2 tries\): boom\)"):
@@ -195,6 +196,10 @@ def test_upstream_generation_through_the_openai_client(tmp_path):
                 request["max_tokens"]) == (MODEL, 0.9, 0.95, 10, 6)
         assert "***Historical Behavior and User Preferences***" in request["messages"][1]["content"]
         assert server.max_in_flight == 1
+        # Three workers: the first two requests of the run are answered only once both are in flight together.
+        together, before = threading.Barrier(2), len(server.requests)
+        server.respond = lambda body: (answer("A real answer.", hold=together)
+                                       if len(server.requests) <= before + 2 else None)
         run_generate(replace(cfg, workers=3, overwrite=True))
         assert len(lines(cfg.output)) == 6 and server.max_in_flight > 1
         assert len({r["seed"] for r in server.requests[-6:]}) == 6  # each row its own seed
