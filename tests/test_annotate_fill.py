@@ -158,6 +158,7 @@ def test_resume_after_kill_asks_only_for_unanswered_items(tmp_path, write_jsonl,
     assert all(d == tuple(INFERRED) for r in load_records(out) for d in directions(r))
 
 
+@pytest.mark.slow  # loads torch for the local backend; a connection refused with retries
 def test_backend_errors_are_one_line_and_keep_existing_output(tmp_path, write_jsonl):
     data = write_jsonl(unlabelled(1))
     out = tmp_path / "out.jsonl"

@@ -145,6 +145,7 @@ def test_a_refused_key_ends_the_run_naming_the_env_variable(server, connect):
         annotate_all(connect(server.url), [COMMENT])
 
 
+@pytest.mark.slow  # a fake server
 def test_a_model_unknown_to_a_server_without_a_model_list_ends_the_run(connect):
     with FakeServer(models=None) as s:
         s.default = error(404, f"The model {MODEL} does not exist.")
@@ -190,18 +191,21 @@ def test_describe_failure_is_an_annotator_error(server, connect):
         connect(server.url, annotator_retries=0).describe([COMMENT])
 
 
+@pytest.mark.slow  # connects to a closed port on 127.0.0.1 (about a second)
 def test_an_unreachable_server_names_the_spec(connect):
     url = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(AnnotatorError, match=rf"^{SPEC}: {url}: cannot reach it \("):
         connect(url, annotator_retries=0)
 
 
+@pytest.mark.slow  # a fake server
 def test_a_model_the_server_does_not_offer_lists_the_offered_ones(connect):
     with FakeServer(models=("model-b", "model-a")) as s, pytest.raises(
             AnnotatorError, match=rf"{SPEC}: .* offers no model '{MODEL}'; it offers: model-a, model-b$"):
         connect(s.url)
 
 
+@pytest.mark.slow  # a fake server
 def test_a_server_without_a_model_list_is_accepted(connect):
     with FakeServer(models=None) as s:
         assert only(connect(s.url)).direction is not None

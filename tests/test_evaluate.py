@@ -83,6 +83,7 @@ def test_same_model_as_reference_ties_and_ties_are_wrong(evaluator, records):
     assert result.accuracy == 0.0  # ties are wrong
 
 
+@pytest.mark.slow  # the embedded model
 def test_rows_sharing_prompts_are_scored_once(records):
     """The cache in front of the scorer: a second row reusing the universal reference runs only its persona
     prompts, and a repeated row runs nothing."""
@@ -112,6 +113,7 @@ def test_a_bug_shows_its_traceback_and_does_not_exit_2(monkeypatch):
     assert "this is a bug in alignx" in result.stderr
 
 
+@pytest.mark.slow  # the embedded model
 def test_eval_and_demo_commands_succeed_and_write_reports(tmp_path):
     runner = CliRunner()
     report = tmp_path / "eval.json"
@@ -183,6 +185,7 @@ def test_bootstrap_interval():
     assert bootstrap_ci([True] * 4, 100, 0) == (1.0, 1.0)
 
 
+@pytest.mark.slow  # resolves the embedded model (the default policy)
 def test_unreachable_hub_names_fail_with_one_line(monkeypatch):
     """Without network, a hub model or dataset is one line naming it, exit 2 (not a library traceback)."""
     import datasets.config

@@ -177,6 +177,7 @@ def test_config_errors_name_the_option(overrides, message):
 # ---------------------------------------------------------------- upstream
 
 
+@pytest.mark.slow  # a fake server
 def test_upstream_generation_through_the_openai_client(tmp_path):
     from alignx.generate.command import run_generate
 
@@ -205,6 +206,7 @@ def test_upstream_generation_through_the_openai_client(tmp_path):
         assert len({r["seed"] for r in server.requests[-6:]}) == 6  # each row its own seed
 
 
+@pytest.mark.slow  # a fake server
 def test_upstream_without_the_model_is_one_line(tmp_path):
     from alignx.generate.command import run_generate
     from alignx.generate.upstream import UpstreamError
@@ -268,6 +270,7 @@ def test_scaffold_echo_is_detected():
     assert not echoes_scaffold("Have a garage check the brake pads.")
 
 
+@pytest.mark.slow  # a fake server
 @pytest.mark.parametrize(("persona", "section", "system"), [
     ("profile", "***User Preferences***", "based on user preferences"),
     ("none", "***Response:***", "Generate a task-specific response.\n"),
