@@ -31,7 +31,7 @@ def connect(monkeypatch):
 
     def make(url, **overrides):
         settings = dict(annotator=SPEC, annotator_url=url, annotator_key_env=KEY_ENV, annotator_retries=2,
-                        annotator_timeout=5.0, annotator_workers=2)
+                        annotator_timeout=60.0, annotator_workers=2)  # bounds a hang only
         annotator = load_annotator(AnnotatorSettings(**{**settings, **overrides}))
         opened.append(annotator)
         return annotator
@@ -169,7 +169,7 @@ def test_annotations_stream_as_they_arrive(server, connect):
     received = threading.Event()
     server.respond = lambda body: answer(GOOD, hold=received) if COMMENT.comment in str(body["messages"]) else None
     order = []
-    for index, _ in connect(server.url, annotator_workers=2, annotator_timeout=120.0).annotate([COMMENT, PAIR]):
+    for index, _ in connect(server.url, annotator_workers=2).annotate([COMMENT, PAIR]):
         order.append(index)
         received.set()
     assert order == [1, 0]
