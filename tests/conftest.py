@@ -1,5 +1,6 @@
 """Shared test helpers: small valid records and directions, the serve tests' HTTP helpers, a uvicorn server
-on loopback and a private PostgreSQL cluster (started only by the tests that ask for it)."""
+on loopback and a private PostgreSQL cluster (started only by the tests that ask for it); the `slow` marker's
+rules (a test that uses a slow fixture is slow; a test not marked slow may not load the embedded model)."""
 
 import glob
 import json
@@ -18,6 +19,59 @@ from pathlib import Path
 import pytest
 
 N = 90
+
+# ---------------------------------------------------------------- the slow marker
+
+# A test that uses one of these fixtures (directly or through another fixture) is marked slow: they load or train
+# a model, or start a server, a database or a browser. Module fixtures of these names do the same in every test
+# module that defines one (keep it so: the names below mean the same thing wherever they appear).
+SLOW_FIXTURES = frozenset({
+    "tiny_model", "tiny_inferencer", "humour_inferencer",  # conftest: a tiny Llama, inferencers trained from it
+    "embedded", "evaluator", "adapter_dir",  # the embedded model (or the tiny one) loaded, an adapter on it
+    "server", "upstream",  # a fake OpenAI-compatible server on 127.0.0.1
+    "postgres", "browser",  # a private PostgreSQL cluster; headless Chromium
+})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects on the markers
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _embedded_model_only_when_slow(request, monkeypatch):
+    """A test not marked slow fails if anything asks for the embedded model (converting or loading it takes
+    seconds to minutes): mark the test slow, or give it a fake."""
+    if request.node.get_closest_marker("slow") is not None:
+        yield
+        return
+    import alignx.models
+
+    asked = []
+
+    def refuse(*args, **kwargs):
+        asked.append(True)
+        pytest.fail("this test asks for the embedded model but is not marked slow (pytest.mark.slow)",
+                    pytrace=False)
+
+    for module in (alignx.models, request.module):
+        for name in ("embedded_model_dir", "embedded_gguf"):
+            if getattr(module, name, None) is not None:
+                monkeypatch.setattr(module, name, refuse)
+    yield
+    call = getattr(request.node, "_alignx_call_report", None)
+    if asked and not (call is not None and call.failed):  # swallowed on the way (a worker thread, a broad except)
+        pytest.fail("this test asked for the embedded model but is not marked slow (pytest.mark.slow)", pytrace=False)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep the call phase's report on the item, for the fixture above to read at teardown."""
+    outcome = yield
+    if call.when == "call":
+        item._alignx_call_report = outcome.get_result()
 
 
 def make_direction(**poles: float) -> list[float]:

@@ -10,12 +10,17 @@ MODEL = "test-model"
 GOOD = '{"dimensions": [{"index": 3, "pole": "positive"}, {"index": 17, "pole": "negative"}]}'
 
 
-def answer(text, delay=0.0):
-    return {"status": 200, "content": text, "delay": delay}
+HOLD_LIMIT = 60.0  # a held answer goes out after this long anyway: it bounds a hang, it proves nothing
+
+
+def answer(text, delay=0.0, hold=None):
+    """An answer `text`, sent after `delay` seconds (simulated latency: assert nothing about time on it) or, when
+    `hold` is set, once `hold` (a threading.Event or Barrier) lets the request's thread through."""
+    return {"status": 200, "content": text, "delay": delay, "hold": hold}
 
 
 def error(status, message="error"):
-    return {"status": status, "message": message, "delay": 0.0}
+    return {"status": status, "message": message, "delay": 0.0, "hold": None}
 
 
 class FakeServer:
@@ -56,6 +61,10 @@ class FakeServer:
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 try:
+                    if step["hold"] is not None:
+                        # An Event: until the test sets it. A Barrier: until all its parties wait (a broken or
+                        # timed-out one raises here, and the request gets no answer at all).
+                        step["hold"].wait(HOLD_LIMIT)
                     time.sleep(step["delay"])
                     if step["status"] != 200:
                         return self.reply(step["status"], {"error": {"message": step["message"]}})

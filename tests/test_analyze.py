@@ -339,6 +339,7 @@ def test_missing_matplotlib_names_the_extra(monkeypatch):
         require_matplotlib()
 
 
+@pytest.mark.slow  # a subprocess
 def test_analyze_help_imports_neither_torch_nor_matplotlib():
     code = ("import sys; from typer.testing import CliRunner; from alignx.cli import app; "
             "r = CliRunner().invoke(app, ['analyze', 'history-size', '--help']); assert r.exit_code == 0, r.output; "

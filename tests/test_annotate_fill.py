@@ -6,7 +6,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from contextlib import closing
 
 import pytest
 from conftest import free_port, make_direction, make_record
@@ -105,27 +107,47 @@ def test_describe_writes_missing_demographics_only(tmp_path, write_jsonl, server
     assert "descriptions: 1 written" in result.output
 
 
+def stored_answers(cache) -> int:
+    """How many answers the cache file holds (0 before the child made it)."""
+    if not cache.exists():
+        return 0
+    with closing(sqlite3.connect(cache, timeout=30)) as db:
+        try:
+            return db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+        except sqlite3.OperationalError:  # the table is not there yet
+            return 0
+
+
 def test_resume_after_kill_asks_only_for_unanswered_items(tmp_path, write_jsonl, server):
     """Killed (SIGKILL) halfway, a rerun asks the server only for the items whose answers were not stored."""
     n = 30
     data = write_jsonl(unlabelled(n))  # 30 main choices + 3 shared history items
     distinct = n + 3
-    server.default = answer(GOOD, delay=0.05)
+    half = distinct // 2
+    # The first half is answered; every later request is held until the child has been killed.
+    killed = threading.Event()
+    server.respond = lambda body: answer(GOOD, hold=killed) if len(server.requests) > half else None
     out, cache = tmp_path / "out.jsonl", tmp_path / "cache.sqlite"
     args = [sys.executable, "-m", "alignx", "annotate", str(data), "--annotator", f"openai:{MODEL}",
             "--annotator-url", server.url, "--output", str(out), "--cache", str(cache), "--no-progress",
             "--annotator-workers", "1"]
     child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              env={**os.environ, "OMP_NUM_THREADS": "1"})
-    deadline = time.monotonic() + 60
-    while len(server.requests) < distinct // 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    child.send_signal(signal.SIGKILL)
-    child.wait()
+    try:
+        # Until the child is stuck on its first held request with the answers it got committed (the deadline
+        # only bounds a hang: a child that never commits as it goes fails here).
+        deadline = time.monotonic() + 120
+        while not (len(server.requests) > half and stored_answers(cache) >= half):
+            assert time.monotonic() < deadline and child.poll() is None, (len(server.requests), stored_answers(cache))
+            time.sleep(0.01)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        killed.set()
+    server.respond = None
     asked_first = len(server.requests)
     assert distinct // 2 <= asked_first < distinct and not out.exists()
-    with sqlite3.connect(cache) as db:
-        stored = db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+    stored = stored_answers(cache)
     assert asked_first - 1 <= stored <= asked_first  # at most the request in flight was lost
 
     server.default = answer(GOOD)
@@ -136,6 +158,7 @@ def test_resume_after_kill_asks_only_for_unanswered_items(tmp_path, write_jsonl,
     assert all(d == tuple(INFERRED) for r in load_records(out) for d in directions(r))
 
 
+@pytest.mark.slow  # loads torch for the local backend; a connection refused with retries
 def test_backend_errors_are_one_line_and_keep_existing_output(tmp_path, write_jsonl):
     data = write_jsonl(unlabelled(1))
     out = tmp_path / "out.jsonl"

@@ -1,6 +1,6 @@
 """The openai backend through the official client against a scripted OpenAI-compatible server on 127.0.0.1."""
 
-import time
+import threading
 
 import pytest
 from conftest import free_port, make_direction
@@ -31,7 +31,7 @@ def connect(monkeypatch):
 
     def make(url, **overrides):
         settings = dict(annotator=SPEC, annotator_url=url, annotator_key_env=KEY_ENV, annotator_retries=2,
-                        annotator_timeout=5.0, annotator_workers=2)
+                        annotator_timeout=60.0, annotator_workers=2)  # bounds a hang only
         annotator = load_annotator(AnnotatorSettings(**{**settings, **overrides}))
         opened.append(annotator)
         return annotator
@@ -112,11 +112,15 @@ def test_5xx_every_time_fails_that_item_only(server, connect):
 
 
 def test_a_timeout_fails_the_item_naming_the_timeout(server, connect):
-    server.default = answer(GOOD, delay=1.5)
-    started = time.monotonic()
-    annotation = only(connect(server.url, annotator_timeout=0.3, annotator_retries=1))
+    # The server holds every answer until the test lets it go: only the client's own timeout can end the call.
+    release = threading.Event()
+    server.default = answer(GOOD, hold=release)
+    try:
+        annotation = only(connect(server.url, annotator_timeout=0.3, annotator_retries=1))
+    finally:
+        release.set()
     assert annotation.direction is None and "timed out after 0.3 s (2 tries)" in annotation.error
-    assert len(server.requests) == 2 and time.monotonic() - started < 3
+    assert len(server.requests) == 2
 
 
 def test_a_refused_response_format_falls_back_to_the_prompt_once(server, connect):
@@ -141,6 +145,7 @@ def test_a_refused_key_ends_the_run_naming_the_env_variable(server, connect):
         annotate_all(connect(server.url), [COMMENT])
 
 
+@pytest.mark.slow  # a fake server
 def test_a_model_unknown_to_a_server_without_a_model_list_ends_the_run(connect):
     with FakeServer(models=None) as s:
         s.default = error(404, f"The model {MODEL} does not exist.")
@@ -149,7 +154,9 @@ def test_a_model_unknown_to_a_server_without_a_model_list_ends_the_run(connect):
 
 
 def test_workers_overlap_requests_up_to_their_number(server, connect):
-    server.default = answer(GOOD, delay=0.2)
+    # The first three requests are answered only once all three are in flight at the same time.
+    together = threading.Barrier(3)
+    server.respond = lambda body: answer(GOOD, hold=together) if len(server.requests) <= 3 else None
     annotations = annotate_all(connect(server.url, annotator_workers=3), [COMMENT, PAIR] * 4)
     assert all(a.direction is not None for a in annotations)
     assert server.max_in_flight == 3 and len(server.requests) == 8
@@ -157,9 +164,14 @@ def test_workers_overlap_requests_up_to_their_number(server, connect):
 
 
 def test_annotations_stream_as_they_arrive(server, connect):
-    # The first item's answer is slow, whichever of the two requests reaches the server first.
-    server.respond = lambda body: answer(GOOD, delay=0.6 if COMMENT.comment in str(body["messages"]) else 0.0)
-    order = [index for index, _ in connect(server.url, annotator_workers=2).annotate([COMMENT, PAIR])]
+    # The first item's answer is held until the caller has received the second item's: an annotator that waited
+    # for the whole batch (or kept input order) would get it only after the hold's limit, in the wrong order.
+    received = threading.Event()
+    server.respond = lambda body: answer(GOOD, hold=received) if COMMENT.comment in str(body["messages"]) else None
+    order = []
+    for index, _ in connect(server.url, annotator_workers=2).annotate([COMMENT, PAIR]):
+        order.append(index)
+        received.set()
     assert order == [1, 0]
 
 
@@ -179,18 +191,21 @@ def test_describe_failure_is_an_annotator_error(server, connect):
         connect(server.url, annotator_retries=0).describe([COMMENT])
 
 
+@pytest.mark.slow  # connects to a closed port on 127.0.0.1 (about a second)
 def test_an_unreachable_server_names_the_spec(connect):
     url = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(AnnotatorError, match=rf"^{SPEC}: {url}: cannot reach it \("):
         connect(url, annotator_retries=0)
 
 
+@pytest.mark.slow  # a fake server
 def test_a_model_the_server_does_not_offer_lists_the_offered_ones(connect):
     with FakeServer(models=("model-b", "model-a")) as s, pytest.raises(
             AnnotatorError, match=rf"{SPEC}: .* offers no model '{MODEL}'; it offers: model-a, model-b$"):
         connect(s.url)
 
 
+@pytest.mark.slow  # a fake server
 def test_a_server_without_a_model_list_is_accepted(connect):
     with FakeServer(models=None) as s:
         assert only(connect(s.url)).direction is not None

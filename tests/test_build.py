@@ -54,6 +54,7 @@ def digest(folder: Path) -> dict[str, str]:
             if p.name != "stats.json"}
 
 
+@pytest.mark.slow  # loads the output with datasets
 def test_records_are_valid_and_load_with_datasets(log, tmp_path):
     out = tmp_path / "ds"
     result = build(log, "-o", out)
@@ -226,6 +227,7 @@ def test_an_existing_output_needs_overwrite(log, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["stats.json", "test.jsonl", "train.jsonl"]
 
 
+@pytest.mark.slow  # parquet through pyarrow and datasets
 def test_parquet_and_csv_in_parquet_out(log, tmp_path):
     gen = generator()
     columns, _ = gen.generate(600, 30, seed=3, posts=25, duplicate_rate=0.0)

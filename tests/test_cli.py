@@ -82,6 +82,7 @@ def test_validate_ok_summary(write_jsonl):
     assert result.exit_code == 0 and result.stdout.strip() == f"{path}: 3 records, all valid"
 
 
+@pytest.mark.slow  # a subprocess
 @pytest.mark.parametrize("name, mutate, message", BAD, ids=[b[0] for b in BAD])
 def test_validate_bad_record_one_line_exit_2(write_jsonl, name, mutate, message):
     path = write_jsonl([make_record(0), mutate(make_record(1))])
@@ -114,6 +115,7 @@ def test_profile_of_demo_data():
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == len(load_records("demo", "test"))
 
 
+@pytest.mark.slow  # a subprocess
 def test_a_closed_pipe_is_not_reported_as_a_bug(write_jsonl):
     """`alignx profile ... | head -1`: the reader leaves early; no traceback, the SIGPIPE exit status.
     The output (3,000 lines) outgrows any pipe buffer, so the writer surely meets the closed pipe."""

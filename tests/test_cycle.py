@@ -42,6 +42,7 @@ def post_behaviour(url: str, name: str, pole: float) -> tuple[str, dict]:
     return user["user_id"], key
 
 
+@pytest.mark.slow
 def test_memory_becomes_a_dataset_trains_an_adapter_that_serves_and_evaluates(tmp_path):
     db = f"sqlite:///{tmp_path / 'memory.db'}"
     with serve_in_thread(create_app(ServeConfig(db=db, admin_token=ADMIN, chat=False))) as url:

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -176,11 +177,12 @@ def test_config_errors_name_the_option(overrides, message):
 # ---------------------------------------------------------------- upstream
 
 
+@pytest.mark.slow  # a fake server
 def test_upstream_generation_through_the_openai_client(tmp_path):
     from alignx.generate.command import run_generate
 
     with FakeServer() as server:
-        server.default = answer("A real answer.", delay=0.05)
+        server.default = answer("A real answer.")
         server.script.extend([error(500, "boom")] * 2)  # the first request fails twice: --retries 1 gives up
         cfg = config(tmp_path, "unused", upstream=server.url, upstream_model=MODEL, workers=1, retries=1)
         with pytest.raises(UserError, match=r"1 of 6 rows failed \(first: .*server error 500 \(2 tries\): boom\)"):
@@ -195,11 +197,16 @@ def test_upstream_generation_through_the_openai_client(tmp_path):
                 request["max_tokens"]) == (MODEL, 0.9, 0.95, 10, 6)
         assert "***Historical Behavior and User Preferences***" in request["messages"][1]["content"]
         assert server.max_in_flight == 1
+        # Three workers: the first two requests of the run are answered only once both are in flight together.
+        together, before = threading.Barrier(2), len(server.requests)
+        server.respond = lambda body: (answer("A real answer.", hold=together)
+                                       if len(server.requests) <= before + 2 else None)
         run_generate(replace(cfg, workers=3, overwrite=True))
         assert len(lines(cfg.output)) == 6 and server.max_in_flight > 1
         assert len({r["seed"] for r in server.requests[-6:]}) == 6  # each row its own seed
 
 
+@pytest.mark.slow  # a fake server
 def test_upstream_without_the_model_is_one_line(tmp_path):
     from alignx.generate.command import run_generate
     from alignx.generate.upstream import UpstreamError
@@ -263,6 +270,7 @@ def test_scaffold_echo_is_detected():
     assert not echoes_scaffold("Have a garage check the brake pads.")
 
 
+@pytest.mark.slow  # a fake server
 @pytest.mark.parametrize(("persona", "section", "system"), [
     ("profile", "***User Preferences***", "based on user preferences"),
     ("none", "***Response:***", "Generate a task-specific response.\n"),

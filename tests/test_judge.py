@@ -54,7 +54,7 @@ def files(tmp_path):
 
 def config(tmp_path, url, **overrides):
     settings = dict(judge=SPEC, judge_url=url, judge_key_env="ALIGNX_TEST_JUDGE_KEY", cache=str(tmp_path / "c.sqlite"),
-                    workers=2, retries=2, timeout=5.0, progress=False, bootstrap=200)
+                    workers=2, retries=2, timeout=60.0, progress=False, bootstrap=200)  # bounds a hang
     return JudgeConfig(**{**settings, **overrides})
 
 

@@ -55,6 +55,7 @@ def test_every_train_config_field_is_an_option_of_alignx_train_with_its_default(
     assert params["output"].opts == ["--output", "-o"]
 
 
+@pytest.mark.slow  # imports the training stack for its help
 def test_alignx_train_help_lists_the_options():
     from alignx.cli import app
 

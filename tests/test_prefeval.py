@@ -121,6 +121,7 @@ def test_a_partial_checkout_names_the_missing_form(tmp_path):
         list(prefeval.iter_prefeval(root))
 
 
+@pytest.mark.slow  # a subprocess
 def test_cli_validate_and_exit_code_on_a_bad_checkout(tmp_path):
     root = write_checkout(tmp_path, topics=("cafes",))
     ok = subprocess.run([sys.executable, "-m", "alignx", "validate", str(root)], capture_output=True, text=True)

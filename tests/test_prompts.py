@@ -54,6 +54,7 @@ def test_persona_messages_dispatch(record):
         persona_messages(record.prompt, persona_view(record, "ugc"), "pba")
 
 
+@pytest.mark.slow  # the embedded model's tokenizer
 def test_render_uses_the_models_own_template(record):
     from transformers import AutoTokenizer
 

@@ -75,6 +75,7 @@ def test_reward_settings_are_checked():
         EvalSettings(persona="none", reward="zero-shot")
 
 
+@pytest.mark.slow  # the embedded model
 def test_zero_shot_report_line_rescores_independently():
     from alignx.models import load
 

@@ -21,6 +21,7 @@ from alignx.space import dimension
 
 HUMOR, CONCISE = 73, 16
 SPEC = "test:keywords"
+GATE_LIMIT = 60.0  # seconds; bounds a hang only
 
 
 def words(item) -> str:
@@ -29,11 +30,14 @@ def words(item) -> str:
 
 class KeywordAnnotator:
     """The annotator protocol, deterministically: "joke" -> likes humor, "brief" -> concise; "fail" answers a
-    failure, "garbled" a direction of 3 values, "crash" makes the whole call raise. Sleeps `delay` per call."""
+    failure, "garbled" a direction of 3 values, "crash" makes the whole call raise. With a `gate` (an Event), a
+    call sets `entered`, then answers only once the test sets the gate (`passed` counts the calls that went on)."""
 
-    def __init__(self, spec: str = SPEC, delay: float = 0.0):
+    def __init__(self, spec: str = SPEC, gate: threading.Event | None = None):
         self.spec = spec
-        self.delay = delay
+        self.gate = gate
+        self.entered = threading.Event()
+        self.passed = 0
         self.calls: list[int] = []  # batch sizes
         self.closed = False
 
@@ -43,7 +47,12 @@ class KeywordAnnotator:
 
     def annotate(self, items):
         self.calls.append(len(items))
-        time.sleep(self.delay)
+        self.entered.set()
+        if self.gate is not None:
+            opened = self.gate.wait(GATE_LIMIT)
+            self.passed += 1
+            if not opened:
+                raise RuntimeError(f"the test did not open the gate within {GATE_LIMIT} s")
         if any("crash" in words(item) for item in items):
             raise RuntimeError("backend crashed")
         for index, item in enumerate(items):
@@ -70,7 +79,8 @@ def feedback(chosen: str, direction=None) -> dict:
     return body | ({"direction": direction} if direction is not None else {})
 
 
-def wait_for(condition, timeout: float = 15.0, what: str = "the annotator"):
+def wait_for(condition, timeout: float = 60.0, what: str = "the annotator"):
+    """Poll `condition` until it is true; the deadline only bounds a hang."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -91,18 +101,24 @@ def events(client, user, key, **params) -> list[dict]:
 
 
 def test_direction_less_feedback_is_stored_at_once_and_explained_in_the_background(make_client):
-    annotator = KeywordAnnotator(delay=2.0)
+    gate = threading.Event()
+    annotator = KeywordAnnotator(gate=gate)
     client = make_client(annotate_with=annotator)
     assert client.get("/healthz").json()["annotator"] == SPEC
     user, key = new_user(client, "ann")
     url = f"/v1/users/{user}"
 
-    started = time.monotonic()
-    posted = client.post(f"{url}/feedback", json=feedback("A joke, then: walk the aisle."), headers=key)
-    took = time.monotonic() - started
-    assert posted.status_code == 201 and took < 1.0, took  # the annotator needs 2 s; the POST does not wait
-    raw = posted.json()["event"]
-    assert posted.json()["inferring"] is True and "direction" not in raw and raw["kind"] == "feedback"
+    # The annotator blocks until the gate opens, and the gate opens only after the POST has returned: a POST that
+    # waited for the annotator would return only once the gate gave up (and `passed` would be 1).
+    try:
+        posted = client.post(f"{url}/feedback", json=feedback("A joke, then: walk the aisle."), headers=key)
+        assert posted.status_code == 201, posted.text
+        assert annotator.entered.wait(GATE_LIMIT) and annotator.passed == 0  # working on it, in the background
+        raw = posted.json()["event"]
+        assert posted.json()["inferring"] is True and "direction" not in raw and raw["kind"] == "feedback"
+        assert [e["kind"] for e in events(client, user, key)] == ["feedback"]  # nothing inferred yet
+    finally:
+        gate.set()
 
     def inferred_profile():
         profile = client.get(f"{url}/profile", headers=key).json()
@@ -122,7 +138,6 @@ def test_direction_less_feedback_is_stored_at_once_and_explained_in_the_backgrou
     assert derived["direction"][HUMOR] == 1.0 and len(derived["confidence"]) == 90
     assert "prompt" not in derived  # the derived event holds what was inferred, not a copy of what was said
     assert events(client, user, key, kind="inferred") == [derived]
-    annotator.delay = 0.0
 
     # A direction sent by the client is taken as it is: never annotated, counted as "client".
     sent = client.post(f"{url}/feedback", json=feedback("brief", make_direction(d16=1)), headers=key).json()
@@ -286,21 +301,21 @@ def test_a_second_derived_event_for_the_same_raw_event_is_not_counted():
     assert profile.evidence == 1 and profile.inferred[73] == 1.0 and profile.counts["inferred"] == 1
 
 
-def test_a_trained_local_inferencer_moves_the_profile_within_seconds(make_client, humour_inferencer):
+def test_a_trained_local_inferencer_moves_the_profile(make_client, humour_inferencer):
     """`--annotator local:DIR`: loaded by the app itself; a joke posted without a direction turns "Likes humor"
-    on within a few seconds; the raw and the derived event are listed; an explicit edit still wins."""
+    on in the background; the raw and the derived event are listed; an explicit edit still wins."""
     client = make_client(chat=False, annotator=f"local:{humour_inferencer}")
     assert client.get("/healthz").json()["annotator"] == f"local:{humour_inferencer}"
     user, headers = new_user(client, "ada")
     posted = client.post(f"/v1/users/{user}/content", headers=headers,
                          json={"prompt": "Tell us about day 0.", "comment": "haha that is hilarious (day 0)"})
     assert posted.status_code == 201, posted.text
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+
+    def inferred_profile():
         profile = client.get(f"/v1/users/{user}/profile", headers=headers).json()
-        if profile["dimensions"][HUMOR]["source"] == "inferred":
-            break
-        time.sleep(0.1)
+        return profile if profile["dimensions"][HUMOR]["source"] is not None else None
+
+    profile = wait_for(inferred_profile, what="the local inferencer to explain the comment")
     assert profile["dimensions"][HUMOR] == {"index": HUMOR, "mean": 1.0, "support": 1, "source": "inferred"}
     assert dimension(HUMOR).positive in profile["profile"]
     events = client.get(f"/v1/users/{user}/events", headers=headers).json()["events"]

@@ -18,8 +18,8 @@ from alignx.space import dimension
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                reason=f"chromium and chromedriver not found; {SETUP_HINT}")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason=f"chromium and chromedriver not found; {SETUP_HINT}")]
 
 
 

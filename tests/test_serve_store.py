@@ -21,7 +21,7 @@ def postgres():
         yield cluster
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'memory.db'}"
@@ -130,6 +130,7 @@ def _stored_prompts(base: str, user_id: str) -> list[str]:
     return prompts
 
 
+@pytest.mark.slow  # uvicorn
 def test_concurrent_feedback_stores_exactly_400_and_survives_restart(db_url):
     config = ServeConfig(db=db_url, admin_token=ADMIN)
     expected = sorted(f"client {c} post {i}" for c in range(CLIENTS) for i in range(POSTS))
