@@ -6,7 +6,8 @@ once, and raises the caller's `UserError` subclass naming the spec, the URL and 
 asks for one chat completion: a failure of that request alone (refused, timed out, rate limited, a
 server error, after the client's own retries with backoff) is `RequestFailed`, which the caller records
 for that item; one every later request would repeat (unreachable, refused key, unknown model) is the
-caller's one-line error (`fatal`).
+caller's one-line error (`fatal`). The `openai` package loads at the first connection, so commands that only
+name `DEFAULT_KEY_ENV` in their options keep `alignx --help` instant.
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import openai
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from alignx.errors import UserError
+
+if TYPE_CHECKING:
+    import openai
 
 T = TypeVar("T")
 R = TypeVar("R")
 
+DEFAULT_KEY_ENV = "OPENAI_API_KEY"  # where every OpenAI-compatible client finds its key unless told another
 NO_KEY = "none"  # local servers (vLLM, llama.cpp) need no key, but the client insists on one
 SHOWN_MODELS = 10
 
@@ -98,6 +101,8 @@ class Server:
 
     def check_model(self) -> None:
         """The caller's error unless the server answers and offers the model (servers without /models pass)."""
+        import openai
+
         try:
             offered = sorted(m.id for m in self.client.models.list().data)
         except openai.NotFoundError:
@@ -111,6 +116,8 @@ class Server:
 
     def create(self, **request):
         """One chat completion of `self.model` (`request`: messages, sampling, response_format, ...)."""
+        import openai
+
         tries = "1 try" if self.retries == 0 else f"{self.retries + 1} tries"
         try:
             return self.client.chat.completions.create(model=self.model, **request)
@@ -127,6 +134,8 @@ class Server:
 
     def fatal(self, error: openai.APIError, request: str) -> UserError:
         """The one-line error for a failure that every later request would repeat."""
+        import openai
+
         where = self.where
         if isinstance(error, openai.APITimeoutError):
             return self.error(f"{where}: cannot reach it: no answer to {request} within {self.timeout:g} s")
@@ -155,6 +164,8 @@ def connect(model: str, *, base_url: str | None, api_key: str | None, key_env: s
             raise error(f"{label}: no API key: set the environment variable {key_env} "
                         f"(or give {url_option} for a server that needs none)")
         api_key = NO_KEY
+    import openai
+
     client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=retries)
     url = str(client.base_url).rstrip("/")
     where = f"{label} {url}" if label.startswith("--") else f"{label}: {url}"

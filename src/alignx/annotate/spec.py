@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from alignx.annotate.base import Annotator
 from alignx.errors import OptionError
+from alignx.openai_server import DEFAULT_KEY_ENV
 
-DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 BACKENDS = ("local", "openai")
 
 

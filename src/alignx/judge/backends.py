@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from alignx.errors import UserError
 from alignx.judge.prompt import Messages, correction_messages, parse_verdict, prompt_version
+from alignx.openai_server import DEFAULT_KEY_ENV  # no openai import until a judge connects
 
 # The words a local judge may answer, with the spellings whose first token counts for each.
 ANSWER_WORDS = {"A": ("A", " A"), "B": ("B", " B"), "tie": ("tie", " tie", "Tie", " Tie")}
@@ -250,7 +251,7 @@ def _folder_fingerprint(path: str) -> str:
     return f"{path}~{hashlib.sha256(repr(entries).encode()).hexdigest()[:12]}"
 
 
-def load_judge(spec: str, *, url: str | None = None, key_env: str = "OPENAI_API_KEY", workers: int = 8,
+def load_judge(spec: str, *, url: str | None = None, key_env: str = DEFAULT_KEY_ENV, workers: int = 8,
                timeout: float = 60.0, retries: int = 2, device: str | None = None, dtype: str | None = None,
                batch_size: int = 8) -> Judge:
     """The judge `spec` names, checked: JudgeError (one line naming the spec) when it cannot be used."""
