@@ -1,5 +1,6 @@
 """A checked connection to an OpenAI-compatible server, shared by the annotator, the judge and upstream
-generation: one way to build the official client, check the model, ask, and say in one line what went wrong.
+generation (`alignx generate` and the service's chat): one way to build the official client, check the model,
+ask (plain or streamed), and say in one line what went wrong.
 
 `connect` builds the client (local servers need no key; the OpenAI API does), lists the server's models
 once, and raises the caller's `UserError` subclass naming the spec, the URL and what to do. `create`
@@ -115,12 +116,13 @@ class Server:
             raise self.error(f"{self.where} offers no model {self.model!r}; it offers: {shown or 'none'}")
 
     def create(self, **request):
-        """One chat completion of `self.model` (`request`: messages, sampling, response_format, ...)."""
+        """One chat completion of `self.model`, unless `request` names another (`request`: messages, sampling,
+        response_format, stream, ...); with `stream=True`, the client's stream of chunks."""
         import openai
 
         tries = "1 try" if self.retries == 0 else f"{self.retries + 1} tries"
         try:
-            return self.client.chat.completions.create(model=self.model, **request)
+            return self.client.chat.completions.create(**{"model": self.model, **request})
         except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
             raise RequestFailed(f"the server refused the request ({e.status_code}): {message(e)}", e) from None
         except openai.APITimeoutError as e:
@@ -156,9 +158,10 @@ class Server:
 
 
 def connect(model: str, *, base_url: str | None, api_key: str | None, key_env: str, timeout: float,
-            retries: int, error: type[UserError], label: str, url_option: str) -> Server:
-    """A checked `Server`. `label` names the caller in messages (a spec such as `openai:MODEL`, or an option
-    such as `--upstream`); `url_option` is the option that gives a server URL, for the missing-key hint."""
+            retries: int, error: type[UserError], label: str, url_option: str, check_model: bool = True) -> Server:
+    """A `Server`, checked (`check_model`) by listing the server's models. `label` names the caller in messages
+    (a spec such as `openai:MODEL`, or an option such as `--upstream`); `url_option` is the option that gives
+    a server URL, for the missing-key hint."""
     if not api_key:
         if base_url is None:
             raise error(f"{label}: no API key: set the environment variable {key_env} "
@@ -171,7 +174,8 @@ def connect(model: str, *, base_url: str | None, api_key: str | None, key_env: s
     where = f"{label} {url}" if label.startswith("--") else f"{label}: {url}"
     server = Server(client, model, where, key_env, timeout, retries, error)
     try:
-        server.check_model()
+        if check_model:
+            server.check_model()
     except BaseException:
         client.close()
         raise
