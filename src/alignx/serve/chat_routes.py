@@ -36,7 +36,7 @@ def models(_: Caller, chat: Chat) -> dict[str, Any]:
 
 def chat_completions(body: ChatRequest, caller: Caller, config: Config, store: Store, chat: Chat):
     if chat is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "this server has no chat model")
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "this server has no chat backend")
     if not chat.accepts(body.model):
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             f"model {body.model!r} is not served here; use 'default' or {chat.name!r}")
