@@ -50,9 +50,9 @@ def main() -> None:
 
     from alignx import registry
     from alignx.annotate.base import item_key, record_items, with_directions
-    from alignx.annotate.cache import AnswerCache
     from alignx.annotate.fill import fill_directions
     from alignx.annotate.local import LocalInferencer, item_text, swap
+    from alignx.answer_cache import AnswerCache
     from alignx.records import Choice
 
     records = registry.load(args.data, args.split)

@@ -1,4 +1,4 @@
-"""Batched local generation (`alignx.generate.local`) against a one-prompt-at-a-time `model.generate` loop.
+"""Batched local generation (`alignx.generation.local`) against a one-prompt-at-a-time `model.generate` loop.
 
 Both run as whole processes (model load included) on the same prompts (the first N posts of DATA, read
 through the persona's evaluation prompt), greedy, with the same max new tokens; the script checks the
@@ -18,40 +18,34 @@ import sys
 import time
 
 
-def prompts(args, tokenizer) -> list[str]:
+def requests(args) -> list:
     from alignx import registry
     from alignx.personas import persona_view
-    from alignx.prompts import persona_messages, render
+    from alignx.prompts import persona_messages
 
     records = registry.load(args.data, args.split, args.n)
-    return [render(tokenizer, persona_messages(r.prompt, persona_view(r, args.persona))) for r in records]
+    return [persona_messages(r.prompt, persona_view(r, args.persona)) for r in records]
 
 
 def worker(args) -> dict:
-    """One whole run in this process: load, render, generate; texts and generated tokens."""
+    """One whole run in this process: load, render, generate; texts and generated tokens. The loop is the same
+    generator with batches of one: one prompt per `model.generate` call."""
     from alignx import models
-    from alignx.generate.local import LocalGenerator, Sampling, finish, generate_kwargs
+    from alignx.generation.base import Settings
+    from alignx.generation.local import LocalGenerator
+    from alignx.prompts import render
 
     loaded = models.load(args.model, dtype="fp32")
-    texts = prompts(args, loaded.tokenizer)
-    sampling = Sampling(max_new_tokens=args.max_new_tokens)  # greedy
-    results = {}
-    if args.mode == "batched":
-        generator = LocalGenerator(loaded, batch_size=args.batch_size, progress=False)
-        for batch in generator.generate(texts, sampling):
-            results.update(batch)
-    else:  # the straightforward loop: one prompt per model.generate call
-        import torch
-
-        kwargs = generate_kwargs(loaded, sampling)
-        with torch.inference_mode():
-            for i, text in enumerate(texts):
-                ids = loaded.tokenizer(text, add_special_tokens=False, return_tensors="pt").to(loaded.device)
-                out = loaded.model.generate(**ids, **kwargs)
-                results[i] = finish(loaded, out[0, ids["input_ids"].shape[1]:].tolist(), set(kwargs["eos_token_id"]))
-    ordered = [results[i] for i in range(len(texts))]
+    chats = requests(args)
+    settings = Settings(max_new_tokens=args.max_new_tokens)  # greedy
+    batch_size = args.batch_size if args.mode == "batched" else 1
+    generator = LocalGenerator(loaded, name=args.model, batch_size=batch_size, progress=False)
+    results = dict(generator.generate(chats, settings))
+    ordered = [results[i] for i in range(len(chats))]
+    prompt_tokens = sum(len(loaded.tokenizer(render(loaded.tokenizer, c), add_special_tokens=False)["input_ids"])
+                        for c in chats)
     return {"texts": [g.text for g in ordered], "tokens": sum(g.tokens for g in ordered),
-            "prompt_tokens": sum(len(loaded.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)}
+            "prompt_tokens": prompt_tokens}
 
 
 def run(mode: str, argv: list[str]) -> tuple[dict, float]:

@@ -132,7 +132,7 @@ def new_user(client, name: str) -> tuple[str, dict[str, str]]:
 
 @pytest.fixture
 def make_client(tmp_path):
-    """make(backend=None, annotate_with=None, **ServeConfig overrides): an in-process TestClient (started: its
+    """make(chat_model=None, annotate_with=None, **ServeConfig overrides): an in-process TestClient (started: its
     lifespan has run) on a SQLite memory in the test's temp dir, the same file for every client of the test."""
     from fastapi.testclient import TestClient
 
@@ -140,10 +140,10 @@ def make_client(tmp_path):
 
     clients = []
 
-    def make(backend=None, annotate_with=None, **overrides):
+    def make(chat_model=None, annotate_with=None, **overrides):
         # One candidate per answer unless a test asks for best-of (the default for the untrained model is 4).
         config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, **{"best_of": 1, **overrides})
-        client = TestClient(create_app(config, backend=backend, annotator=annotate_with))
+        client = TestClient(create_app(config, chat=chat_model, annotator=annotate_with))
         clients.append(client.__enter__())
         return client
 

@@ -7,11 +7,11 @@ from conftest import make_direction, make_record
 from typer.testing import CliRunner
 
 from alignx.annotate.base import AnnotatorError, annotate_all, item_key
-from alignx.annotate.cache import AnswerCache
 from alignx.annotate.check import agreement
 from alignx.annotate.learn import examples_of, mirrored, split_examples
 from alignx.annotate.local import LocalInferencer, swap
 from alignx.annotate.metrics import macro_f1, pole_scores
+from alignx.answer_cache import AnswerCache
 from alignx.cli import app
 from alignx.records import Choice, Comment, Record
 

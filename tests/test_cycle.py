@@ -14,7 +14,7 @@ from alignx.cli import app
 from alignx.dataset.builder import in_test_split
 from alignx.records import load_records
 from alignx.serve import ServeConfig, create_app
-from alignx.serve.chat import make_backend
+from alignx.serve.chat import load_chat
 
 pytest.importorskip("trl")
 runner = CliRunner()
@@ -75,7 +75,7 @@ def test_memory_becomes_a_dataset_trains_an_adapter_that_serves_and_evaluates(tm
     assert trained.exit_code == 0, trained.output
 
     config = ServeConfig(db=db, admin_token=ADMIN, model=str(adapter), max_tokens=8)
-    with serve_in_thread(create_app(config, backend=lambda: make_backend(config)), timeout=120) as url:
+    with serve_in_thread(create_app(config, chat=load_chat(config)), timeout=120) as url:
         user_id, key = users["ada"]
         answer = httpx.post(f"{url}/v1/chat/completions", headers=key, timeout=120, json={
             "model": "default", "messages": [{"role": "user", "content": "Any tips for a first 10k run?"}]})

@@ -82,25 +82,38 @@ def test_read_generations_names_the_file_and_line(tmp_path):
 
 
 def test_batched_greedy_generation_equals_a_one_prompt_loop(tiny_model):
-    import torch
-
     from alignx import models
-    from alignx.generate.local import LocalGenerator, Sampling, finish, generate_kwargs
+    from alignx.generation.base import Settings
+    from alignx.generation.local import LocalGenerator
 
     loaded = models.load(str(tiny_model), device="cpu", dtype="fp32")
-    prompts = [f"Question {i}: " + "tell me more " * (i * 3 % 7) for i in range(7)]  # different lengths
-    sampling = Sampling(max_new_tokens=12)
-    batched = {}
-    for batch in LocalGenerator(loaded, batch_size=3, progress=False).generate(prompts, sampling):
-        batched.update(batch)
-    kwargs = generate_kwargs(loaded, sampling)
-    with torch.inference_mode():
-        for i, prompt in enumerate(prompts):
-            ids = loaded.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")
-            out = loaded.model.generate(**ids, **kwargs)
-            alone = finish(loaded, out[0, ids["input_ids"].shape[1]:].tolist(), set(kwargs["eos_token_id"]))
-            assert batched[i] == alone, i
+    requests = [[{"role": "user", "content": f"Question {i}: " + "tell me more " * (i * 3 % 7)}]
+                for i in range(7)]  # different lengths
+    settings = Settings(max_new_tokens=12)
+    batched = dict(LocalGenerator(loaded, name="tiny", batch_size=3, progress=False).generate(requests, settings))
+    one_at_a_time = LocalGenerator(loaded, name="tiny", batch_size=1, progress=False)
+    for i, request in enumerate(requests):
+        [(_, alone)] = one_at_a_time.generate([request], settings)
+        assert batched[i] == alone, i
     assert sorted(batched) == list(range(7))
+
+
+def test_local_stream_equals_the_batched_answer_and_a_model_without_eos_runs_to_the_limit(tiny_model):
+    from alignx import models
+    from alignx.generation.base import Settings
+    from alignx.generation.local import LocalGenerator
+
+    loaded = models.load(str(tiny_model), device="cpu", dtype="fp32")
+    generator = LocalGenerator(loaded, name="tiny", progress=False)
+    request, settings = [{"role": "user", "content": "Name a fruit."}], Settings(max_new_tokens=8)
+    [(_, plain)] = generator.generate([request], settings)
+    deltas = list(generator.stream(request, settings))
+    assert "".join(d.text for d in deltas) == plain.text and deltas[-1].finish_reason == plain.finish_reason
+    loaded.model.generation_config.eos_token_id = None
+    loaded.tokenizer.eos_token_id = None
+    [(_, endless)] = generator.generate([request], settings)
+    assert (endless.tokens, endless.finish_reason) == (8, "length")
+    assert list(generator.stream(request, settings))[-1].finish_reason == "length"
 
 
 def test_resume_after_sigkill_mid_write_has_no_duplicates(tmp_path, tiny_model, capsys):
@@ -209,7 +222,7 @@ def test_upstream_generation_through_the_openai_client(tmp_path):
 @pytest.mark.slow  # a fake server
 def test_upstream_without_the_model_is_one_line(tmp_path):
     from alignx.generate.command import run_generate
-    from alignx.generate.upstream import UpstreamError
+    from alignx.generation.upstream import UpstreamError
 
     with FakeServer() as server:
         with pytest.raises(UpstreamError, match=r"offers no model 'other'; it offers: test-model$"):

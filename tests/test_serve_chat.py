@@ -1,5 +1,6 @@
 """Personalized chat: the OpenAI-compatible endpoint with the embedded model (one short real generation,
-plain and streamed), and the upstream path against a small OpenAI-compatible server run on 127.0.0.1."""
+plain and streamed), and the upstream path (the official client, plain and streamed) against a small
+OpenAI-compatible server run on 127.0.0.1."""
 
 import json
 
@@ -9,12 +10,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.testclient import TestClient
 
+from alignx.errors import UserError
 from alignx.personas import PersonaView
 from alignx.prompts import ica_evaluation_messages, pba_messages, universal_messages
 from alignx.records import Choice, Comment
 from alignx.serve import ServeConfig, create_app
-from alignx.serve.chat import UpstreamBackend
+from alignx.serve.chat import ChatModel
 from alignx.space import render_direction
+from tests.fake_openai import FakeServer
 
 D16 = [0.5] * 16 + [1.0] + [0.5] * 73
 
@@ -27,8 +30,8 @@ def fake_openai_server(seen: list[dict]) -> FastAPI:
     async def completions(request: Request):
         body = await request.json()
         seen.append(body)
-        if body["model"] == "broken":
-            return JSONResponse({"error": {"message": "model is on fire"}}, 500)
+        if body["model"] == "broken":  # retried by the client, after a short backoff
+            return JSONResponse({"error": {"message": "model is on fire"}}, 500, headers={"retry-after-ms": "10"})
         answer = f"echo {body['messages'][-1]['content'].splitlines()[0]}"
         if not body.get("stream"):
             return {"id": "x", "object": "chat.completion", "model": body["model"],
@@ -61,7 +64,7 @@ def chat_client(make_client, upstream):
     url, seen = upstream
 
     def make(mode: str = "ica") -> TestClient:
-        client = make_client(backend=UpstreamBackend(url, model="up-model"), mode=mode, upstream=url)
+        client = make_client(chat_model=ChatModel.upstream(url, model="up-model"), mode=mode, upstream=url)
         seen.clear()
         return client
 
@@ -144,11 +147,13 @@ def test_upstream_stream_is_relayed_as_sse_ending_in_done(chat_client):
 
 
 def test_upstream_failure_is_a_502_naming_the_upstream(chat_client, upstream):
-    url, _ = upstream
+    url, seen = upstream
     client = chat_client("ica")
     _, key = user_with_history(client, "ann")
     response = client.post("/v1/chat/completions", json={**ask("Dinner?"), "model": "broken"}, headers=key)
-    assert response.status_code == 502 and response.json()["detail"].startswith(f"upstream {url} answered 500")
+    assert response.status_code == 502
+    assert response.json()["detail"] == f"--upstream {url}: server error 500 (3 tries): model is on fire"
+    assert [body["model"] for body in seen] == ["broken"] * 3  # the client's own retries
     bad = client.post("/v1/chat/completions", json={"model": "default", "messages": []}, headers=key)
     assert bad.status_code == 422 and bad.json()["detail"].startswith("body.messages")
     last_assistant = {"model": "default", "messages": [{"role": "assistant", "content": "hi"}]}
@@ -156,16 +161,33 @@ def test_upstream_failure_is_a_502_naming_the_upstream(chat_client, upstream):
                                                               headers=key).json()["detail"]
 
 
+def test_upstream_stream_failure_is_an_error_event_before_done(chat_client, upstream):
+    url, _ = upstream
+    client = chat_client("ica")
+    _, key = user_with_history(client, "ann")
+    streamed = {**ask("Dinner?", stream=True), "model": "broken"}
+    with client.stream("POST", "/v1/chat/completions", json=streamed, headers=key) as r:
+        assert r.status_code == 200  # the status line goes out before the upstream is asked
+        lines = [line for line in r.iter_lines() if line]
+    assert lines[-1] == "data: [DONE]"
+    error = json.loads(lines[-2].removeprefix("data: "))["error"]
+    assert error == {"message": f"--upstream {url}: server error 500 (3 tries): model is on fire",
+                     "type": "backend_error"}
+
+
+def test_upstream_that_lacks_the_model_is_one_line_at_startup():
+    with FakeServer() as server, pytest.raises(UserError, match=r"--upstream .* offers no model 'up-model'"):
+        ChatModel.upstream(server.url, model="up-model")
+
+
 @pytest.fixture(scope="module")
 def embedded():
-    from alignx.serve.chat import LocalBackend
-
-    return LocalBackend("default")
+    return ChatModel.local("default")
 
 
 def test_embedded_model_answers_plain_and_streamed(tmp_path, embedded):
     config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, max_tokens=6, best_of=1)
-    with TestClient(create_app(config, backend=embedded)) as client:
+    with TestClient(create_app(config, chat=embedded)) as client:
         user, key = user_with_history(client, "ann")
         assert client.post("/v1/chat/completions", json={**ask("Hi"), "model": "gpt-4"}, headers=key).status_code == 404
         plain = client.post("/v1/chat/completions", json=ask("Name a fruit."), headers=key).json()
@@ -184,11 +206,9 @@ def test_embedded_model_answers_plain_and_streamed(tmp_path, embedded):
 
 
 def test_best_of_answers_with_the_candidate_the_reward_ranks_first(tmp_path, tiny_model):
-    from alignx.serve.chat import LocalBackend
-
-    backend = LocalBackend(str(tiny_model), device="cpu")
+    chat = ChatModel.local(str(tiny_model), device="cpu")
     config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, max_tokens=5, best_of=4)
-    with TestClient(create_app(config, backend=backend)) as client:
+    with TestClient(create_app(config, chat=chat)) as client:
         _, key = user_with_history(client, "ann")
         plain = client.post("/v1/chat/completions", json=ask("Name a fruit."), headers=key).json()
         best = plain["alignx"]["best_of"]

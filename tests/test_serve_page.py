@@ -68,10 +68,10 @@ def test_page_chat_edit_compare_and_feedback(browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    from alignx.serve.chat import LocalBackend
+    from alignx.serve.chat import ChatModel
 
     config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, max_tokens=16, best_of=1)
-    with serve_in_thread(create_app(config, backend=LocalBackend("default"))) as base:
+    with serve_in_thread(create_app(config, chat=ChatModel.local("default"))) as base:
         user_id, key = seed_user(base)
         wait = WebDriverWait(browser, 120)
         find = browser.find_element

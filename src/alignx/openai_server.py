@@ -1,12 +1,14 @@
 """A checked connection to an OpenAI-compatible server, shared by the annotator, the judge and upstream
-generation: one way to build the official client, check the model, ask, and say in one line what went wrong.
+generation (`alignx generate` and the service's chat): one way to build the official client, check the model,
+ask (plain or streamed), and say in one line what went wrong.
 
 `connect` builds the client (local servers need no key; the OpenAI API does), lists the server's models
 once, and raises the caller's `UserError` subclass naming the spec, the URL and what to do. `create`
 asks for one chat completion: a failure of that request alone (refused, timed out, rate limited, a
 server error, after the client's own retries with backoff) is `RequestFailed`, which the caller records
 for that item; one every later request would repeat (unreachable, refused key, unknown model) is the
-caller's one-line error (`fatal`).
+caller's one-line error (`fatal`). The `openai` package loads at the first connection, so commands that only
+name `DEFAULT_KEY_ENV` in their options keep `alignx --help` instant.
 """
 
 from __future__ import annotations
@@ -17,15 +19,17 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import openai
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from alignx.errors import UserError
+
+if TYPE_CHECKING:
+    import openai
 
 T = TypeVar("T")
 R = TypeVar("R")
 
+DEFAULT_KEY_ENV = "OPENAI_API_KEY"  # where every OpenAI-compatible client finds its key unless told another
 NO_KEY = "none"  # local servers (vLLM, llama.cpp) need no key, but the client insists on one
 SHOWN_MODELS = 10
 
@@ -98,6 +102,8 @@ class Server:
 
     def check_model(self) -> None:
         """The caller's error unless the server answers and offers the model (servers without /models pass)."""
+        import openai
+
         try:
             offered = sorted(m.id for m in self.client.models.list().data)
         except openai.NotFoundError:
@@ -110,10 +116,13 @@ class Server:
             raise self.error(f"{self.where} offers no model {self.model!r}; it offers: {shown or 'none'}")
 
     def create(self, **request):
-        """One chat completion of `self.model` (`request`: messages, sampling, response_format, ...)."""
+        """One chat completion of `self.model`, unless `request` names another (`request`: messages, sampling,
+        response_format, stream, ...); with `stream=True`, the client's stream of chunks."""
+        import openai
+
         tries = "1 try" if self.retries == 0 else f"{self.retries + 1} tries"
         try:
-            return self.client.chat.completions.create(model=self.model, **request)
+            return self.client.chat.completions.create(**{"model": self.model, **request})
         except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
             raise RequestFailed(f"the server refused the request ({e.status_code}): {message(e)}", e) from None
         except openai.APITimeoutError as e:
@@ -127,6 +136,8 @@ class Server:
 
     def fatal(self, error: openai.APIError, request: str) -> UserError:
         """The one-line error for a failure that every later request would repeat."""
+        import openai
+
         where = self.where
         if isinstance(error, openai.APITimeoutError):
             return self.error(f"{where}: cannot reach it: no answer to {request} within {self.timeout:g} s")
@@ -147,20 +158,24 @@ class Server:
 
 
 def connect(model: str, *, base_url: str | None, api_key: str | None, key_env: str, timeout: float,
-            retries: int, error: type[UserError], label: str, url_option: str) -> Server:
-    """A checked `Server`. `label` names the caller in messages (a spec such as `openai:MODEL`, or an option
-    such as `--upstream`); `url_option` is the option that gives a server URL, for the missing-key hint."""
+            retries: int, error: type[UserError], label: str, url_option: str, check_model: bool = True) -> Server:
+    """A `Server`, checked (`check_model`) by listing the server's models. `label` names the caller in messages
+    (a spec such as `openai:MODEL`, or an option such as `--upstream`); `url_option` is the option that gives
+    a server URL, for the missing-key hint."""
     if not api_key:
         if base_url is None:
             raise error(f"{label}: no API key: set the environment variable {key_env} "
                         f"(or give {url_option} for a server that needs none)")
         api_key = NO_KEY
+    import openai
+
     client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=retries)
     url = str(client.base_url).rstrip("/")
     where = f"{label} {url}" if label.startswith("--") else f"{label}: {url}"
     server = Server(client, model, where, key_env, timeout, retries, error)
     try:
-        server.check_model()
+        if check_model:
+            server.check_model()
     except BaseException:
         client.close()
         raise

@@ -18,6 +18,7 @@ from functools import cache
 from alignx.annotate.base import Item, item_fields, item_kind
 from alignx.personas import PersonaView
 from alignx.prompts import history_text
+from alignx.reask import Unreadable
 from alignx.records import Choice, Comment
 from alignx.space import N_DIMENSIONS, dimensions
 
@@ -95,7 +96,7 @@ Describe this person in one or two sentences, in the third person: their demogra
 tastes, only as far as the behaviour above shows them. Answer with the description only."""
 
 
-class AnswerError(ValueError):
+class AnswerError(Unreadable):
     """An answer that does not read as a direction; the message is the reason, e.g. `not JSON: ...`."""
 
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from alignx.annotate.base import Annotator, record_items, with_directions
-from alignx.annotate.cache import AnswerCache
 from alignx.annotate.fill import fill_directions
 from alignx.annotate.metrics import macro_f1, pole_scores
+from alignx.answer_cache import AnswerCache
 from alignx.errors import UserError
 from alignx.personas import PersonaError, record_profile
 from alignx.records import Record

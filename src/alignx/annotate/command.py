@@ -13,11 +13,9 @@ from typing import Any
 import typer
 
 from alignx.annotate.spec import AnnotatorSettings
+from alignx.answer_cache import CACHE_HELP
 from alignx.errors import OptionError
 from alignx.sources import EVAL_SPLIT, FILE_SUFFIXES
-
-CACHE_HELP = {"help": "SQLite file of answers already given (resume, reruns).",
-              "default_text": "annotations.sqlite in the user cache folder, or $ALIGNX_ANNOTATION_CACHE"}
 
 
 @dataclass(kw_only=True)
@@ -63,9 +61,9 @@ class AnnotatorEvalConfig(AnnotatorRun):
 def run_annotate(config: AnnotateConfig) -> None:
     """Fill every missing 'Preference Direction' of DATA (record and history items) through an annotator."""
     from alignx import registry
-    from alignx.annotate.cache import AnswerCache
     from alignx.annotate.fill import FillSummary, fill_descriptions, fill_directions
     from alignx.annotate.spec import load_annotator
+    from alignx.answer_cache import AnswerCache
     from alignx.records import write_records
 
     records = registry.load(config.data, config.split, config.limit, default_split="")  # several: say which
@@ -92,9 +90,9 @@ def run_annotator_eval(config: AnnotatorEvalConfig) -> None:
     from rich.console import Console
 
     from alignx import registry
-    from alignx.annotate.cache import AnswerCache
     from alignx.annotate.check import agreement, agreement_table
     from alignx.annotate.spec import load_annotator
+    from alignx.answer_cache import AnswerCache
     from alignx.atomic import write_json
 
     records = registry.load(config.data, config.split, config.limit)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alignx.annotate.base import Annotation, Annotator, AnnotatorError, Item, item_key, record_items, with_directions
-from alignx.annotate.cache import AnswerCache
+from alignx.answer_cache import AnswerCache
 from alignx.records import Record
 
 DESCRIBE_KEY = "describe:"

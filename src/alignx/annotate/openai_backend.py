@@ -16,7 +16,6 @@ import openai
 from alignx.annotate.base import Annotation, AnnotatorError, Item
 from alignx.annotate.chat_prompt import (
     RESPONSE_FORMAT,
-    AnswerError,
     Messages,
     annotation_messages,
     correction_messages,
@@ -25,6 +24,7 @@ from alignx.annotate.chat_prompt import (
     prompt_version,
 )
 from alignx.openai_server import RequestFailed, Server, Tally, answer_text, answered, connect
+from alignx.reask import ask_until_read
 
 
 class OpenAIAnnotator:
@@ -71,22 +71,13 @@ class OpenAIAnnotator:
 
     def _annotate_one(self, item: Item) -> Annotation:
         """Ask, re-asking up to `retries` times while the answer does not read; failed with the last reason."""
-        messages, tokens = annotation_messages(item), 0
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.stats.add("re-asked")
-            try:
-                text, used = self._chat(messages, json_answer=True)
-            except RequestFailed as e:
-                return self._failed(str(e), tokens)
-            tokens += used
-            try:
-                return Annotation(direction=parse_answer(text), tokens=tokens)
-            except AnswerError as e:
-                reason = str(e)
-                messages = correction_messages(annotation_messages(item), text, reason)
-        tries = "once" if self.retries == 0 else f"{self.retries + 1} times"
-        return self._failed(f"{reason} (asked {tries})", tokens)
+        asked = ask_until_read(lambda messages: self._chat(messages, json_answer=True), annotation_messages(item),
+                               parse_answer,
+                               lambda text, reason: correction_messages(annotation_messages(item), text, reason),
+                               retries=self.retries, stats=self.stats)
+        if asked.value is None:
+            return Annotation.failed(asked.error, asked.tokens)
+        return Annotation(direction=asked.value, tokens=asked.tokens)
 
     def _chat(self, messages: Messages, *, json_answer: bool) -> tuple[str, int]:
         """The answer text and its tokens; RequestFailed for this request, AnnotatorError for the run."""
@@ -104,10 +95,6 @@ class OpenAIAnnotator:
         tokens = (usage.prompt_tokens or 0) + (usage.completion_tokens or 0) if usage else 0
         self.stats.add("tokens", tokens)
         return answer_text(response), tokens
-
-    def _failed(self, reason: str, tokens: int) -> Annotation:
-        self.stats.add("failed")
-        return Annotation.failed(reason, tokens)
 
 
 def _refuses_response_format(error: openai.APIStatusError) -> bool:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from alignx.annotate.base import Annotator
 from alignx.errors import OptionError
+from alignx.openai_server import DEFAULT_KEY_ENV
 from alignx.options import check_options
 
-DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 BACKENDS = ("local", "openai")
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import typer
 
-from alignx.annotate.command import CACHE_HELP
 from alignx.annotate.spec import AnnotatorSettings
+from alignx.answer_cache import CACHE_HELP
 from alignx.errors import OptionError, UserError
 
 FORMATS = ("jsonl", "parquet")  # pyarrow and numpy load only when a build runs (`alignx --help` stays instant)
@@ -136,9 +136,9 @@ def stats_lines(stats: dict) -> list[str]:
 
 
 def _annotation(config: BuildConfig):
-    from alignx.annotate.cache import AnswerCache
     from alignx.annotate.fill import FillSummary, fill_descriptions, fill_directions
     from alignx.annotate.spec import load_annotator
+    from alignx.answer_cache import AnswerCache
     from alignx.dataset.builder import Annotation
 
     annotator = load_annotator(config, device=config.device)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from alignx.eval.evaluator import ScoredModel, rewards_of
 from alignx.eval.terms import Role, Term
 from alignx.generate.config import Candidates
+from alignx.prompts import Messages
 
 # Lowercased pieces of the ICA / PBA prompt text that a real answer has no reason to write.
 SCAFFOLD_MARKERS = (
@@ -36,6 +37,11 @@ def candidate_sources(n: int, candidates: Candidates | str) -> list[str]:
     if mode is Candidates.BOTH:
         return ["persona" if j % 2 == 0 else "universal" for j in range(n)]
     return [mode.value] * n
+
+
+def candidate_requests(persona: Messages, universal: Messages, sources: Sequence[str]) -> list[Messages]:
+    """The generation request of each candidate: the persona or the universal prompt, as its source says."""
+    return [persona if source == "persona" else universal for source in sources]
 
 
 @dataclass(frozen=True)

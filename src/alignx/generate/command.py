@@ -10,17 +10,21 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alignx.errors import OptionError, UserError, record_prefix
 from alignx.generate.config import GenerateConfig
 from alignx.generate.files import GenerationWriter, make_meta, record_key
-from alignx.generate.local import Generated, Sampling
+from alignx.generation.base import Generated, Generator, Settings
 from alignx.personas import Persona, PersonaError, PersonaView, persona_view
 from alignx.prompts import Messages, PromptKind, persona_messages, universal_messages
 from alignx.records import Record
+
+if TYPE_CHECKING:
+    from alignx.eval.evaluator import ScoredModel
+    from alignx.models import LoadedModel
 
 DEFAULT_BETA = 0.1
 
@@ -62,54 +66,30 @@ def build_tasks(records: Sequence[Record], config: GenerateConfig) -> list[Task]
     return tasks
 
 
-class Backend:
-    """The local model or an upstream server behind one call: messages in, (index, Generated | error) out."""
+def load_generator(config: GenerateConfig) -> tuple[Generator, LoadedModel | None]:
+    """The generator --upstream or --model names, and the model it loaded (None upstream)."""
+    if config.upstream:
+        from alignx.generation.upstream import UpstreamGenerator
 
-    def __init__(self, config: GenerateConfig):
-        self.config = config
-        self.loaded = self.upstream = None
-        if config.upstream:
-            from alignx.generate.upstream import UpstreamGenerator
+        upstream = UpstreamGenerator.connect(
+            config.upstream, config.upstream_model, api_key=os.environ.get(config.upstream_key_env),
+            key_env=config.upstream_key_env, workers=config.workers, timeout=config.timeout, retries=config.retries)
+        return upstream, None
+    from alignx.generation.local import LocalGenerator
 
-            self.upstream = UpstreamGenerator.connect(
-                config.upstream, config.upstream_model, api_key=os.environ.get(config.upstream_key_env),
-                key_env=config.upstream_key_env, workers=config.workers, timeout=config.timeout,
-                retries=config.retries)
-        else:
-            from alignx import models
-            from alignx.generate.local import LocalGenerator
+    local = LocalGenerator.load(config.model, device=config.device, dtype=config.dtype, batch_size=config.batch_size,
+                                progress=config.progress)
+    return local, local.loaded
 
-            self.loaded = models.load(config.model, device=config.device, dtype=config.dtype)
-            self.local = LocalGenerator(self.loaded, batch_size=config.batch_size, progress=config.progress)
 
-    @property
-    def tokens_generated(self) -> int:
-        return (self.upstream or self.local).tokens_generated
+def load_scorer(config: GenerateConfig, loaded: LoadedModel | None) -> ScoredModel:
+    """The model best-of-N scores with: the generating one, or --model loaded for it (upstream)."""
+    from alignx import models
+    from alignx.eval.evaluator import scored
 
-    def generate(self, messages: Sequence[Messages], ids: Sequence[str], sampling: Sampling,
-                 description: str) -> Iterator[tuple[int, Generated | Exception]]:
-        if self.upstream is not None:
-            yield from self.upstream.generate(messages, sampling, seed=self.config.seed, ids=ids)
-            return
-        from alignx.prompts import render
-
-        prompts = [render(self.loaded.tokenizer, m) for m in messages]
-        for batch in self.local.generate(prompts, sampling, seed=self.config.seed, ids=ids, description=description):
-            yield from batch
-
-    def scorer(self):
-        """The model best-of-N scores with: the loaded one, or --model loaded for it (upstream)."""
-        from alignx.eval.evaluator import scored
-
-        if self.loaded is None:
-            from alignx import models
-
-            self.loaded = models.load(self.config.model, device=self.config.device, dtype=self.config.dtype)
-        return scored(self.loaded, self.config.model, batch_size=self.config.batch_size, progress=False)
-
-    def close(self) -> None:
-        if self.upstream is not None:
-            self.upstream.close()
+    if loaded is None:
+        loaded = models.load(config.model, device=config.device, dtype=config.dtype)
+    return scored(loaded, config.model, batch_size=config.batch_size, progress=False)
 
 
 def _row(task: Task, sample: int, generated: Generated, **extra: Any) -> dict[str, Any]:
@@ -117,45 +97,43 @@ def _row(task: Task, sample: int, generated: Generated, **extra: Any) -> dict[st
             "response": generated.text, "tokens": generated.tokens, **extra}
 
 
-def run_plain(todo: list[tuple[Task, int]], backend: Backend, writer: GenerationWriter, sampling: Sampling,
-              summary: Summary) -> None:
+def run_plain(todo: list[tuple[Task, int]], generator: Generator, config: GenerateConfig, writer: GenerationWriter,
+              settings: Settings, summary: Summary) -> None:
     from alignx.generate.best_of import echoes_scaffold
 
     ids = [f"{task.key}:{sample}" for task, sample in todo]
-    for i, result in backend.generate([t.messages for t, _ in todo], ids, sampling, "generating"):
+    for i, result in generator.generate([t.messages for t, _ in todo], settings, ids=ids):
         task, sample = todo[i]
         if isinstance(result, Exception):
-            summary.failed.append(f"{record_prefix(backend.config.data, task.index + 1)}: {result}")
+            summary.failed.append(f"{record_prefix(config.data, task.index + 1)}: {result}")
             continue
         if writer.write(_row(task, sample, result)):
             summary.written += 1
             summary.echoed += echoes_scaffold(result.text)
 
 
-def run_best_of(todo: list[tuple[Task, int]], backend: Backend, writer: GenerationWriter, sampling: Sampling,
-                summary: Summary) -> None:
+def run_best_of(todo: list[tuple[Task, int]], generator: Generator, config: GenerateConfig,
+                writer: GenerationWriter, settings: Settings, summary: Summary, scorer: ScoredModel) -> None:
     """Chunks of rows: every candidate of the chunk generated together, then scored, then written."""
     from alignx.eval import rewards
     from alignx.eval.terms import RewardContext
-    from alignx.generate.best_of import candidate_sources, echoes_scaffold, pick_best
+    from alignx.generate.best_of import candidate_requests, candidate_sources, echoes_scaffold, pick_best
 
-    config = backend.config
     reward = rewards.get(config.reward)
     sources = candidate_sources(config.best_of, config.candidates)
-    scorer = backend.scorer()
     chunk = max(1, (max(config.batch_size, config.workers if config.upstream else 1) + len(sources) - 1)
                 // len(sources))
     for at in range(0, len(todo), chunk):
         rows = todo[at:at + chunk]
         messages, ids, owners = [], [], []
         for r, (task, sample) in enumerate(rows):
-            for j, source in enumerate(sources):
-                messages.append(task.messages if source == "persona" else universal_messages(task.record.prompt))
-                ids.append(f"{task.key}:{sample}:{j}")
-                owners.append((r, j))
+            messages += candidate_requests(task.messages, universal_messages(task.record.prompt), sources)
+            ids += [f"{task.key}:{sample}:{j}" for j in range(len(sources))]
+            owners += [(r, j) for j in range(len(sources))]
         got: dict[tuple[int, int], Generated] = {}
         errors: dict[int, str] = {}
-        for i, result in backend.generate(messages, ids, sampling, f"best-of-{config.best_of} candidates"):
+        for i, result in generator.generate(messages, settings, ids=ids,
+                                            description=f"best-of-{config.best_of} candidates"):
             if isinstance(result, Exception):
                 errors[owners[i][0]] = str(result)
             else:
@@ -193,15 +171,18 @@ def run_generate(config: GenerateConfig) -> None:
         todo = [(t, s) for t in tasks for s in range(config.samples) if (t.key, s) not in writer.done]
         summary.already = len(tasks) * config.samples - len(todo)
         if todo:
-            sampling = Sampling(config.max_new_tokens, config.temperature, config.top_k, config.top_p)
-            backend = Backend(config)
+            settings = Settings(config.max_new_tokens, config.temperature, config.top_k, config.top_p, config.seed)
+            generator, loaded = load_generator(config)
             start = time.perf_counter()
             try:
-                (run_best_of if config.best_of > 1 else run_plain)(todo, backend, writer, sampling, summary)
+                if config.best_of > 1:
+                    run_best_of(todo, generator, config, writer, settings, summary, load_scorer(config, loaded))
+                else:
+                    run_plain(todo, generator, config, writer, settings, summary)
             finally:
                 summary.seconds = time.perf_counter() - start
-                summary.tokens = backend.tokens_generated
-                backend.close()
+                summary.tokens = generator.tokens_generated
+                generator.close()
     report(config, summary)
 
 

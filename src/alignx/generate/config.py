@@ -13,11 +13,10 @@ from typing import Any
 
 from alignx.errors import OptionError
 from alignx.models import DTYPES
+from alignx.openai_server import DEFAULT_KEY_ENV
 from alignx.options import check_options, parse_option
 from alignx.personas import Persona
 from alignx.prompts import PromptKind
-
-DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 
 
 class Candidates(str, Enum):

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 from alignx.errors import UserError
 from alignx.judge.prompt import Messages, correction_messages, parse_verdict, prompt_version
+from alignx.openai_server import DEFAULT_KEY_ENV, Server, Tally, answer_text, answered, connect
+from alignx.reask import Unreadable, ask_until_read
 
 # The words a local judge may answer, with the spellings whose first token counts for each.
 ANSWER_WORDS = {"A": ("A", " A"), "B": ("B", " B"), "tie": ("tie", " tie", "Tie", " Tie")}
@@ -55,9 +57,7 @@ def split_judge_spec(spec: str) -> tuple[str, str]:
 class OpenAIJudge:
     """One chat call per ordered pair at temperature 0; `connect` builds a checked one."""
 
-    def __init__(self, server: Any, *, spec: str, workers: int, retries: int):
-        from alignx.openai_server import Tally  # openai loads only when a judge asks a server
-
+    def __init__(self, server: Server, *, spec: str, workers: int, retries: int):
         self.server, self.model, self.spec = server, server.model, spec
         self.workers, self.retries = workers, retries  # our re-asks of unreadable answers; the client has its own
         self.url = server.url
@@ -67,8 +67,6 @@ class OpenAIJudge:
     def connect(cls, model: str, *, spec: str, base_url: str | None, api_key: str | None, key_env: str,
                 workers: int, timeout: float, retries: int) -> OpenAIJudge:
         """A client for `model` at `base_url` (None: the OpenAI API), checked by listing the server's models."""
-        from alignx.openai_server import connect
-
         server = connect(model, base_url=base_url, api_key=api_key, key_env=key_env, timeout=timeout,
                          retries=retries, error=JudgeError, label=spec, url_option="--judge-url")
         return cls(server, spec=spec, workers=workers, retries=retries)
@@ -78,8 +76,6 @@ class OpenAIJudge:
         return f"judge:openai:{self.model}@{self.url}#prompt-{prompt_version()}"
 
     def judge(self, chats: Sequence[Messages]) -> Iterator[tuple[int, dict[str, Any]]]:
-        from alignx.openai_server import answered
-
         yield from answered(self._judge_one, chats, workers=self.workers, name="alignx-judge")
 
     def close(self) -> None:
@@ -87,32 +83,22 @@ class OpenAIJudge:
 
     def _judge_one(self, messages: Messages) -> dict[str, Any]:
         """Ask, re-asking up to `retries` times while the answer does not read; then unparsed, with the answers."""
-        from alignx.openai_server import RequestFailed  # openai loads only when a judge asks a server
+        asked = ask_until_read(self._chat, messages, read_verdict, lambda text, _: correction_messages(messages, text),
+                               retries=self.retries, stats=self.stats, unreadable="unparsed")
+        return {"answers": asked.answers, "verdict": asked.value, "error": asked.error}
 
-        answers: list[str] = []
-        asked = messages
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.stats.add("re-asked")
-            try:
-                text = self._chat(asked)
-            except RequestFailed as e:
-                self.stats.add("failed")
-                return {"answers": answers, "verdict": None, "error": str(e)}
-            answers.append(text)
-            verdict = parse_verdict(text)
-            if verdict is not None:
-                return {"answers": answers, "verdict": verdict, "error": None}
-            asked = correction_messages(messages, text)
-        self.stats.add("unparsed")
-        tries = "once" if self.retries == 0 else f"{self.retries + 1} times"
-        return {"answers": answers, "verdict": None, "error": f"unparsed: no A, B or tie in the answer (asked {tries})"}
-
-    def _chat(self, messages: Messages) -> str:
-        from alignx.openai_server import answer_text
-
+    def _chat(self, messages: Messages) -> tuple[str, int]:
+        """The answer at temperature 0 (the judge counts no tokens)."""
         self.stats.add("requests")
-        return answer_text(self.server.create(messages=messages, temperature=0))
+        return answer_text(self.server.create(messages=messages, temperature=0)), 0
+
+
+def read_verdict(text: str) -> str:
+    """The verdict an answer names; Unreadable when it names none."""
+    verdict = parse_verdict(text)
+    if verdict is None:
+        raise Unreadable("unparsed: no A, B or tie in the answer")
+    return verdict
 
 
 # ---------------------------------------------------------------- local
@@ -250,7 +236,7 @@ def _folder_fingerprint(path: str) -> str:
     return f"{path}~{hashlib.sha256(repr(entries).encode()).hexdigest()[:12]}"
 
 
-def load_judge(spec: str, *, url: str | None = None, key_env: str = "OPENAI_API_KEY", workers: int = 8,
+def load_judge(spec: str, *, url: str | None = None, key_env: str = DEFAULT_KEY_ENV, workers: int = 8,
                timeout: float = 60.0, retries: int = 2, device: str | None = None, dtype: str | None = None,
                batch_size: int = 8) -> Judge:
     """The judge `spec` names, checked: JudgeError (one line naming the spec) when it cannot be used."""

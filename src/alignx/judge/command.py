@@ -18,6 +18,7 @@ from alignx.judge.pairs import JUDGE_PERSONAS, Pair
 from alignx.judge.prompt import content_key, judge_messages
 from alignx.judge.verdicts import ORDERS, Summary, combine, side_of, summarize
 from alignx.models import DTYPES
+from alignx.openai_server import DEFAULT_KEY_ENV
 from alignx.options import check_options
 
 CALIBRATIONS_KEY = "calibrations"  # cache key (under the judge's identity) of its stored calibrations
@@ -35,7 +36,7 @@ class JudgeConfig:
     judge_url: str | None = field(default=None, metadata={
         "help": "Base URL of the OpenAI-compatible server of openai:MODEL, e.g. http://127.0.0.1:8080/v1.",
         "default_text": "the OpenAI API"})
-    judge_key_env: str = field(default="OPENAI_API_KEY", metadata={
+    judge_key_env: str = field(default=DEFAULT_KEY_ENV, metadata={
         "help": "Environment variable holding the openai judge's API key."})
     judge_persona: str = field(default="auto", metadata={"choices": JUDGE_PERSONAS, 
         "help": "What the judge reads about the user: auto (the ground-truth persona or profile when the record "
@@ -102,7 +103,7 @@ def run_judge(config: JudgeConfig) -> dict[str, Any]:
 def judge(config: JudgeConfig, judge_backend: Any = None) -> dict[str, Any]:
     """The report of one run (what `--output` writes); `judge_backend` replaces loading `config.judge`."""
     from alignx import registry
-    from alignx.annotate.cache import AnswerCache
+    from alignx.answer_cache import AnswerCache
     from alignx.judge.backends import load_judge
     from alignx.judge.pairs import calibration_pairs, generation_pairs
 

@@ -1,15 +1,14 @@
-"""The FastAPI application factory: the store, the chat backend's and annotator's lifetimes, error bodies, routes.
+"""The FastAPI application factory: the store, the chat model's and annotator's lifetimes, error bodies, routes.
 
-`create_app(config, backend=..., annotator=...)` wires a MemoryStore (opened now, so a bad --db fails
-at once), a chat backend and an annotator (each an instance, or a factory called at startup so the model
-loads before the first request; without `annotator=`, `config.annotator` names one and `load_annotator`
-loads it). The annotator runs in an `InferenceWorker` thread from startup to shutdown.
+`create_app(config, chat=..., annotator=...)` wires a MemoryStore (opened now, so a bad --db fails at once),
+the chat model (`alignx serve` loads it with `load_chat` before uvicorn starts; None: no chat) and an
+annotator (without `annotator=`, `config.annotator` names one and `load_annotator` loads it at startup).
+The annotator runs in an `InferenceWorker` thread from startup to shutdown; both are closed at shutdown.
 Error bodies are `{"detail": "<one line>"}` (a 413 from FastAPI's body limit may be plain text).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -19,8 +18,9 @@ from fastapi.responses import JSONResponse
 
 from alignx.annotate.base import Annotator
 from alignx.errors import UserError
+from alignx.generation.base import GenerationError
 from alignx.serve import chat_routes, routes
-from alignx.serve.chat import BackendError, ChatBackend
+from alignx.serve.chat import ChatModel
 from alignx.serve.config import ServeConfig
 from alignx.serve.inference import InferenceWorker
 from alignx.serve.memory import GuardError
@@ -55,23 +55,20 @@ def _detail(status_code: int):
 def create_app(
     config: ServeConfig,
     *,
-    backend: ChatBackend | Callable[[], ChatBackend] | None = None,
+    chat: ChatModel | None = None,
     store: MemoryStore | None = None,
-    annotator: Annotator | Callable[[], Annotator] | None = None,
+    annotator: Annotator | None = None,
 ) -> FastAPI:
     store = store or MemoryStore(config.db)
-    if annotator is None and config.annotator is not None:
-        def annotator() -> Annotator:
-            from alignx.annotate.spec import load_annotator
-
-            return load_annotator(config, device=config.device)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if callable(backend) and not hasattr(backend, "complete"):
-            app.state.backend = backend()  # load the model before the first request is accepted
-        if annotator is not None:
-            loaded = annotator() if callable(annotator) and not hasattr(annotator, "annotate") else annotator
+        loaded = annotator
+        if loaded is None and config.annotator is not None:
+            from alignx.annotate.spec import load_annotator
+
+            loaded = load_annotator(config, device=config.device)  # before the first request is accepted
+        if loaded is not None:
             app.state.inference = InferenceWorker(loaded, store)
             app.state.inference.start()  # queues what a previous run left unexplained
         try:
@@ -81,8 +78,8 @@ def create_app(
                 app.state.inference.stop()
                 app.state.inference.annotator.close()
                 app.state.inference = None
-            if app.state.backend is not None:
-                app.state.backend.close()
+            if app.state.chat is not None:
+                app.state.chat.close()
             store.close()
 
     # max_body_size: FastAPI answers 413 past the limit, with or without a Content-Length header.
@@ -90,14 +87,14 @@ def create_app(
                   max_body_size=config.max_body_bytes)
     app.state.config = config
     app.state.store = store
-    app.state.backend = backend if hasattr(backend, "complete") else None
+    app.state.chat = chat
     app.state.inference = None  # set at startup when there is an annotator
 
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(GuardError, _guard)
     app.add_exception_handler(UserError, _detail(422))  # anything else is a bug: 500 and a logged traceback
     app.add_exception_handler(UnknownUser, _detail(404))
-    app.add_exception_handler(BackendError, _detail(502))
+    app.add_exception_handler(GenerationError, _detail(502))  # a UserError too: this handler is the closer one
 
     # Registered on the app's own router rather than included: since FastAPI 0.137 an included router
     # is one opaque node in app.routes (which tests walk), and copying the routes of a module-level

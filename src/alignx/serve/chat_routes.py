@@ -1,7 +1,7 @@
 """The OpenAI-compatible routes: `/v1/models` and `/v1/chat/completions`, plain or streamed (SSE).
 
 A completion is personalized from the caller's memory: the profile and recent history go into
-the prompt the chat backend sees (`chat.personalize`); `add_routes` at the end is the path table.
+the prompt the chat model sees (`chat.personalize`); `add_routes` at the end is the path table.
 """
 
 from __future__ import annotations
@@ -16,29 +16,30 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import StreamingResponse
 
+from alignx.generation.base import Delta, Generated, GenerationError, Settings, generate_each
 from alignx.personas import PersonaView
 from alignx.prompts import Messages
 from alignx.serve.auth import Caller, open_user
-from alignx.serve.chat import BackendError, ChatBackend, Completion, Delta, GenParams, personalize, stated_text
+from alignx.serve.chat import ChatModel, personalize, stated_text
 from alignx.serve.config import ServeConfig
-from alignx.serve.deps import Backend, Config, Store
+from alignx.serve.deps import Chat, Config, Store
 from alignx.serve.memory import Event, UserProfile, build_profile, history_view
 from alignx.serve.schemas import ChatRequest
 from alignx.space import dimension
 
 
-def models(_: Caller, backend: Backend) -> dict[str, Any]:
-    name = backend.name if backend is not None else None
+def models(_: Caller, chat: Chat) -> dict[str, Any]:
+    name = chat.name if chat is not None else None
     return {"object": "list", "data": [{"id": n, "object": "model", "owned_by": "alignx"}
                                        for n in dict.fromkeys(("default", name)) if n]}
 
 
-def chat(body: ChatRequest, caller: Caller, config: Config, store: Store, backend: Backend):
-    if backend is None:
+def chat_completions(body: ChatRequest, caller: Caller, config: Config, store: Store, chat: Chat):
+    if chat is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "this server has no chat backend")
-    if not backend.accepts(body.model):
+    if not chat.accepts(body.model):
         raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            f"model {body.model!r} is not served here; use 'default' or {backend.name!r}")
+                            f"model {body.model!r} is not served here; use 'default' or {chat.name!r}")
     if caller.is_admin and not body.user:
         raise HTTPException(422, "body.user: with the admin token, name the user whose memory to use")
     user_id = open_user(caller, caller.user_id or body.user, store)
@@ -50,22 +51,19 @@ def chat(body: ChatRequest, caller: Caller, config: Config, store: Store, backen
     messages = _personalized(body, events, config)
     extra = body.model_dump(exclude={"messages", "stream", "max_tokens", "max_completion_tokens", "temperature",
                                      "top_p", "user", "personalize", "n"})
-    params = GenParams(max_tokens, body.temperature, body.top_p, extra)
+    settings = Settings(max_tokens, body.temperature, top_p=body.top_p, extra=extra)
     meta = {"user_id": user_id, "mode": "universal" if not body.personalize else config.mode}
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-    if config.best_of > 1 and body.personalize and hasattr(backend, "rank"):
-        done = _best_of(body, events, config, backend, messages, params, meta)
-        if done is not None:
-            if body.stream:
-                return StreamingResponse(_sse(_Answered(backend.name, done), messages, params, ident, created, meta),
-                                         media_type="text/event-stream",
-                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-            return _completion(done, ident, created, backend.name, meta)
+    done = None
+    if config.best_of > 1 and body.personalize and chat.ranker is not None:
+        done = _best_of(body, events, config, chat, messages, settings, meta)
     if body.stream:
-        return StreamingResponse(_sse(backend, messages, params, ident, created, meta),
-                                 media_type="text/event-stream",
+        deltas = _deltas_of(done) if done is not None else chat.generator.stream(messages, settings)
+        return StreamingResponse(_sse(chat.name, deltas, ident, created, meta), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    return _completion(backend.complete(messages, params), ident, created, backend.name, meta)
+    if done is None:
+        [done] = generate_each(chat.generator, [messages], settings)
+    return _completion(done, ident, created, chat.name, meta)
 
 
 def _personalized(body: ChatRequest, events: list[Event], config: ServeConfig) -> Messages:
@@ -82,12 +80,14 @@ def _view(events: list[Event], config: ServeConfig, profile: UserProfile) -> Per
     return replace(history_view(events, config.history_items), stated=stated_text(stated))
 
 
-def _best_of(body: ChatRequest, events: list[Event], config: ServeConfig, backend: ChatBackend, messages: Messages,
-             params: GenParams, meta: dict[str, Any]) -> Completion | None:
+def _best_of(body: ChatRequest, events: list[Event], config: ServeConfig, chat: ChatModel, messages: Messages,
+             settings: Settings, meta: dict[str, Any]) -> Generated | None:
     """The best of `config.best_of` sampled candidates, persona and universal prompts alternating, under the
     zero-shot reward of the user's memory (scaffold echoes last); None when the memory gives it nothing to read."""
     from alignx.eval import rewards
     from alignx.eval.terms import RewardContext
+    from alignx.generate.best_of import candidate_requests, candidate_sources
+    from alignx.generate.config import Candidates
     from alignx.personas import Persona
     from alignx.prompts import PromptKind
 
@@ -103,30 +103,26 @@ def _best_of(body: ChatRequest, events: list[Event], config: ServeConfig, backen
     if not terms:
         return None
     universal = _personalized(body.model_copy(update={"personalize": False}), events, config)
-    sampled = replace(params, temperature=params.temperature or 0.9, top_p=params.top_p or 0.95)
-    candidates = [backend.complete(messages if j % 2 == 0 else universal, sampled) for j in range(config.best_of)]
-    pick = backend.rank([c.text for c in candidates], terms)
-    meta["best_of"] = {"n": config.best_of, "chosen_from": "persona" if pick.index % 2 == 0 else "universal",
+    sampled = replace(settings, temperature=settings.temperature or 0.9, top_p=settings.top_p or 0.95)
+    sources = candidate_sources(config.best_of, Candidates.BOTH)
+    candidates = generate_each(chat.generator, candidate_requests(messages, universal, sources), sampled)
+    pick = chat.ranker.rank([c.text for c in candidates], terms)
+    meta["best_of"] = {"n": config.best_of, "chosen_from": sources[pick.index],
                        "rewards": [round(r, 4) for r in pick.rewards]}
     return candidates[pick.index]
 
 
-class _Answered:
-    """A finished completion in the shape `_sse` streams from."""
-
-    def __init__(self, name: str, done: Completion):
-        self.name, self.done = name, done
-
-    def stream(self, messages: Messages, params: GenParams) -> Iterator[Delta]:
-        yield Delta(self.done.text)
-        yield Delta("", self.done.finish_reason)
+def _deltas_of(done: Generated) -> Iterator[Delta]:
+    """A finished answer in the shape `_sse` streams from."""
+    yield Delta(done.text)
+    yield Delta("", done.finish_reason)
 
 
-def _completion(done: Completion, ident: str, created: int, model: str, meta: dict[str, Any]) -> dict[str, Any]:
+def _completion(done: Generated, ident: str, created: int, model: str, meta: dict[str, Any]) -> dict[str, Any]:
     usage = None
-    if done.prompt_tokens is not None and done.completion_tokens is not None:
-        usage = {"prompt_tokens": done.prompt_tokens, "completion_tokens": done.completion_tokens,
-                 "total_tokens": done.prompt_tokens + done.completion_tokens}
+    if done.prompt_tokens is not None:
+        usage = {"prompt_tokens": done.prompt_tokens, "completion_tokens": done.tokens,
+                 "total_tokens": done.prompt_tokens + done.tokens}
     return {
         "id": ident, "object": "chat.completion", "created": created, "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": done.text},
@@ -135,23 +131,22 @@ def _completion(done: Completion, ident: str, created: int, model: str, meta: di
     }
 
 
-def _sse(backend: ChatBackend, messages, params: GenParams, ident: str, created: int,
-         meta: dict[str, Any]) -> Iterator[str]:
+def _sse(model: str, deltas: Iterator[Delta], ident: str, created: int, meta: dict[str, Any]) -> Iterator[str]:
     """OpenAI's streaming format: a role chunk, content chunks, a finish chunk, then `data: [DONE]`."""
 
     def chunk(delta: dict[str, str], finish: str | None = None) -> str:
-        body = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": backend.name,
+        body = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], "alignx": meta}
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
     try:
-        for delta in backend.stream(messages, params):
+        for delta in deltas:
             if delta.text:
                 yield chunk({"content": delta.text})
             if delta.finish_reason:
                 yield chunk({}, delta.finish_reason)
-    except BackendError as e:  # the status line is already sent; report in-band as OpenAI servers do
+    except GenerationError as e:  # the status line is already sent; report in-band as OpenAI servers do
         yield f"data: {json.dumps({'error': {'message': str(e), 'type': 'backend_error'}})}\n\n"
     yield "data: [DONE]\n\n"
 
@@ -159,4 +154,4 @@ def _sse(backend: ChatBackend, messages, params: GenParams, ident: str, created:
 def add_routes(router: APIRouter) -> None:
     """Put these routes on `router`, the app's own (see create_app)."""
     router.get("/v1/models")(models)
-    router.post("/v1/chat/completions")(chat)
+    router.post("/v1/chat/completions")(chat_completions)

@@ -13,7 +13,7 @@ import typer
 
 from alignx.errors import OptionError
 from alignx.options import options_command
-from alignx.serve.config import ADMIN_TOKEN_ENV, NOT_OPTIONS, UPSTREAM_KEY_ENV, ServeConfig
+from alignx.serve.config import ADMIN_TOKEN_ENV, NOT_OPTIONS, ServeConfig
 
 
 def run(config: ServeConfig) -> None:
@@ -22,22 +22,25 @@ def run(config: ServeConfig) -> None:
     if not admin_token:
         raise OptionError(f"set {ADMIN_TOKEN_ENV} to the admin token (it creates users), e.g. "
                           f"export {ADMIN_TOKEN_ENV}=$(python -c 'import secrets; print(secrets.token_urlsafe())')")
-    config = dataclasses.replace(config, admin_token=admin_token, upstream_api_key=os.environ.get(UPSTREAM_KEY_ENV))
+    config = dataclasses.replace(config, admin_token=admin_token)
     import uvicorn
     from sqlalchemy.engine import make_url
 
     from alignx.annotate.spec import load_annotator
     from alignx.serve.app import create_app
-    from alignx.serve.chat import make_backend
+    from alignx.serve.chat import load_chat
+    from alignx.serve.store import MemoryStore
 
-    # Loaded (and checked) here, before uvicorn, so a folder that is no inferencer or an unreachable server
-    # is a one-line error rather than a failed startup.
+    # Opened and loaded (and checked) here, before uvicorn, so a bad --db, a folder that is no inferencer or an
+    # unreachable server is a one-line error rather than a failed startup; the database first, as it is quickest.
+    store = MemoryStore(config.db)
     annotator = load_annotator(config, device=config.device) if config.annotator else None
-    app = create_app(config, backend=(lambda: make_backend(config)) if config.chat else None, annotator=annotator)
+    chat = load_chat(config) if config.chat else None
+    app = create_app(config, chat=chat, store=store, annotator=annotator)
     shown_db = make_url(config.db).render_as_string(hide_password=True)
-    backend = "none" if not config.chat else (f"upstream {config.upstream}" if config.upstream
+    answers = "none" if not config.chat else (f"upstream {config.upstream}" if config.upstream
                                               else f"local {config.model}")
-    typer.echo(f"alignx serve: http://{config.host}:{config.port}/  db {shown_db}  chat {backend}  "
+    typer.echo(f"alignx serve: http://{config.host}:{config.port}/  db {shown_db}  chat {answers}  "
                f"mode {config.mode}  guard {','.join(map(str, config.guarded)) or 'none'}  "
                f"annotator {config.annotator or 'none'}", err=True)
     # uvicorn stops accepting on SIGINT/SIGTERM and lets running requests finish (bounded) before exiting.

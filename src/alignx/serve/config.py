@@ -13,6 +13,7 @@ from pathlib import Path
 from alignx.annotate.spec import AnnotatorSettings
 from alignx.errors import OptionError
 from alignx.models import DTYPES
+from alignx.openai_server import DEFAULT_KEY_ENV
 from alignx.prompts import PromptKind
 from alignx.space import N_DIMENSIONS
 
@@ -20,7 +21,6 @@ from alignx.space import N_DIMENSIONS
 DEFAULT_GUARDED = (40, 42, 43)
 ADMIN_TOKEN_ENV = "ALIGNX_ADMIN_TOKEN"
 GUARD_ENV = "ALIGNX_GUARD"
-UPSTREAM_KEY_ENV = "ALIGNX_UPSTREAM_API_KEY"
 DB_ENV = "ALIGNX_DB"
 UNTRAINED_BEST_OF = 4  # candidates per personalized answer of an untrained local model (docs/generate.md)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -67,7 +67,7 @@ def parse_guard(text: str) -> tuple[int, ...]:
 
 
 # Fields that are not command-line options: secrets come from the environment, limits from code.
-NOT_OPTIONS = ("upstream_api_key", "upstream_timeout", "max_tokens_limit", "history_items", "admin_token",
+NOT_OPTIONS = ("upstream_timeout", "upstream_retries", "max_tokens_limit", "history_items", "admin_token",
                "max_body_bytes")
 
 
@@ -94,8 +94,10 @@ class ServeConfig(AnnotatorSettings):
         "help": "Local model: 'default' (embedded), a hub id or a folder (a training output too); with "
                 "--upstream, the upstream model name."})
     upstream: str | None = field(default=None, metadata={
-        "help": "Base URL of an OpenAI-compatible server (vLLM, llama.cpp), e.g. http://127.0.0.1:8080/v1; "
-                f"its key from ${UPSTREAM_KEY_ENV}."})
+        "help": "Base URL of an OpenAI-compatible server (vLLM, llama.cpp), e.g. http://127.0.0.1:8080/v1, to "
+                "answer with instead of the local model."})
+    upstream_key_env: str = field(default=DEFAULT_KEY_ENV, metadata={
+        "help": "Environment variable holding the upstream's API key (a local server needs none)."})
     chat: bool = field(default=True, metadata={"help": "--no-chat: memory endpoints only, no model loaded."})
     max_tokens: int = field(default=128, metadata={"help": "Completion length when a request names none."})
     device: str | None = field(default=None, metadata={
@@ -116,8 +118,8 @@ class ServeConfig(AnnotatorSettings):
                 "untrained model echoes the ICA scaffold; a trained adapter (alignx train) reads it."})
     log_level: str = field(default="info", metadata={"choices": LOG_LEVELS, "help": "uvicorn log level."})
     # not options (NOT_OPTIONS)
-    upstream_api_key: str | None = None
-    upstream_timeout: float = 120.0
+    upstream_timeout: float = 120.0  # seconds per upstream answer
+    upstream_retries: int = 2  # the client's, after a 429 / 5xx / timeout, with its backoff
     max_tokens_limit: int = 1024  # largest max_tokens a request may ask for
     history_items: int = 4  # ICA: most recent UGC and feedback items shown, each
     admin_token: str | None = None

@@ -1,7 +1,7 @@
-"""What the app holds in `app.state` (config, store, chat backend, inference worker) as per-request dependencies.
+"""What the app holds in `app.state` (config, store, chat model, inference worker) as per-request dependencies.
 
 `create_app` sets the state; routes and auth declare `config: Config`, `store: Store`,
-`backend: Backend` or `inference: Inference` instead of reaching into `request.app.state` themselves.
+`chat: Chat` or `inference: Inference` instead of reaching into `request.app.state` themselves.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from alignx.serve.chat import ChatBackend
+from alignx.serve.chat import ChatModel
 from alignx.serve.config import ServeConfig
 from alignx.serve.inference import InferenceWorker
 from alignx.serve.store import MemoryStore
@@ -24,9 +24,9 @@ def app_store(request: Request) -> MemoryStore:
     return request.app.state.store
 
 
-def app_backend(request: Request) -> ChatBackend | None:
-    """The chat backend, or None when the server has none (set at startup when given a factory)."""
-    return request.app.state.backend
+def app_chat(request: Request) -> ChatModel | None:
+    """The chat model, or None when the server has none (--no-chat)."""
+    return request.app.state.chat
 
 
 def app_inference(request: Request) -> InferenceWorker | None:
@@ -36,5 +36,5 @@ def app_inference(request: Request) -> InferenceWorker | None:
 
 Config = Annotated[ServeConfig, Depends(app_config)]
 Store = Annotated[MemoryStore, Depends(app_store)]
-Backend = Annotated[ChatBackend | None, Depends(app_backend)]
+Chat = Annotated[ChatModel | None, Depends(app_chat)]
 Inference = Annotated[InferenceWorker | None, Depends(app_inference)]

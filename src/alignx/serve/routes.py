@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from alignx.serve.auth import Admin, Caller, UserId
 from alignx.serve.config import ServeConfig
-from alignx.serve.deps import Backend, Config, Inference, Store
+from alignx.serve.deps import Chat, Config, Inference, Store
 from alignx.serve.inference import InferenceWorker
 from alignx.serve.memory import Event, EventKind, build_profile, check_edit, guarded_negatives
 from alignx.serve.schemas import ContentIn, DemographicIn, FeedbackIn, NewUser, ProfileEdit
@@ -31,11 +31,11 @@ def page() -> str:
     return resources.files("alignx.serve").joinpath("static", "index.html").read_text(encoding="utf-8")
 
 
-def healthz(config: Config, store: Store, backend: Backend, inference: Inference) -> dict[str, Any]:
+def healthz(config: Config, store: Store, chat: Chat, inference: Inference) -> dict[str, Any]:
     store.ping()
-    chat = backend.name if backend is not None else None
+    model = chat.name if chat is not None else None
     annotator = inference.spec if inference is not None else None
-    return {"status": "ok", "database": store.backend, "chat": chat, "mode": config.mode, "annotator": annotator}
+    return {"status": "ok", "database": store.backend, "chat": model, "mode": config.mode, "annotator": annotator}
 
 
 def space(config: Config) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Answers already paid for: an SQLite file keyed on (annotator identity, item content hash).
+"""Answers already paid for: an SQLite file keyed on (asker identity, item content hash), shared by the
+annotators, the judge and the dataset builder.
 
 Every answer is committed as it arrives (WAL, so a commit is cheap), so a run that is killed
 resumes by asking only for what was never answered. Failures are not stored: a rerun tries them
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 CACHE_ENV = "ALIGNX_ANNOTATION_CACHE"
+CACHE_HELP = {"help": "SQLite file of answers already given (resume, reruns).",
+              "default_text": f"annotations.sqlite in the user cache folder, or ${CACHE_ENV}"}
 SCHEMA = """CREATE TABLE IF NOT EXISTS answers (
     identity TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, created REAL NOT NULL,
     PRIMARY KEY (identity, key))"""

@@ -1,0 +1,179 @@
+"""`LocalGenerator`: a transformers model in this process, batched (left padding, KV cache) or streamed.
+
+`generate_kwargs` is the one place `Settings` become `model.generate` arguments (EOS ids, the model without
+one included, padding, greedy or sampled). Requests are sorted longest-first (an out-of-memory shows on the
+first batch, and batches hold prompts of similar length, so little padding) and generated `batch_size` at a
+time; each batch draws from its own seed (`Settings.seed_for` of its ids). One use of the model at a time
+(`lock`): concurrent generations would only share the cores.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from alignx.generation.base import Delta, Generated, GenerationError, Settings
+from alignx.models import LoadedModel
+from alignx.prompts import Messages
+
+
+def eos_ids(loaded: LoadedModel) -> list[int]:
+    """The token ids that end an answer: the generation config's and the tokenizer's; [] for a model with none."""
+    eos = loaded.model.generation_config.eos_token_id
+    ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+    if loaded.tokenizer.eos_token_id is not None:
+        ids.add(loaded.tokenizer.eos_token_id)
+    return sorted(ids)
+
+
+def generate_kwargs(loaded: LoadedModel, settings: Settings) -> dict[str, Any]:
+    """The `model.generate` arguments of `settings`; greedy unsets the checkpoint's sampling defaults."""
+    stop = eos_ids(loaded)
+    pad = loaded.tokenizer.pad_token_id
+    kwargs: dict[str, Any] = {"max_new_tokens": settings.max_new_tokens, "use_cache": True,
+                              "eos_token_id": stop or None,
+                              "pad_token_id": pad if pad is not None else stop[0] if stop else 0}
+    if settings.sampling:
+        kwargs.update(do_sample=True, temperature=settings.temperature, top_k=settings.top_k or None,
+                      top_p=settings.top_p if settings.top_p is not None else 1.0)
+    else:
+        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+    return kwargs
+
+
+def finish(loaded: LoadedModel, new_tokens: list[int], settings: Settings, prompt_tokens: int) -> Generated:
+    """One row's answer from its new tokens, cut after the first EOS (later positions are padding)."""
+    stop = set(eos_ids(loaded))
+    end = next((i + 1 for i, t in enumerate(new_tokens) if t in stop), None)
+    reason = "stop" if end is not None or len(new_tokens) < settings.max_new_tokens else "length"
+    end = end if end is not None else len(new_tokens)
+    return Generated(loaded.tokenizer.decode(new_tokens[:end], skip_special_tokens=True), end, reason, prompt_tokens)
+
+
+class _Cancel:
+    """A StoppingCriteria-shaped callable: stops a streamed generation once its reader has gone."""
+
+    def __init__(self):
+        self.event = threading.Event()
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+class LocalGenerator:
+    """Generates with one loaded model; `load` loads it from a model spec."""
+
+    def __init__(self, loaded: LoadedModel, *, name: str, batch_size: int = 8, progress: bool = True):
+        self.loaded, self.name, self.batch_size, self.progress = loaded, name, batch_size, progress
+        self.where = f"local model {name}"
+        self.lock = threading.Lock()  # one use of the model at a time; a scorer sharing the weights takes it too
+        self.tokens_generated = 0
+        self.seconds = 0.0
+
+    @classmethod
+    def load(cls, spec: str, *, device: str | None = None, dtype: str | None = None, batch_size: int = 8,
+             progress: bool = True) -> LocalGenerator:
+        from alignx.models import DEFAULT_MODEL, EMBEDDED_NAME, load
+
+        name = EMBEDDED_NAME if spec == DEFAULT_MODEL else spec
+        return cls(load(spec, device=device, dtype=dtype), name=name, batch_size=batch_size, progress=progress)
+
+    def _encode(self, messages: Messages) -> list[int]:
+        from alignx.prompts import render
+
+        # The chat template already writes any BOS the model expects.
+        return self.loaded.tokenizer(render(self.loaded.tokenizer, messages), add_special_tokens=False)["input_ids"]
+
+    def generate(self, requests: Sequence[Messages], settings: Settings, *, ids: Sequence[str] | None = None,
+                 description: str = "generating") -> Iterator[tuple[int, Generated]]:
+        """(index, Generated) for every request, a batch at a time, longest prompts first."""
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        if not requests:
+            return
+        ids = list(ids) if ids is not None else [str(i) for i in range(len(requests))]
+        encoded = [self._encode(m) for m in requests]
+        order = sorted(range(len(requests)), key=lambda i: -len(encoded[i]))
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TextColumn("{task.fields[rate]} tok/s"), TimeElapsedColumn(),
+                       console=Console(stderr=True), disable=not self.progress, transient=False)
+        start, tokens_at_start = time.perf_counter(), self.tokens_generated
+        with bar:
+            task = bar.add_task(description, total=len(requests), rate="-")
+            for at in range(0, len(order), self.batch_size):
+                batch = order[at:at + self.batch_size]
+                results = self._batch([encoded[i] for i in batch], settings, settings.seed_for([ids[i] for i in batch]))
+                self.tokens_generated += sum(g.tokens for g in results)
+                elapsed = time.perf_counter() - start
+                rate = (self.tokens_generated - tokens_at_start) / elapsed if elapsed > 0 else 0.0
+                bar.update(task, advance=len(batch), rate=f"{rate:,.0f}")
+                yield from zip(batch, results, strict=True)
+        self.seconds += time.perf_counter() - start
+
+    def _batch(self, rows: list[list[int]], settings: Settings, seed: int | None) -> list[Generated]:
+        """One left-padded batch through `model.generate`."""
+        import torch
+
+        kwargs = generate_kwargs(self.loaded, settings)
+        width = max(map(len, rows))
+        input_ids = torch.full((len(rows), width), kwargs["pad_token_id"], dtype=torch.long)  # (B, T), left-padded
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for row, tokens in enumerate(rows):
+            input_ids[row, width - len(tokens):] = torch.tensor(tokens)
+            mask[row, width - len(tokens):] = 1
+        device = self.loaded.device
+        with self.lock, torch.inference_mode():
+            if seed is not None:
+                torch.manual_seed(seed)
+            out = self.loaded.model.generate(input_ids=input_ids.to(device), attention_mask=mask.to(device), **kwargs)
+        new = out[:, width:].tolist()  # (B, T_new); rows that stopped early are padded
+        return [finish(self.loaded, new[row], settings, len(tokens)) for row, tokens in enumerate(rows)]
+
+    def stream(self, messages: Messages, settings: Settings) -> Iterator[Delta]:
+        """The answer as it is generated (`TextIteratorStreamer`, generation in a thread); a reader that stops
+        reading stops the generation at its next token."""
+        import torch
+        from transformers import StoppingCriteriaList, TextIteratorStreamer
+
+        prompt = self._encode(messages)
+        inputs = torch.tensor([prompt], device=self.loaded.device)  # (1, T)
+        kwargs = generate_kwargs(self.loaded, settings)
+        streamer = TextIteratorStreamer(self.loaded.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        cancel = _Cancel()
+        result: dict[str, Any] = {}
+
+        def run():
+            try:
+                with self.lock, torch.inference_mode():
+                    if settings.seed is not None:
+                        torch.manual_seed(settings.seed_for([]))
+                    result["out"] = self.loaded.model.generate(
+                        input_ids=inputs, attention_mask=torch.ones_like(inputs), **kwargs, streamer=streamer,
+                        stopping_criteria=StoppingCriteriaList([cancel]))
+            except BaseException as e:  # surfaced to the reader below
+                result["error"] = e
+                streamer.end()
+
+        thread = threading.Thread(target=run, name="alignx-generate", daemon=True)
+        thread.start()
+        try:
+            for text in streamer:
+                if text:
+                    yield Delta(text)
+        finally:
+            cancel.event.set()  # a reader that went away stops the generation at the next token
+            if threading.current_thread() is not thread:  # the garbage collector may close us from any thread
+                thread.join()
+        if "error" in result:
+            raise GenerationError(f"{self.where}: generation failed: {result['error']}") from result["error"]
+        done = finish(self.loaded, result["out"][0, len(prompt):].tolist(), settings, len(prompt))
+        self.tokens_generated += done.tokens
+        yield Delta("", done.finish_reason)
+
+    def close(self) -> None:
+        pass
