@@ -2,7 +2,6 @@
 
 import json
 import threading
-import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -13,14 +12,14 @@ GOOD = '{"dimensions": [{"index": 3, "pole": "positive"}, {"index": 17, "pole": 
 HOLD_LIMIT = 60.0  # a held answer goes out after this long anyway: it bounds a hang, it proves nothing
 
 
-def answer(text, delay=0.0, hold=None):
-    """An answer `text`, sent after `delay` seconds (simulated latency: assert nothing about time on it) or, when
-    `hold` is set, once `hold` (a threading.Event or Barrier) lets the request's thread through."""
-    return {"status": 200, "content": text, "delay": delay, "hold": hold}
+def answer(text, hold=None):
+    """An answer `text`, sent at once or, when `hold` is set, once `hold` (a threading.Event or Barrier) lets the
+    request's thread through."""
+    return {"status": 200, "content": text, "hold": hold}
 
 
 def error(status, message="error"):
-    return {"status": status, "message": message, "delay": 0.0, "hold": None}
+    return {"status": status, "message": message, "hold": None}
 
 
 class FakeServer:
@@ -65,7 +64,6 @@ class FakeServer:
                         # An Event: until the test sets it. A Barrier: until all its parties wait (a broken or
                         # timed-out one raises here, and the request gets no answer at all).
                         step["hold"].wait(HOLD_LIMIT)
-                    time.sleep(step["delay"])
                     if step["status"] != 200:
                         return self.reply(step["status"], {"error": {"message": step["message"]}})
                     self.reply(200, {

@@ -22,7 +22,7 @@ class Settings:
 
     max_new_tokens: int
     temperature: float | None = 0.0  # 0: greedy; None: greedy locally, the server's default upstream
-    top_k: int = 0  # 0: every token
+    top_k: int | None = None  # 0: every token; None: the checkpoint's own default locally, none upstream
     top_p: float | None = 1.0  # None: 1.0 locally, the server's default upstream
     # None: unseeded. Else each batch (local) or request (upstream) draws from a seed derived from this one and
     # its requests' ids (`seed_for`), so a rerun of the same requests draws the same texts.

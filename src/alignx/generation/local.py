@@ -36,8 +36,10 @@ def generate_kwargs(loaded: LoadedModel, settings: Settings) -> dict[str, Any]:
                               "eos_token_id": stop or None,
                               "pad_token_id": pad if pad is not None else stop[0] if stop else 0}
     if settings.sampling:
-        kwargs.update(do_sample=True, temperature=settings.temperature, top_k=settings.top_k or None,
+        kwargs.update(do_sample=True, temperature=settings.temperature,
                       top_p=settings.top_p if settings.top_p is not None else 1.0)
+        if settings.top_k is not None:  # else the checkpoint's generation config decides, as the service always did
+            kwargs["top_k"] = settings.top_k or None
     else:
         kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
     return kwargs
