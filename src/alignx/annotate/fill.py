@@ -13,14 +13,14 @@ import dataclasses
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from alignx.annotate.base import Annotation, Annotator, AnnotatorError, Item, item_key, record_items, with_directions
 from alignx.annotate.cache import AnswerCache
+from alignx.progress import ProgressBar
 from alignx.records import Record
 
 DESCRIBE_KEY = "describe:"
@@ -58,26 +58,6 @@ class FillSummary:
         return out
 
 
-@contextmanager
-def _progress(total: int, description: str, enabled: bool) -> Iterator[Any]:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[rate]} items/s"), TimeElapsedColumn(),
-                        console=Console(stderr=True), disable=not enabled)
-    start = time.perf_counter()
-    with progress:
-        task = progress.add_task(description, total=total, rate="-")
-
-        def advance() -> None:
-            progress.advance(task)
-            done = progress.tasks[task].completed
-            progress.update(task, rate=f"{done / max(time.perf_counter() - start, 1e-9):,.1f}")
-
-        yield advance
-
-
 def fill_directions(records: Sequence[Record], annotator: Annotator, cache: AnswerCache, *,
                     overwrite: bool = False, progress: bool = True,
                     summary: FillSummary | None = None) -> tuple[list[Record], FillSummary]:
@@ -97,7 +77,7 @@ def fill_directions(records: Sequence[Record], annotator: Annotator, cache: Answ
     summary.from_cache += len(answers)
     pending = [(key, item) for key, item in wanted.items() if key not in answers]
     start = time.perf_counter()
-    with _progress(len(pending), f"annotating with {annotator.spec}", progress) as advance:
+    with ProgressBar(f"annotating with {annotator.spec}", len(pending), unit="items", enabled=progress) as bar:
         for index, annotation in annotator.annotate([item for _, item in pending]):
             key = pending[index][0]
             summary.tokens += annotation.tokens
@@ -107,7 +87,7 @@ def fill_directions(records: Sequence[Record], annotator: Annotator, cache: Answ
                 cache.put(annotator.identity, key, _cached(annotation))
                 answers[key] = annotation.direction
                 summary.annotated += 1
-            advance()
+            bar.advance()
     summary.seconds += time.perf_counter() - start
     filled = []
     for record in records:
@@ -144,7 +124,7 @@ def fill_descriptions(records: Sequence[Record], annotator: Annotator, cache: An
             return i, None, str(e)
 
     pending = [i for i in todo if i not in texts]
-    with _progress(len(pending), f"describing with {annotator.spec}", progress) as advance, \
+    with ProgressBar(f"describing with {annotator.spec}", len(pending), unit="items", enabled=progress) as bar, \
             ThreadPoolExecutor(max(1, workers)) as pool:
         for i, text, error in pool.map(ask, pending):
             if text:
@@ -152,7 +132,7 @@ def fill_descriptions(records: Sequence[Record], annotator: Annotator, cache: An
                 texts[i] = text
             else:
                 summary.describe_failed[error or "empty answer"] += 1
-            advance()
+            bar.advance()
     summary.described += len(texts)
     return [dataclasses.replace(r, demographic=texts[i]) if i in texts else r for i, r in enumerate(records)], summary
 

@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from alignx.progress import ProgressBar
 from alignx.records import CHOSEN, COMMENT, DEMOGRAPHIC, DIRECTION, PAIR, PROMPT, REJECTED, UGC, Choice, Comment, Record
 from alignx.space import N_DIMENSIONS
 
@@ -201,7 +202,7 @@ def build_dataset(events: pa.Table, folder: Path, options: BuildOptions, *, sour
     slow = options.format == "parquet" or (annotation is not None and (annotation.directions or annotation.describe))
     writer = _Writer(folder, options.format)
     try:
-        with _progress(stats.users_seen, progress) as advance:
+        with ProgressBar("building", stats.users_seen, unit="users", enabled=progress) as bar:
             first = 0
             while first < len(starts):
                 last = int(np.searchsorted(bounds, bounds[first] + BATCH_EVENTS, side="right")) - 1
@@ -218,7 +219,7 @@ def build_dataset(events: pa.Table, folder: Path, options: BuildOptions, *, sour
                     _write_slow(plans, batch, writer, stats, annotation)
                 else:
                     _write_fast(plans, batch, writer, stats)
-                advance(last - first)
+                bar.advance(last - first)
                 first = last
     finally:
         writer.close()
@@ -433,24 +434,3 @@ class _Writer:
         for f in self.files.values():
             f.close()
         self.files.clear()
-
-
-class _progress:
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.enabled = total, enabled
-
-    def __enter__(self) -> Callable[[int], None]:
-        if not self.enabled:
-            return lambda n: None
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.bar = Progress(TextColumn("building"), BarColumn(), MofNCompleteColumn(), TextColumn("users"),
-                            TimeElapsedColumn(), console=Console(stderr=True))
-        self.bar.__enter__()
-        task = self.bar.add_task("build", total=self.total)
-        return lambda n: self.bar.advance(task, n)
-
-    def __exit__(self, *exc) -> None:
-        if self.enabled:
-            self.bar.__exit__(*exc)

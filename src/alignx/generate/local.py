@@ -77,8 +77,8 @@ class LocalGenerator:
                  description: str = "generating") -> Iterator[list[tuple[int, Generated]]]:
         """Per batch, [(index into `prompts`, Generated)]; every index once, longest prompts first."""
         import torch
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from alignx.progress import ProgressBar
 
         if not prompts:
             return
@@ -88,12 +88,9 @@ class LocalGenerator:
         order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
         kwargs = generate_kwargs(self.loaded, sampling)
         pad, stop = kwargs["pad_token_id"], set(kwargs["eos_token_id"])
-        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TextColumn("{task.fields[rate]} tok/s"), TimeElapsedColumn(),
-                       console=Console(stderr=True), disable=not self.progress, transient=False)
-        start, tokens_at_start = time.perf_counter(), self.tokens_generated
+        bar = ProgressBar(description, len(prompts), unit="tok", enabled=self.progress)
+        start = time.perf_counter()
         with bar, torch.inference_mode():
-            task = bar.add_task(description, total=len(prompts), rate="-")
             for at in range(0, len(order), self.batch_size):
                 batch = order[at:at + self.batch_size]
                 width = max(len(encoded[i]) for i in batch)
@@ -106,9 +103,8 @@ class LocalGenerator:
                 out = model.generate(input_ids=input_ids.to(device), attention_mask=mask.to(device), **kwargs)
                 new = out[:, width:].tolist()  # (B, T_new); rows that stopped early are padded
                 results = [(i, finish(self.loaded, new[row], stop)) for row, i in enumerate(batch)]
-                self.tokens_generated += sum(g.tokens for _, g in results)
-                elapsed = time.perf_counter() - start
-                rate = (self.tokens_generated - tokens_at_start) / elapsed if elapsed > 0 else 0.0
-                bar.update(task, advance=len(batch), rate=f"{rate:,.0f}")
+                tokens = sum(g.tokens for _, g in results)
+                self.tokens_generated += tokens
+                bar.advance(len(batch), work=tokens)
                 yield results
         self.seconds += time.perf_counter() - start

@@ -152,8 +152,7 @@ def judge(config: JudgeConfig, judge_backend: Any = None) -> dict[str, Any]:
 def _judge_all(backend: Any, pairs: list[Pair], cache: Any, *, progress: bool) -> tuple[list[dict], int]:
     """Per pair {order: judgment with the messages sent}, answered from the cache where it can be; the number
     of ordered judgments that came from the cache. Only read verdicts are stored (a rerun re-asks the rest)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from alignx.progress import ProgressBar
 
     chats = []  # (pair index, order, messages, cache key)
     for i, pair in enumerate(pairs):
@@ -170,16 +169,13 @@ def _judge_all(backend: Any, pairs: list[Pair], cache: Any, *, progress: bool) -
             out[i][order] = {"messages": messages, **stored[key], "cached": True}
         else:
             todo.append((i, order, messages, key))
-    bar = Progress(TextColumn("judging"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=Console(stderr=True), disable=not progress or not todo)
-    with bar:
-        task = bar.add_task("judging", total=len(todo))
+    with ProgressBar("judging", len(todo), enabled=progress and bool(todo)) as bar:
         for index, result in backend.judge([messages for _, _, messages, _ in todo]) if todo else ():
             i, order, messages, key = todo[index]
             if result["verdict"] is not None:
                 cache.put(identity, key, result)
             out[i][order] = {"messages": messages, **result, "cached": False}
-            bar.advance(task)
+            bar.advance()
     return out, len(chats) - len(todo)
 
 

@@ -24,6 +24,7 @@ from alignx.space import UnknownDimension, parse_dimensions
 DPO_LEARNING_RATE = 5e-7
 SFT_LEARNING_RATE = 2e-5
 LORA_LEARNING_RATE = 1e-3
+TRAIN_DTYPES = ("fp32", "float32", "bf16", "bfloat16")
 
 
 class Method(str, Enum):
@@ -115,8 +116,11 @@ class TrainConfig:
                                                               "names, e.g. q_proj,v_proj."})
 
     # Hardware, checkpoints, logs
-    bf16: bool = field(default=False, metadata={"help": "bf16 mixed precision (GPUs; also CPUs with bf16 "
-                                                "instructions). The shipped accelerate configs turn it on."})
+    dtype: str | None = field(default=None, metadata={
+        "help": "fp32 | bf16: bf16 is mixed precision (GPUs; also CPUs with bf16 instructions).",
+        "default_text": "fp32, or bf16 where an accelerate config asks (the shipped GPU configs do)"})
+    device: str | None = field(default=None, metadata={"help": "cpu | cuda (each process takes its own GPU).",
+                                                       "default_text": "cuda if any, else cpu"})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute activations to save memory."})
     save_steps: int = field(default=500, metadata={"help": "Checkpoint every N optimizer steps."})
     save_total_limit: int | None = field(default=None, metadata={"default_text": "all", "help": "Keep only the "
@@ -133,6 +137,7 @@ class TrainConfig:
                                                   "options that would change the run are refused."})
     overwrite: bool = field(default=False, metadata={"help": "Discard a previous run in --output (its checkpoints "
                                                      "and log)."})
+    progress: bool = field(default=True, metadata={"help": "Show a progress bar on stderr."})
 
     def __post_init__(self) -> None:
         self.method = Method.parse(self.method).value
@@ -172,6 +177,10 @@ class TrainConfig:
                 raise OptionError(f"--exclude-dimensions: {e}") from None
         if self.resume and self.overwrite:
             raise OptionError("--resume continues the run in --output and --overwrite discards it; pass one")
+        if self.dtype is not None and self.dtype.lower() not in TRAIN_DTYPES:
+            raise OptionError(f"--dtype {self.dtype!r}: training runs in fp32 or bf16 mixed precision; pass one")
+        if self.device is not None and self.device not in ("cpu", "cuda"):
+            raise OptionError(f"--device {self.device!r}: pass cpu or cuda (processes take their own GPUs)")
         if self.precompute_ref_log_probs and not self.method_enum.is_dpo:
             raise OptionError("--precompute-ref-log-probs is for DPO (--method ica|pba); SFT has no reference model")
 
@@ -208,8 +217,8 @@ class TrainConfig:
 
 
 # Options that may differ between a run and its --resume without changing what is trained.
-RESUME_FREE = frozenset({"resume", "overwrite", "report_to", "save_steps", "save_total_limit", "logging_steps",
-                         "dataset_num_proc"})
+RESUME_FREE = frozenset({"resume", "overwrite", "progress", "device", "report_to", "save_steps", "save_total_limit",
+                         "logging_steps", "dataset_num_proc"})
 
 
 def resume_mismatches(saved: dict[str, Any], current: TrainConfig) -> list[str]:
