@@ -141,6 +141,12 @@ DTYPES = {"fp32": "float32", "float32": "float32", "bf16": "bfloat16", "bfloat16
           "fp16": "float16", "float16": "float16"}
 
 
+def check_dtype(dtype: str | None) -> None:
+    """OptionError for a --dtype that is not one of DTYPES (None: the default, always fine)."""
+    if dtype is not None and dtype.lower() not in DTYPES:
+        raise OptionError(f"--dtype {dtype!r} is unknown; choose one of fp32, bf16, fp16")
+
+
 def pick_device(device: str | None = None):
     """`device` as a torch.device (default: cuda when present); OptionError for a name torch does not know
     or a CUDA device on a machine without one."""

@@ -38,6 +38,7 @@ def run_history_size_command(config: HistorySizeConfig) -> None:
     from alignx.analyze.plots import plot_history_size
 
     require_matplotlib()
+    config.refuse_existing(NAME)
     report = run_history_size(config)
     lines = [f"k = 0: {report['k0']}"]
     for series, body in report["series"].items():
@@ -53,6 +54,7 @@ def run_controllability_command(config: ControllabilityConfig) -> None:
     from alignx.analyze.plots import plot_controllability
 
     require_matplotlib()
+    config.refuse_existing(NAME)
     report = run_controllability(config)
     overall = report["overall"]
     lines = [f"{overall['cases']} cases on {len(report['dimensions'])} dimensions: "
@@ -70,6 +72,7 @@ def run_novel_command(config: NovelConfig) -> None:
     from alignx.analyze.plots import plot_novel
 
     require_matplotlib()
+    config.refuse_existing(NAME)
     report = run_novel(config)
     lines = [f"unseen ({report['unseen_from']}): {', '.join(str(d['index']) for d in report['unseen'])}"]
     lines += [f"{name}: {_interval(body)} (n = {body['n']})" for name, body in report["groups"].items()]

@@ -42,7 +42,7 @@ def load_evaluator(settings: AnalyzeSettings) -> Evaluator:
     from alignx.distributed import is_main
 
     return Evaluator.load(settings.model, batch_size=settings.batch_size, progress=settings.progress and is_main(),
-                          dtype=settings.dtype)
+                          dtype=settings.dtype, device=settings.device)
 
 
 def margin(example: dict[str, Any]) -> float:

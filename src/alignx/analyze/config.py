@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 
 from alignx.errors import OptionError
 from alignx.eval.settings import EvalSettings, RewardSettings, RunSettings
@@ -20,6 +21,8 @@ class AnalyzeSettings(RewardSettings, RunSettings):
 
     output: str = field(kw_only=True, metadata={
         "short": "-o", "help": "Folder for the report NAME.json and its plot NAME.png (NAME: the analysis)."})
+    overwrite: bool = field(default=False, kw_only=True, metadata={"help": "Replace an existing NAME.json and "
+                                                                   "NAME.png in --output."})
 
     def __post_init__(self) -> None:
         RewardSettings.__post_init__(self)
@@ -38,6 +41,13 @@ class AnalyzeSettings(RewardSettings, RunSettings):
         return {"data": self.data, "split": self.split, "limit": self.limit, "model": self.model,
                 "reward": self.reward, "reference": self.reference, "beta": self.beta, "seed": self.seed,
                 "bootstrap": self.bootstrap, "dtype": self.dtype}
+
+    def refuse_existing(self, name: str) -> None:
+        """OptionError when this analysis's report or plot is already in --output and --overwrite is off."""
+        from alignx.outputs import refuse_existing
+
+        out = Path(self.output)
+        refuse_existing([out / f"{name}.json", out / f"{name}.png"], self.overwrite)
 
 
 class HistoryReading(str, Enum):

@@ -14,6 +14,7 @@ import typer
 
 from alignx.annotate.spec import AnnotatorSettings
 from alignx.errors import OptionError
+from alignx.models import check_dtype
 from alignx.sources import EVAL_SPLIT, FILE_SUFFIXES
 
 CACHE_HELP = {"help": "SQLite file of answers already given (resume, reruns).",
@@ -28,21 +29,24 @@ class AnnotatorRun(AnnotatorSettings):
     limit: int | None = field(default=None, metadata={"help": "The first N records only.", "default_text": "all"})
     device: str | None = field(default=None, metadata={"help": "torch device of a local inferencer.",
                                                        "default_text": "cuda if any, else cpu"})
+    dtype: str | None = field(default=None, metadata={"help": "fp32 | bf16 | fp16 of a local inferencer.",
+                                                      "default_text": "bf16 where the hardware has it, else fp32"})
     progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
 
     def __post_init__(self):
         self.check_annotator()
         if self.limit is not None and self.limit < 1:
             raise OptionError(f"--limit must be at least 1, got {self.limit}")
+        check_dtype(self.dtype)
 
 
 @dataclass(kw_only=True)
 class AnnotateConfig(AnnotatorRun):
-    data: str = field(metadata={"argument": True, "help": "demo, a .json/.jsonl/.parquet file, a folder or a "
-                                                           "hub dataset id."})
+    data: str = field(metadata={"help": "demo, a .json/.jsonl/.parquet file, a folder or a hub dataset id."})
     output: str = field(metadata={"short": "-o", "help": "File to write (.jsonl, .json or .parquet), atomically."})
     split: str | None = field(default=None, metadata={"help": "Split to read when DATA has several."})
-    overwrite: bool = field(default=False, metadata={"help": "Replace directions that are already there too."})
+    overwrite: bool = field(default=False, metadata={"help": "Replace an existing --output file."})
+    reannotate: bool = field(default=False, metadata={"help": "Replace directions that are already there too."})
     describe: bool = field(default=False, metadata={
         "help": "Also write 'Demographic Information' where it is missing, from the user's history (openai "
                 "backend)."})
@@ -59,6 +63,7 @@ class AnnotatorEvalConfig(AnnotatorRun):
     split: str | None = field(default=None, metadata={"help": "Split to read when DATA has several.",
                                                       "default_text": EVAL_SPLIT})
     output: str | None = field(default=None, metadata={"short": "-o", "help": "JSON file for the report."})
+    overwrite: bool = field(default=False, metadata={"help": "Replace an existing --output report."})
 
 
 def run_annotate(config: AnnotateConfig) -> None:
@@ -67,24 +72,26 @@ def run_annotate(config: AnnotateConfig) -> None:
     from alignx.annotate.cache import AnswerCache
     from alignx.annotate.fill import FillSummary, fill_descriptions, fill_directions
     from alignx.annotate.spec import load_annotator
+    from alignx.outputs import refuse_existing
     from alignx.records import write_records
 
+    refuse_existing(config.output, config.overwrite)  # the answer cache makes a rerun after a failure cheap
     records = registry.load(config.data, config.split, config.limit, default_split="")  # several: say which
-    annotator = load_annotator(config, device=config.device)
+    annotator = load_annotator(config, device=config.device, dtype=config.dtype)
     summary = FillSummary()
     try:
         with AnswerCache(config.cache) as cache:
             if config.describe:
                 records, _ = fill_descriptions(records, annotator, cache, progress=config.progress,
                                                workers=config.annotator_workers, summary=summary)
-            records, _ = fill_directions(records, annotator, cache, overwrite=config.overwrite,
+            records, _ = fill_directions(records, annotator, cache, overwrite=config.reannotate,
                                          progress=config.progress, summary=summary)
     finally:
         annotator.close()
     count = write_records(records, config.output)
     for line in summary.lines():
         typer.echo(line, err=True)
-    typer.echo(f"wrote {count} records to {config.output}", err=True)
+    typer.echo(f"wrote {count} records to {config.output}")
 
 
 def run_annotator_eval(config: AnnotatorEvalConfig) -> None:
@@ -97,9 +104,12 @@ def run_annotator_eval(config: AnnotatorEvalConfig) -> None:
     from alignx.annotate.check import agreement, agreement_table
     from alignx.annotate.spec import load_annotator
     from alignx.atomic import write_json
+    from alignx.outputs import refuse_existing
 
+    if config.output:
+        refuse_existing(config.output, config.overwrite)
     records = registry.load(config.data, config.split, config.limit)
-    annotator = load_annotator(config, device=config.device)
+    annotator = load_annotator(config, device=config.device, dtype=config.dtype)
     try:
         with AnswerCache(config.cache) as cache:
             report = agreement(records, annotator, cache, progress=config.progress)
@@ -109,7 +119,7 @@ def run_annotator_eval(config: AnnotatorEvalConfig) -> None:
     Console().print(agreement_table(report, title=f"{config.annotator} on {config.data}"))
     if config.output:
         write_json(config.output, report, indent=2)
-        typer.echo(f"report: {config.output}", err=True)
+        typer.echo(f"report: {config.output}")
 
 
 def run_train(config: Any) -> None:
@@ -121,4 +131,4 @@ def run_train(config: Any) -> None:
     held = metrics.get("held_out")
     scores = f", held-out macro-F1 {held['macro_f1']:.3f} on {metrics['held_out_items']} items" if held else ""
     typer.echo(f"trained on {metrics['train_items']} items in {metrics['train_seconds']:.0f} s{scores}; "
-               f"{config.output} (metrics.json)", err=True)
+               f"{config.output} (metrics.json)")

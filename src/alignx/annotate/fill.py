@@ -1,4 +1,4 @@
-"""`alignx annotate DATA`: fill every missing `Preference Direction` of a dataset through an annotator.
+"""`alignx annotate --data DATA`: fill every missing `Preference Direction` of a dataset through an annotator.
 
 Equal items (same texts) are asked once, answers come from the cache where an earlier run (or a
 killed one) already paid for them, and each new answer is cached the moment it arrives. Items that

@@ -57,6 +57,8 @@ class InferencerTrainConfig:
     limit: int | None = field(default=None, metadata={"help": "The first N records only.", "default_text": "all"})
     seed: int = field(default=0, metadata={"help": "Seed of the split, the head's initialisation and the order."})
     device: str | None = field(default=None, metadata={"help": "cpu, cuda or cuda:N.", "default_text": "cuda if any"})
+    dtype: str | None = field(default=None, metadata={
+        "help": "fp32 | bf16: bf16 is mixed precision.", "default_text": "bf16 where the hardware has it, else fp32"})
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing output folder."})
     progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
 
@@ -77,6 +79,8 @@ class InferencerTrainConfig:
             raise OptionError(f"--pole-weight must be positive, got {self.pole_weight}")
         if self.lora_rank < 1:
             raise OptionError(f"--lora-rank must be at least 1, got {self.lora_rank}")
+        if self.dtype is not None and self.dtype.lower() not in ("fp32", "float32", "bf16", "bfloat16"):
+            raise OptionError(f"--dtype {self.dtype!r}: training runs in fp32 or bf16 mixed precision; pass one")
         if Path(self.output).exists() and not self.overwrite:
             raise OptionError(f"--output {self.output} exists; pass --overwrite to replace it")
 
@@ -181,7 +185,10 @@ def run_inferencer_training(config: InferencerTrainConfig) -> dict[str, Any]:
     if device.type == "cpu":
         use_all_cores()
     model, tokenizer = _trainable_model(config)
-    bf16 = cpu_has_native_bf16() if device.type == "cpu" else torch.cuda.is_bf16_supported()
+    if config.dtype is not None:
+        bf16 = config.dtype.lower() in ("bf16", "bfloat16")
+    else:
+        bf16 = cpu_has_native_bf16() if device.type == "cpu" else torch.cuda.is_bf16_supported()
     started = time.perf_counter()
     with atomic_write(Path(config.output), directory=True) as tmp, tempfile.TemporaryDirectory() as scratch:
         args = TrainingArguments(

@@ -1,5 +1,5 @@
-"""`alignx judge A.jsonl B.jsonl --judge SPEC`: which generation file's responses the judge prefers for each user;
-`alignx judge --calibrate DATA --judge SPEC`: how often that judge agrees with the users' own choices.
+"""`alignx judge --a A.jsonl --b B.jsonl --judge SPEC`: which generation file's responses the judge prefers for each
+user; `alignx judge --calibrate --data DATA --judge SPEC`: how often that judge agrees with the users' own choices.
 
 Every ordered judgment is cached (identity of the judge + hash of the chat sent), so a rerun asks nothing;
 a calibration is stored under the judge's identity too, and every win-rate report of that judge carries it.
@@ -24,10 +24,9 @@ CALIBRATIONS_KEY = "calibrations"  # cache key (under the judge's identity) of i
 
 @dataclass(kw_only=True)
 class JudgeConfig:
-    a: str | None = field(default=None, metadata={"argument": True, "help": "Generation file A (.jsonl from "
-                                                  "`alignx generate`); leave out with --calibrate."})
-    b: str | None = field(default=None, metadata={"argument": True, "help": "Generation file B, over the same "
-                                                  "records as A."})
+    a: str | None = field(default=None, metadata={"help": "Generation file A (.jsonl from `alignx generate`); "
+                                                  "leave out with --calibrate."})
+    b: str | None = field(default=None, metadata={"help": "Generation file B, over the same records as A."})
     judge: str = field(default="local:default", metadata={
         "help": "openai:MODEL (an OpenAI-compatible server, see --judge-url) or local:SPEC (an alignx model spec: "
                 "default, a hub id, a folder)."})
@@ -39,13 +38,17 @@ class JudgeConfig:
     judge_persona: str = field(default="auto", metadata={
         "help": "What the judge reads about the user: auto (the ground-truth persona or profile when the record "
                 "has one, else the PAIR history) | profile | pair | ugc | demo | all."})
-    calibrate: str | None = field(default=None, metadata={
-        "help": "Judge DATA's own chosen / rejected pairs instead (both orders): the judge's agreement with the "
-                "users. DATA: demo, a benchmark, a file, a folder or a hub dataset id."})
-    split: str | None = field(default=None, metadata={"help": "Split of --calibrate DATA.", "default_text": "test"})
+    calibrate: bool = field(default=False, metadata={
+        "help": "Judge --data's own chosen / rejected pairs instead (both orders): the judge's agreement with the "
+                "users."})
+    data: str | None = field(default=None, metadata={
+        "help": "With --calibrate: demo, a benchmark, a file, a folder or a hub dataset id."})
+    split: str | None = field(default=None, metadata={"help": "Split of --data.", "default_text": "test"})
     limit: int | None = field(default=None, metadata={"help": "The first N records only.", "default_text": "all"})
     output: str | None = field(default=None, metadata={"short": "-o", "help": "JSON report with every judgment "
                                                        "(written atomically)."})
+    overwrite: bool = field(default=False, metadata={"help": "Replace an existing --output report (the judgments "
+                                                     "stay cached: a rerun asks nothing again)."})
     cache: str | None = field(default=None, metadata={
         "help": "SQLite file of judgments already made (reruns ask nothing again).",
         "default_text": "annotations.sqlite in the user cache folder, or $ALIGNX_ANNOTATION_CACHE"})
@@ -65,12 +68,16 @@ class JudgeConfig:
 
     def __post_init__(self) -> None:
         split_judge_spec(self.judge)
-        if self.calibrate is not None and (self.a or self.b):
-            raise OptionError("--calibrate judges DATA's own pairs; leave out the generation files A and B")
-        if self.calibrate is None and not (self.a and self.b):
-            raise OptionError("give two generation files A B to compare, or --calibrate DATA")
-        if self.calibrate is None and self.split is not None:
-            raise OptionError("--split is for --calibrate DATA; generation files name their own data and split")
+        if self.calibrate and (self.a or self.b):
+            raise OptionError("--calibrate judges --data's own pairs; leave out the generation files --a and --b")
+        if self.calibrate and self.data is None:
+            raise OptionError("--calibrate judges the pairs of --data; pass --data DATA")
+        if not self.calibrate and self.data is not None:
+            raise OptionError("--data is read by --calibrate; pass --calibrate, or --a and --b to compare generations")
+        if not self.calibrate and not (self.a and self.b):
+            raise OptionError("give two generation files --a A --b B to compare, or --calibrate --data DATA")
+        if not self.calibrate and self.split is not None:
+            raise OptionError("--split is for --calibrate --data DATA; generation files name their own data and split")
         if self.judge_persona not in JUDGE_PERSONAS:
             raise OptionError(f"unknown --judge-persona {self.judge_persona!r}; choose one of "
                               f"{', '.join(JUDGE_PERSONAS)}")
@@ -92,7 +99,10 @@ def run_judge(config: JudgeConfig) -> dict[str, Any]:
     from rich.console import Console
 
     from alignx.atomic import write_json
+    from alignx.outputs import refuse_existing
 
+    if config.output:
+        refuse_existing(config.output, config.overwrite)
     report = judge(config)
     table = report_table(report)
     console = Console()
@@ -103,7 +113,7 @@ def run_judge(config: JudgeConfig) -> dict[str, Any]:
     console.print(note, soft_wrap=True)
     if config.output:
         write_json(config.output, report)
-        Console(stderr=True).print(f"report: {config.output}")
+        print(f"report: {config.output}")
     return report
 
 
@@ -114,11 +124,11 @@ def judge(config: JudgeConfig, judge_backend: Any = None) -> dict[str, Any]:
     from alignx.judge.backends import load_judge
     from alignx.judge.pairs import calibration_pairs, generation_pairs
 
-    if config.calibrate is not None:
-        records = registry.load(config.calibrate, config.split, config.limit)
-        pairs = calibration_pairs(records, config.judge_persona, data=config.calibrate)
-        about: dict[str, Any] = {"data": config.calibrate, "split": config.split,
-                                 "data_key": registry.data_key(config.calibrate, config.split)}
+    if config.calibrate:
+        records = registry.load(config.data, config.split, config.limit)
+        pairs = calibration_pairs(records, config.judge_persona, data=config.data)
+        about: dict[str, Any] = {"data": config.data, "split": config.split,
+                                 "data_key": registry.data_key(config.data, config.split)}
     else:
         pairs, about = generation_pairs(config.a, config.b, config.judge_persona, limit=config.limit)
     backend = judge_backend or load_judge(
@@ -131,7 +141,7 @@ def judge(config: JudgeConfig, judge_backend: Any = None) -> dict[str, Any]:
             judgments, cached = _judge_all(backend, pairs, cache, progress=config.progress)
             identity = backend.identity
             summary = _summary(pairs, judgments, config)
-            mode = "calibration" if config.calibrate is not None else "pairwise"
+            mode = "calibration" if config.calibrate else "pairwise"
             report: dict[str, Any] = {
                 "mode": mode,
                 "judge": {"spec": config.judge, "identity": identity, "persona": config.judge_persona},
@@ -244,6 +254,6 @@ def report_table(report: dict[str, Any]):
                          f" n={c['n']}, {c['data']}{':' + c['split'] if c.get('split') else ''}, persona "
                          f"{c['persona']}); 0.5 is chance")
     else:
-        table.caption = (f"this judge has no calibration: run alignx judge --calibrate DATA --judge "
+        table.caption = (f"this judge has no calibration: run alignx judge --calibrate --data DATA --judge "
                          f"{report['judge']['spec']} to see whether it can tell the users' choices apart")
     return table

@@ -13,7 +13,7 @@ import typer
 
 from alignx.errors import OptionError
 from alignx.options import options_command
-from alignx.serve.config import ADMIN_TOKEN_ENV, NOT_OPTIONS, UPSTREAM_KEY_ENV, ServeConfig
+from alignx.serve.config import ADMIN_TOKEN_ENV, NOT_OPTIONS, ServeConfig
 
 
 def run(config: ServeConfig) -> None:
@@ -22,7 +22,8 @@ def run(config: ServeConfig) -> None:
     if not admin_token:
         raise OptionError(f"set {ADMIN_TOKEN_ENV} to the admin token (it creates users), e.g. "
                           f"export {ADMIN_TOKEN_ENV}=$(python -c 'import secrets; print(secrets.token_urlsafe())')")
-    config = dataclasses.replace(config, admin_token=admin_token, upstream_api_key=os.environ.get(UPSTREAM_KEY_ENV))
+    config = dataclasses.replace(config, admin_token=admin_token,
+                                 upstream_api_key=os.environ.get(config.upstream_key_env))
     import uvicorn
     from sqlalchemy.engine import make_url
 

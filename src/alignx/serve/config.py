@@ -93,8 +93,9 @@ class ServeConfig(AnnotatorSettings):
         "help": "Local model: 'default' (embedded), a hub id or a folder (a training output too); with "
                 "--upstream, the upstream model name."})
     upstream: str | None = field(default=None, metadata={
-        "help": "Base URL of an OpenAI-compatible server (vLLM, llama.cpp), e.g. http://127.0.0.1:8080/v1; "
-                f"its key from ${UPSTREAM_KEY_ENV}."})
+        "help": "Base URL of an OpenAI-compatible server (vLLM, llama.cpp), e.g. http://127.0.0.1:8080/v1."})
+    upstream_key_env: str = field(default=UPSTREAM_KEY_ENV, metadata={
+        "help": "Environment variable holding the --upstream server's API key."})
     chat: bool = field(default=True, metadata={"help": "--no-chat: memory endpoints only, no model loaded."})
     max_tokens: int = field(default=128, metadata={"help": "Completion length when a request names none."})
     device: str | None = field(default=None, metadata={
