@@ -32,6 +32,8 @@ class ReportConfig:
     dry_run: bool = field(default=False, metadata={
         "help": "Validate the spec, list its cells (and which are done in --output) and the models they need; "
                 "load no model and no data."})
+    overwrite: bool = field(default=False, metadata={
+        "help": "Replace the cells already in --output: score every cell again."})
     progress: bool = field(default=True, metadata={"help": "Show scoring progress bars on stderr."})
     device: str | None = field(default=None, metadata={
         "help": "torch device: cpu, cuda or cuda:N (the dtype is the spec's: it is part of what a cell measured).",
@@ -83,7 +85,8 @@ def run_report(config: ReportConfig, *, evaluator_cls: type[Evaluator] = Evaluat
     spec = load_spec(config.spec)
     cells = spec.cells()
     folder = Path(config.output) if config.output else None
-    status = {cell.file: cell_status(cell, folder, spec) for cell in cells}  # every process plans before scoring
+    reuse = None if config.overwrite else folder
+    status = {cell.file: cell_status(cell, reuse, spec) for cell in cells}  # every process plans before scoring
     if config.dry_run:
         dry_run(spec, cells, status, folder, console)
         return None

@@ -214,9 +214,9 @@ def run_training(config: TrainConfig, *, cache_dir: str | Path | None = None,
     import torch
     from accelerate import PartialState
 
+    checkpoint = check_output(config)  # before anything loads
     resolved, tokenizer = load_tokenizer(config)
     args = trainer_args(config, use_cpu=pick_device(config.device).type == "cpu")  # OptionError: no CUDA
-    checkpoint = check_output(config)
     PartialState().wait_for_everyone()  # every process has checked the folder before the main one writes to it
     out = Path(config.output)
     if args.process_index == 0:
