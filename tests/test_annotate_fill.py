@@ -86,9 +86,13 @@ def test_failed_items_keep_no_direction_are_reported_and_asked_again(tmp_path, w
     [record] = load_records(out)
     assert directions(record) == [None] * 4  # never a silent neutral
     server.default = answer(GOOD)
-    assert annotate(server, data, out, cache).exit_code == 0
+    resumed = annotate(server, data, out, cache)  # the same settings: the output is continued
+    assert resumed.exit_code == 0 and f"resuming {out}" in resumed.output
     assert len(server.requests) == 8
     assert directions(load_records(out)[0]) == [tuple(INFERRED)] * 4
+    assert annotate(server, data, out, cache).exit_code == 0 and len(server.requests) == 8  # nothing left to ask
+    other = annotate(server, data, out, cache, "--limit", "1")
+    assert other.exit_code == 2 and "with other settings; pass --overwrite" in other.output
 
 
 def test_describe_writes_missing_demographics_only(tmp_path, write_jsonl, server):
@@ -148,7 +152,8 @@ def test_backend_errors_are_one_line_and_keep_existing_output(tmp_path, write_js
         ([], "--annotator is required"),
     ]
     for options, expected in cases:
-        result = runner.invoke(app, ["annotate", "--data", str(data), "--output", str(out), "--no-progress", *options])
+        result = runner.invoke(app, ["annotate", "--data", str(data), "--output", str(out), "--overwrite", "--no-progress",
+                                     *options])
         assert result.exit_code == 2, (options, result.output)
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and expected in lines[0], (options, result.output)

@@ -28,7 +28,7 @@ LOADS_MODEL = {"eval", "demo", "train", "serve", "annotate", "annotate-train", "
                "generate", "report", "analyze-history-size", "analyze-controllability", "analyze-novel"}
 LOADS_NO_MODEL = {"validate", "profile"}
 QUICK = {"validate", "profile", "serve"}  # no progress bar: they read and print, or serve until stopped
-RESUMES = {"generate", "report", "train"}  # the work in --output is kept and continued (train: with --resume)
+RESUMES = {"generate", "report", "train", "annotate"}  # the work in --output is continued (train: with --resume)
 DTYPE_FROM_SPEC = {"report"}  # the spec names the dtype: it is part of what each cell measured
 
 
@@ -125,7 +125,8 @@ def test_one_progress_bar_and_closing_lines_on_stdout():
 
 
 def existing_output_cases(tmp_path: Path) -> dict[str, list[str]]:
-    """Per command that refuses an existing output, the arguments of a run whose --output is already there."""
+    """Per command, the arguments of a run whose --output is already there and was not made by this command
+    with these settings (for a command that resumes, an output it cannot continue)."""
     file = tmp_path / "there.json"
     file.write_text("{}")
     folder = tmp_path / "there"
@@ -151,11 +152,12 @@ def existing_output_cases(tmp_path: Path) -> dict[str, list[str]]:
 
 
 def test_an_existing_output_is_refused_without_overwrite_before_any_work(tmp_path):
-    """Every command with --output either resumes (RESUMES; their own tests check that finished work is not
-    redone) or refuses an existing output in one line, before it loads data or a model."""
+    """Every command with --output refuses, in one line and before it loads data or a model, an existing output
+    it cannot continue; those in RESUMES continue their own (their tests check that finished work is not redone:
+    test_generate, test_report, test_train, test_annotate_fill)."""
     cases = existing_output_cases(tmp_path)
     with_output = {name for name in ours() if "output" in config_of(name)[1]}
-    assert set(cases) | RESUMES - {"train"} == with_output and not set(cases) & (RESUMES - {"train"})
+    assert set(cases) | RESUMES == with_output
     (tmp_path / "there.jsonl").write_text("")
     pytest.importorskip("matplotlib")
     for name, args in cases.items():

@@ -45,7 +45,9 @@ class AnnotateConfig(AnnotatorRun):
     data: str = field(metadata={"help": "demo, a .json/.jsonl/.parquet file, a folder or a hub dataset id."})
     output: str = field(metadata={"short": "-o", "help": "File to write (.jsonl, .json or .parquet), atomically."})
     split: str | None = field(default=None, metadata={"help": "Split to read when DATA has several."})
-    overwrite: bool = field(default=False, metadata={"help": "Replace an existing --output file."})
+    overwrite: bool = field(default=False, metadata={
+        "help": "Replace an existing --output file (without it, one this command wrote with the same settings is "
+                "resumed)."})
     reannotate: bool = field(default=False, metadata={"help": "Replace directions that are already there too."})
     describe: bool = field(default=False, metadata={
         "help": "Also write 'Demographic Information' where it is missing, from the user's history (openai "
@@ -71,12 +73,16 @@ def run_annotate(config: AnnotateConfig) -> None:
     from alignx import registry
     from alignx.annotate.cache import AnswerCache
     from alignx.annotate.fill import FillSummary, fill_descriptions, fill_directions
+    from alignx.annotate.resume import resume_from, write_meta
     from alignx.annotate.spec import load_annotator
-    from alignx.outputs import refuse_existing
     from alignx.records import write_records
 
-    refuse_existing(config.output, config.overwrite)  # the answer cache makes a rerun after a failure cheap
-    records = registry.load(config.data, config.split, config.limit, default_split="")  # several: say which
+    source = resume_from(config)
+    if source is None:
+        records = registry.load(config.data, config.split, config.limit, default_split="")  # several: say which
+    else:
+        records = registry.load(source)
+        typer.echo(f"resuming {source}: {len(records)} records, only their missing directions asked", err=True)
     annotator = load_annotator(config, device=config.device, dtype=config.dtype)
     summary = FillSummary()
     try:
@@ -89,6 +95,7 @@ def run_annotate(config: AnnotateConfig) -> None:
     finally:
         annotator.close()
     count = write_records(records, config.output)
+    write_meta(config)
     for line in summary.lines():
         typer.echo(line, err=True)
     typer.echo(f"wrote {count} records to {config.output}")
