@@ -118,6 +118,12 @@ def test_eval_and_demo_commands_succeed_and_write_reports(tmp_path):
     result = runner.invoke(app, ["eval", "--persona", "demo", "--limit", "2", "--no-progress", "--output", str(report)])
     assert result.exit_code == 0, result.output
     assert json.loads(report.read_text())["n"] == 2 and f"report: {report}" in result.stdout
+    written = report.read_bytes()
+    again = runner.invoke(app, ["eval", "--persona", "demo", "--limit", "2", "--no-progress", "--output", str(report)])
+    assert again.exit_code == 0 and "holds this run already" in again.stdout and "alignment accuracy" not in again.stdout
+    assert report.read_bytes() == written  # nothing scored, nothing rewritten
+    other = runner.invoke(app, ["eval", "--persona", "pair", "--limit", "2", "--output", str(report)])
+    assert other.exit_code == 2 and "made with other settings; pass --overwrite" in other.stderr
     result = runner.invoke(app, ["demo", "--limit", "2", "--output", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
     from alignx.demo import demo_rows

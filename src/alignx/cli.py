@@ -135,11 +135,12 @@ def run_eval(config: EvalConfig) -> None:
 
     from alignx import distributed
     from alignx.eval.evaluator import evaluate
-    from alignx.eval.results import results_table, write_report
-    from alignx.outputs import refuse_existing
+    from alignx.eval.results import finished, results_table, write_report
 
-    if config.output:
-        refuse_existing(config.output, config.overwrite)
+    if config.output and (done := finished(config)):
+        typer.echo(f"report: {config.output} holds this run already (accuracy {done['accuracy']:.3f}, "
+                   f"n = {done['n']}); nothing scored; --overwrite scores it again")
+        return
     result = evaluate(config)
     if not distributed.is_main():  # every process scored its share of the batches; the main one reports
         return

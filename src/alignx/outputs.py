@@ -1,15 +1,18 @@
 """What a command does with an output that is already there (docs/cli.md, "Conventions").
 
-A command whose work is saved as it goes resumes it (generate, report, train --resume) and checks that the
-output was made with the same settings; every other command refuses to start unless `--overwrite`, so no
-finished result is ever replaced silently, and refuses before it loads a model, not after the work.
+A command whose work is saved as it goes resumes it (generate, report, annotate, train --resume); one whose
+report is written at the end finds it finished when the report records the settings of this run, and does
+nothing again (`finished_report`). Anything else there is refused unless `--overwrite`
+(`refuse_existing`), so no result is replaced silently, and the refusal comes before a model loads.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from alignx.errors import OptionError
 
@@ -22,3 +25,21 @@ def refuse_existing(paths: str | os.PathLike | Iterable[str | os.PathLike], over
     for path in [paths] if isinstance(paths, str | os.PathLike) else paths:
         if Path(path).exists():
             raise OptionError(f"{option} {path} exists; pass --overwrite to replace it, or choose another {option}")
+
+
+def finished_report(path: str | os.PathLike, overwrite: bool, expected: dict[str, Any],
+                    recorded: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any] | None:
+    """The JSON report at `path` when `recorded(report)` equals `expected` (this run is done already); None
+    when there is none, or with `overwrite`; OptionError when it was made otherwise or cannot be read."""
+    path = Path(path)
+    if overwrite or not path.exists():
+        return None
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        same = recorded(report) == expected
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        same = False
+    if not same:
+        raise OptionError(f"--output {path} exists, made with other settings; pass --overwrite to replace it, or "
+                          "choose another --output")
+    return report

@@ -30,6 +30,8 @@ from alignx.personas import PersonaError, persona_view
 from alignx.prompts import Messages, PromptKind
 from alignx.records import Record
 
+RECORDED_SETTINGS = ("persona", "prompt", "reward", "reference", "beta", "bootstrap", "seed")  # in every report
+
 
 @dataclass
 class EvalResult:
@@ -60,8 +62,7 @@ class EvalResult:
 
     def to_dict(self) -> dict[str, Any]:
         s = self.settings
-        settings = {name: getattr(s, name) for name in ("persona", "prompt", "reward", "reference", "beta",
-                                                        "bootstrap", "seed")}
+        settings = {name: getattr(s, name) for name in RECORDED_SETTINGS}
         return {
             "accuracy": self.accuracy,
             "n": self.n,

@@ -7,12 +7,24 @@ from collections.abc import Sequence
 
 from alignx.atomic import write_json
 from alignx.eval import rewards
-from alignx.eval.evaluator import EvalResult
+from alignx.eval.evaluator import RECORDED_SETTINGS, EvalResult
+from alignx.eval.settings import EvalConfig
 
 
 def write_report(result: EvalResult, path: str | os.PathLike) -> None:
     """Write the report atomically: a failed run never leaves half a file or clobbers an old one."""
     write_json(path, result.to_dict())
+
+
+def finished(config: EvalConfig) -> dict | None:
+    """The report at `--output` when it holds this very run (same data, model and settings): nothing to score
+    again. None when there is none or with --overwrite; OptionError when a report made otherwise is there."""
+    from alignx.outputs import finished_report
+
+    expected = {"data": config.data, "split": config.split, "limit": config.limit, "dtype": config.dtype,
+                "model": config.model, **{name: getattr(config, name) for name in RECORDED_SETTINGS}}
+    return finished_report(config.output, config.overwrite, expected,
+                           lambda report: {k: v for k, v in report["settings"].items() if k != "reference_model"})
 
 
 def results_table(results: Sequence[EvalResult], title: str | None = None):
