@@ -4,6 +4,7 @@ variant is scored with (so reward / reference pairings are checked exactly as `a
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -12,6 +13,8 @@ from alignx.errors import OptionError
 from alignx.eval.settings import EvalSettings, RewardSettings, RunSettings
 from alignx.options import parse_option
 from alignx.space import UnknownDimension, parse_dimensions
+
+RESULT_FREE = ("output", "overwrite", "progress", "device", "batch_size")  # how a run goes, not what it finds
 
 
 @dataclass
@@ -42,12 +45,19 @@ class AnalyzeSettings(RewardSettings, RunSettings):
                 "reward": self.reward, "reference": self.reference, "beta": self.beta, "seed": self.seed,
                 "bootstrap": self.bootstrap, "dtype": self.dtype}
 
-    def refuse_existing(self, name: str) -> None:
-        """OptionError when this analysis's report or plot is already in --output and --overwrite is off."""
-        from alignx.outputs import refuse_existing
+    def options(self) -> dict:
+        """The options the report depends on; it records them, so a rerun with the same finds it done."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in RESULT_FREE}
+
+    def finished(self, name: str) -> dict | None:
+        """This analysis's report in --output when it was made with these options (nothing to compute again);
+        None when there is none or with --overwrite; OptionError when a report or plot made otherwise is there."""
+        from alignx.outputs import finished_report, refuse_existing
 
         out = Path(self.output)
-        refuse_existing([out / f"{name}.json", out / f"{name}.png"], self.overwrite)
+        if not (out / f"{name}.json").exists():
+            refuse_existing(out / f"{name}.png", self.overwrite)
+        return finished_report(out / f"{name}.json", self.overwrite, self.options(), lambda report: report["options"])
 
 
 class HistoryReading(str, Enum):
