@@ -172,3 +172,57 @@ def test_the_conventions_page_is_linked_and_names_every_rule():
     assert "docs/cli.md" in readme
     for option in ("--data", "--overwrite", "--dtype", "--device", "--progress", "-key-env", "stdout", "stderr"):
         assert option in page, option
+
+
+SHELL_BLOCKS = ("", "bash", "sh", "shell", "console")
+SHELL_SEPARATORS = ("|", "&", "&&", ";", "||")
+
+
+def documented_invocations() -> list[tuple[str, list[str]]]:
+    """(where, argv) of every `alignx ...` line in the README's and docs' code blocks, continuation lines
+    joined, the shell's comments, pipes and environment assignments left out."""
+    import shlex
+
+    found = []
+    for page in [DOCS.parent / "README.md", *sorted(DOCS.glob("*.md"))]:
+        fenced = in_code = False
+        lines = page.read_text().splitlines()
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            if line.startswith("```"):
+                fenced = not fenced
+                in_code = fenced and line[3:].strip() in SHELL_BLOCKS
+            elif in_code and re.search(r"(^|/|\s)alignx \w", line) and not line.lstrip().startswith("#"):
+                start = i
+                while line.rstrip().endswith("\\") and i + 1 < len(lines):
+                    i += 1
+                    line = line.rstrip()[:-1] + " " + lines[i].strip()
+                words = shlex.split(line, comments=True)
+                ends = [k for k, w in enumerate(words) if w in SHELL_SEPARATORS or w.startswith((">", "2>"))]
+                words = words[:ends[0]] if ends else words
+                at = next(k for k, w in enumerate(words) if w == "alignx" or w.endswith("/alignx"))
+                found.append((f"{page.name}:{start + 1}", words[at + 1:]))
+            i += 1
+    return found
+
+
+def test_every_command_in_the_readme_and_docs_parses():
+    """Each documented invocation names a command and only options it has, with values of the right type
+    (parsed as the shell would pass them, not run)."""
+    root = typer.main.get_command(app)
+    invocations = documented_invocations()
+    assert len(invocations) > 30
+    for where, argv in invocations:
+        command, args, name = root, list(argv), "alignx"
+        while hasattr(command, "commands"):
+            if args and args[0] in command.commands:
+                name, command, args = args[0], command.commands[args[0]], args[1:]
+            elif getattr(command, "default", None):  # `alignx annotate --data ...`: the hidden default command
+                command = command.commands[command.default]
+            else:
+                raise AssertionError(f"{where}: no command in alignx {' '.join(argv)}")
+        try:
+            command.make_context(name, args)
+        except Exception as e:  # a click usage error: unknown option, missing value, bad type
+            raise AssertionError(f"{where}: alignx {' '.join(argv)}: {e}") from None
