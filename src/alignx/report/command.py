@@ -82,6 +82,7 @@ def run_report(config: ReportConfig, *, evaluator_cls: type[Evaluator] = Evaluat
 
     main = is_main()
     console = console or Console(quiet=not main)
+    log = Console(stderr=True, quiet=not main)  # notes and interruptions; the cells and the table go to stdout
     spec = load_spec(config.spec)
     cells = spec.cells()
     folder = Path(config.output) if config.output else None
@@ -97,7 +98,7 @@ def run_report(config: ReportConfig, *, evaluator_cls: type[Evaluator] = Evaluat
     for cell in cells:
         why = status[cell.file][1]
         if why.startswith(("stale", "unreadable")):
-            console.print(f"note: {cell.file}: {why}", markup=False, highlight=False, soft_wrap=True)
+            log.print(f"note: {cell.file}: {why}", markup=False, highlight=False, soft_wrap=True)
         elif why == "done (interval recomputed)" and main:
             write_json(folder / "cells" / cell.file, reports[cell.file])
     if todo:
@@ -106,8 +107,8 @@ def run_report(config: ReportConfig, *, evaluator_cls: type[Evaluator] = Evaluat
                   device=config.device)
         except KeyboardInterrupt:
             done = sum(1 for cell in todo if cell.file in reports)
-            console.print(f"interrupted: {done} of {len(todo)} cells scored and saved in {folder / 'cells'}; "
-                          "run the same command again to resume", markup=False, highlight=False)
+            log.print(f"interrupted: {done} of {len(todo)} cells scored and saved in {folder / 'cells'}; "
+                      "run the same command again to resume", markup=False, highlight=False)
             raise
     from alignx.report.table import FOOTER, build_table, rich_table, write_table
 
@@ -134,7 +135,8 @@ def score(spec: ReportSpec, todo: list[Cell], folder: Path, reports: dict[str, d
         check_models(spec, todo)
 
         def load_model(name: str) -> ScoredModel:
-            console.print(f"loading model {name}", markup=False, highlight=False)
+            if main:
+                print(f"loading model {name}", file=sys.stderr)
             return load_scored(name, batch_size=spec.batch_size, progress=progress, dtype=spec.dtype,
                                device=device)
 
