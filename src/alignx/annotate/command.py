@@ -97,7 +97,7 @@ def run_annotate(config: AnnotateConfig) -> None:
     count = write_records(records, config.output)
     write_meta(config)
     for line in summary.lines():
-        typer.echo(line, err=True)
+        typer.echo(line)
     typer.echo(f"wrote {count} records to {config.output}")
 
 

@@ -86,7 +86,7 @@ def run_build(config: BuildConfig) -> None:
         raise OptionError(f"--output {output} is a file, not a dataset folder")
     stats = build(config)
     for line in stats_lines(stats):
-        typer.echo(line, err=True)
+        typer.echo(line)
     typer.echo(f"wrote {output}")
 
 
