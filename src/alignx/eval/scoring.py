@@ -174,7 +174,7 @@ class _BaseScorer:
         adapter_off = self.loaded.model.disable_adapter() if self.disable_adapter else nullcontext()
         start, tokens_at_start = time.perf_counter(), self.tokens_processed
         with bar, adapter_off, torch.inference_mode():
-            def advance(n: int) -> None:
+            def advance(n: int) -> None:  # the rate counts the tokens scored since the bar started
                 bar.advance(n, work=self.tokens_processed - tokens_at_start - bar.work)
 
             try:
