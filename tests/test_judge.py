@@ -186,13 +186,19 @@ def test_cli_writes_the_report_and_prints_the_table(server, files, tmp_path):
     a, b = files(2)
     server.default = answer("A")
     out = tmp_path / "report.json"
-    result = CliRunner().invoke(app, ["judge", "--a", a, "--b", b, "--judge", SPEC, "--judge-url", server.url, "--cache",
-                                      str(tmp_path / "c.sqlite"), "-o", str(out), "--no-progress"],
-                                env={"COLUMNS": "200"})
+    args = ["judge", "--a", a, "--b", b, "--judge", SPEC, "--judge-url", server.url, "--cache",
+            str(tmp_path / "c.sqlite"), "-o", str(out), "--no-progress"]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "win rate" in result.output and "no calibration" in result.output
+    assert "win rate" in result.output and "no calibration" in result.output and f"report: {out}" in result.stdout
     report = json.loads(out.read_text())
     assert report["summary"]["ties"] == 2 and len(report["judgments"]) == 2
+    asked = len(server.requests)
+    again = CliRunner().invoke(app, args, env={"COLUMNS": "200"})  # the same options: resumed, nothing asked
+    assert again.exit_code == 0 and f"resuming {out}" in again.stderr and len(server.requests) == asked
+    assert json.loads(out.read_text())["summary"] == report["summary"]
+    other = CliRunner().invoke(app, [*args, "--judge-persona", "pair"])
+    assert other.exit_code == 2 and "made with other settings; pass --overwrite" in other.stderr
 
 
 @pytest.mark.parametrize("kind", ["keys", "data"])

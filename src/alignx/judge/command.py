@@ -7,6 +7,8 @@ a calibration is stored under the judge's identity too, and every win-rate repor
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,9 @@ from alignx.judge.verdicts import ORDERS, Summary, combine, side_of, summarize
 from alignx.models import DTYPES
 
 CALIBRATIONS_KEY = "calibrations"  # cache key (under the judge's identity) of its stored calibrations
+# Options that change how a run goes, not what its report says; the report records the others ("options").
+RUN_ONLY = ("output", "overwrite", "progress", "cache", "workers", "retries", "timeout", "batch_size", "device",
+            "judge_key_env")
 
 
 @dataclass(kw_only=True)
@@ -47,8 +52,9 @@ class JudgeConfig:
     limit: int | None = field(default=None, metadata={"help": "The first N records only.", "default_text": "all"})
     output: str | None = field(default=None, metadata={"short": "-o", "help": "JSON report with every judgment "
                                                        "(written atomically)."})
-    overwrite: bool = field(default=False, metadata={"help": "Replace an existing --output report (the judgments "
-                                                     "stay cached: a rerun asks nothing again)."})
+    overwrite: bool = field(default=False, metadata={
+        "help": "Replace an existing --output report (without it, one made with the same options is resumed: "
+                "what it judged comes from the cache)."})
     cache: str | None = field(default=None, metadata={
         "help": "SQLite file of judgments already made (reruns ask nothing again).",
         "default_text": "annotations.sqlite in the user cache folder, or $ALIGNX_ANNOTATION_CACHE"})
@@ -99,11 +105,13 @@ def run_judge(config: JudgeConfig) -> dict[str, Any]:
     from rich.console import Console
 
     from alignx.atomic import write_json
-    from alignx.outputs import refuse_existing
+    from alignx.outputs import finished_report
 
-    if config.output:
-        refuse_existing(config.output, config.overwrite)
-    report = judge(config)
+    options = {k: v for k, v in dataclasses.asdict(config).items() if k not in RUN_ONLY}
+    if config.output and finished_report(config.output, config.overwrite, options, lambda r: r["options"]):
+        print(f"resuming {config.output}: the judgments it holds come from the cache; only the rest are asked",
+              file=sys.stderr)
+    report = {**judge(config), "options": options}
     table = report_table(report)
     console = Console()
     console.print(table.title, soft_wrap=True)  # title and note in full lines; the table itself is narrow
