@@ -155,7 +155,7 @@ def run_eval(config: EvalConfig) -> None:
 command(options_command(EvalConfig, run_eval, name="eval"))
 
 
-def run_demo(config: DemoConfig) -> None:
+def run_demo_command(config: DemoConfig) -> None:
     """The main job: the embedded model on the demo test split; universal baseline, then persona lift and the
     zero-shot reward for each persona type."""
     import time
@@ -186,7 +186,7 @@ def run_demo(config: DemoConfig) -> None:
         typer.echo(f"reports: {config.output}")
 
 
-command(options_command(DemoConfig, run_demo, name="demo"))
+command(options_command(DemoConfig, run_demo_command, name="demo"))
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m alignx`
