@@ -1,5 +1,5 @@
 """`alignx annotate DATA`: fill missing directions through the openai backend (a real HTTP server on 127.0.0.1),
-the answer cache, resuming after a kill, --overwrite, --describe and the one-line errors."""
+the answer cache, resuming after a kill or a failure, --reannotate, --describe and the one-line errors."""
 
 import os
 import signal

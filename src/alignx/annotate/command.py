@@ -90,7 +90,7 @@ def run_annotate(config: AnnotateConfig) -> None:
             if config.describe:
                 records, _ = fill_descriptions(records, annotator, cache, progress=config.progress,
                                                workers=config.annotator_workers, summary=summary)
-            records, _ = fill_directions(records, annotator, cache, overwrite=config.reannotate,
+            records, _ = fill_directions(records, annotator, cache, reannotate=config.reannotate,
                                          progress=config.progress, summary=summary)
     finally:
         annotator.close()

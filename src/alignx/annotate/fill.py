@@ -2,7 +2,7 @@
 
 Equal items (same texts) are asked once, answers come from the cache where an earlier run (or a
 killed one) already paid for them, and each new answer is cached the moment it arrives. Items that
-already carry a direction stay as they are unless `overwrite`. A failed item keeps no direction and
+already carry a direction stay as they are unless `reannotate`. A failed item keeps no direction and
 its reason is counted: never a silent neutral. `describe` also writes `Demographic Information`
 for records that lack it, from their history items (backends that write text only).
 """
@@ -59,15 +59,15 @@ class FillSummary:
 
 
 def fill_directions(records: Sequence[Record], annotator: Annotator, cache: AnswerCache, *,
-                    overwrite: bool = False, progress: bool = True,
+                    reannotate: bool = False, progress: bool = True,
                     summary: FillSummary | None = None) -> tuple[list[Record], FillSummary]:
-    """The records with every missing (or, with `overwrite`, every) item direction answered."""
+    """The records with every missing (or, with `reannotate`, every) item direction answered."""
     summary = summary or FillSummary()
     wanted: dict[str, Item] = {}
     for record in records:
         for item, direction in record_items(record):
             summary.items += 1
-            if direction is not None and not overwrite:
+            if direction is not None and not reannotate:
                 summary.kept += 1
             else:
                 wanted.setdefault(item_key(item), item)
@@ -91,7 +91,7 @@ def fill_directions(records: Sequence[Record], annotator: Annotator, cache: Answ
     summary.seconds += time.perf_counter() - start
     filled = []
     for record in records:
-        directions = [direction if direction is not None and not overwrite else answers.get(item_key(item))
+        directions = [direction if direction is not None and not reannotate else answers.get(item_key(item))
                       for item, direction in record_items(record)]
         filled.append(with_directions(record, directions))
     return filled, summary
