@@ -28,7 +28,7 @@ LOADS_MODEL = {"eval", "demo", "train", "serve", "annotate", "annotate-train", "
                "generate", "report", "analyze-history-size", "analyze-controllability", "analyze-novel"}
 LOADS_NO_MODEL = {"validate", "profile"}
 QUICK = {"validate", "profile", "serve"}  # no progress bar: they read and print, or serve until stopped
-RESUMES = {"generate", "report", "train", "annotate", "judge"}  # --output's work is continued (train: --resume)
+RESUMES = {"generate", "report", "train", "annotate", "judge", "demo"}  # --output's work goes on (train: --resume)
 DTYPE_FROM_SPEC = {"report"}  # the spec names the dtype: it is part of what each cell measured
 
 
@@ -154,7 +154,7 @@ def existing_output_cases(tmp_path: Path) -> dict[str, list[str]]:
 def test_an_existing_output_is_refused_without_overwrite_before_any_work(tmp_path):
     """Every command with --output refuses, in one line and before it loads data or a model, an existing output
     it cannot continue; those in RESUMES continue their own (their tests check that finished work is not redone:
-    test_generate, test_report, test_train, test_annotate_fill, test_judge)."""
+    test_generate, test_report, test_train, test_annotate_fill, test_judge, test_evaluate)."""
     cases = existing_output_cases(tmp_path)
     with_output = {name for name in ours() if "output" in config_of(name)[1]}
     assert set(cases) | RESUMES == with_output

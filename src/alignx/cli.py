@@ -135,11 +135,13 @@ def run_eval(config: EvalConfig) -> None:
 
     from alignx import distributed
     from alignx.eval.evaluator import evaluate
-    from alignx.eval.results import finished, results_table, write_report
+    from alignx.eval.results import finished_result, results_table, write_report
 
-    if config.output and (done := finished(config)):
-        typer.echo(f"report: {config.output} holds this run already (accuracy {done['accuracy']:.3f}, "
-                   f"n = {done['n']}); nothing scored; --overwrite scores it again")
+    provenance = {"data": config.data, "split": config.split, "limit": config.limit, "dtype": config.dtype,
+                  "model": config.model}
+    if config.output and (done := finished_result(config.output, config, provenance, overwrite=config.overwrite)):
+        Console().print(results_table([done]))
+        typer.echo(f"report: {config.output} (this run already: nothing scored; --overwrite scores it again)")
         return
     result = evaluate(config)
     if not distributed.is_main():  # every process scored its share of the batches; the main one reports
@@ -162,19 +164,16 @@ def run_demo_command(config: DemoConfig) -> None:
 
     from rich.console import Console
 
-    from alignx.demo import DEMO_SPLIT, REAL_DATA_NOTE, demo_dtype, demo_rows, report_path, run_demo
+    from alignx.demo import DEMO_SPLIT, REAL_DATA_NOTE, demo_dtype, run_demo
     from alignx.eval.results import results_table
-    from alignx.outputs import refuse_existing
 
-    if config.output:
-        refuse_existing([report_path(config.output, row) for row in demo_rows()], config.overwrite)
     console = Console()
     dtype = config.dtype or demo_dtype()
     console.print(f"[bold]alignx demo[/]: the demo {DEMO_SPLIT} split, embedded model SmolLM2-135M-Instruct, "
                   f"untrained, {dtype}")
     start = time.perf_counter()
-    results = run_demo(limit=config.limit, output=config.output, dtype=dtype, device=config.device,
-                       progress=config.progress)
+    results = run_demo(limit=config.limit, output=config.output, overwrite=config.overwrite, dtype=dtype,
+                       device=config.device, progress=config.progress)
     console.print(results_table(results, title="alignx demo: the embedded model, untrained (demo test split)"))
     console.print("none / dpo raw is the universal baseline (log π(chosen) > log π(rejected)); dpo vs none is "
                   "persona lift (reference: the same model without the persona); zero-shot contrasts the user's own "
