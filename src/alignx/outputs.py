@@ -1,9 +1,9 @@
 """What a command does with an output that is already there (docs/cli.md, "Conventions").
 
-A command whose work is saved as it goes resumes it (generate, report, annotate, train --resume); one whose
-report is written at the end finds it finished when the report records the settings of this run, and does
-nothing again (`finished_report`). Anything else there is refused unless `--overwrite`
-(`refuse_existing`), so no result is replaced silently, and the refusal comes before a model loads.
+An output made by this very run, as the settings recorded in it say, is continued or found done: nothing
+finished is computed again (`finished_report`). Anything else there is refused unless `--overwrite`
+(`refuse_existing`, and `finished_report` for a report made otherwise), in one line, before a model loads:
+no result is ever replaced silently.
 """
 
 from __future__ import annotations
