@@ -47,8 +47,8 @@ def main() -> None:
         print(f"generated {args.events:,} events of {args.users:,} users in {time.perf_counter() - start:.1f} s "
               f"({events.stat().st_size / 2**20:,.0f} MiB {args.input})", flush=True)
         output = Path(args.keep) if args.keep else Path(tmp) / "dataset"
-        command = [sys.executable, "-m", "alignx", "build", str(events), "--output", str(output), "--format",
-                   args.format, "--no-progress", "--overwrite"]
+        command = [sys.executable, "-m", "alignx", "build", "--events", str(events), "--output", str(output),
+                   "--format", args.format, "--no-progress", "--overwrite"]
         env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
         start = time.perf_counter()
         proc = subprocess.run(command, env=env, capture_output=True, text=True)

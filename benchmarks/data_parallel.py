@@ -61,7 +61,8 @@ def main() -> None:
     def eval_args(output: Path) -> list[str]:
         extra = ["--limit", str(args.limit)] if args.limit else []
         return ["-m", "alignx", "eval", "--data", args.data, "--split", args.split, "--model", args.model,
-                "--persona", args.persona, "--dtype", args.dtype, "--no-progress", "--output", str(output), *extra]
+                "--persona", args.persona, "--dtype", args.dtype, "--no-progress", "--output", str(output),
+                "--overwrite", *extra]  # a rerun measures again instead of finding its reports done
 
     one, many = args.workdir / "one.json", args.workdir / f"{args.processes}.json"
     seconds_one, _ = timed([sys.executable, *eval_args(one)], cores)

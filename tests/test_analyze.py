@@ -108,11 +108,21 @@ def test_k0_is_the_universal_baseline_raw_under_persona_lift_and_undefined_for_z
 
 def test_history_size_cli_writes_three_series_of_five_points_and_a_png(tiny_model, data, tmp_path):
     out = tmp_path / "out"
-    result = runner.invoke(app, ["analyze", "history-size", "--data", str(data), "--model", str(tiny_model),
-                                 "--output", str(out), "--bootstrap", "20", "--no-progress", "--draws", "2"])
+    args = ["analyze", "history-size", "--data", str(data), "--model", str(tiny_model), "--output", str(out),
+            "--bootstrap", "20", "--no-progress", "--draws", "2"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads((out / "history_size.json").read_text())
     assert_png(out / "history_size.png")
+    written = (out / "history_size.json").read_bytes()
+    (out / "history_size.png").unlink()
+    again = runner.invoke(app, [*args, "--batch-size", "3"])  # the same options, but one that changes no figure
+    assert again.exit_code == 0 and "nothing computed" in again.stdout and result.stdout.split("report:")[0] == \
+        again.stdout.split("report:")[0]  # the same lines, read from the report
+    assert (out / "history_size.json").read_bytes() == written
+    assert_png(out / "history_size.png")  # only the missing plot is drawn again
+    other = runner.invoke(app, [*args[:-1], "1"])
+    assert other.exit_code == 2 and "made with other settings; pass --overwrite" in other.stderr
     assert report["settings"]["model"] == str(tiny_model) and report["settings"]["draws"] == 2
     assert report["settings"]["persona"] == "history" and report["settings"]["reference"] == "none"
     assert list(report["series"]) == ["ugc", "pair", "both"]

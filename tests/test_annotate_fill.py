@@ -1,5 +1,5 @@
 """`alignx annotate DATA`: fill missing directions through the openai backend (a real HTTP server on 127.0.0.1),
-the answer cache, resuming after a kill, --overwrite, --describe and the one-line errors."""
+the answer cache, resuming after a kill or a failure, --reannotate, --describe and the one-line errors."""
 
 import os
 import signal
@@ -48,7 +48,7 @@ def server():
 
 
 def annotate(server, data, out, cache, *extra):
-    args = ["annotate", str(data), "--annotator", f"openai:{MODEL}", "--annotator-url", server.url,
+    args = ["annotate", "--data", str(data), "--annotator", f"openai:{MODEL}", "--annotator-url", server.url,
             "--output", str(out), "--cache", str(cache), "--no-progress", "--annotator-workers", "2", *extra]
     return runner.invoke(app, args)
 
@@ -72,7 +72,7 @@ def test_fills_every_missing_direction_once_per_distinct_item(tmp_path, write_js
     assert len(server.requests) == 3 and "3 from the cache, 0 annotated" in again.output
     assert load_records(tmp_path / "again.jsonl") == records
 
-    overwritten = annotate(server, data, tmp_path / "over.parquet", cache, "--overwrite")
+    overwritten = annotate(server, data, tmp_path / "over.parquet", cache, "--reannotate")
     assert overwritten.exit_code == 0, overwritten.output
     assert len(server.requests) == 3 + 4  # only the four main choices are new
     assert all(r.direction == tuple(INFERRED) for r in load_records(tmp_path / "over.parquet"))
@@ -88,9 +88,13 @@ def test_failed_items_keep_no_direction_are_reported_and_asked_again(tmp_path, w
     [record] = load_records(out)
     assert directions(record) == [None] * 4  # never a silent neutral
     server.default = answer(GOOD)
-    assert annotate(server, data, out, cache).exit_code == 0
+    resumed = annotate(server, data, out, cache)  # the same settings: the output is continued
+    assert resumed.exit_code == 0 and f"resuming {out}" in resumed.output
     assert len(server.requests) == 8
     assert directions(load_records(out)[0]) == [tuple(INFERRED)] * 4
+    assert annotate(server, data, out, cache).exit_code == 0 and len(server.requests) == 8  # nothing left to ask
+    other = annotate(server, data, out, cache, "--limit", "1")
+    assert other.exit_code == 2 and "with other settings; pass --overwrite" in other.output
 
 
 def test_describe_writes_missing_demographics_only(tmp_path, write_jsonl, server):
@@ -128,7 +132,7 @@ def test_resume_after_kill_asks_only_for_unanswered_items(tmp_path, write_jsonl,
     killed = threading.Event()
     server.respond = lambda body: answer(GOOD, hold=killed) if len(server.requests) > half else None
     out, cache = tmp_path / "out.jsonl", tmp_path / "cache.sqlite"
-    args = [sys.executable, "-m", "alignx", "annotate", str(data), "--annotator", f"openai:{MODEL}",
+    args = [sys.executable, "-m", "alignx", "annotate", "--data", str(data), "--annotator", f"openai:{MODEL}",
             "--annotator-url", server.url, "--output", str(out), "--cache", str(cache), "--no-progress",
             "--annotator-workers", "1"]
     child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -171,7 +175,8 @@ def test_backend_errors_are_one_line_and_keep_existing_output(tmp_path, write_js
         ([], "--annotator is required"),
     ]
     for options, expected in cases:
-        result = runner.invoke(app, ["annotate", str(data), "--output", str(out), "--no-progress", *options])
+        result = runner.invoke(app, ["annotate", "--data", str(data), "--output", str(out), "--overwrite", "--no-progress",
+                                     *options])
         assert result.exit_code == 2, (options, result.output)
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and expected in lines[0], (options, result.output)
@@ -180,13 +185,13 @@ def test_backend_errors_are_one_line_and_keep_existing_output(tmp_path, write_js
 
 def test_describe_with_a_local_inferencer_is_refused_before_any_work(tmp_path, write_jsonl, tiny_inferencer):
     data = write_jsonl(unlabelled(1))
-    result = runner.invoke(app, ["annotate", str(data), "--annotator", f"local:{tiny_inferencer}", "--describe",
+    result = runner.invoke(app, ["annotate", "--data", str(data), "--annotator", f"local:{tiny_inferencer}", "--describe",
                                  "--output", str(tmp_path / "out.jsonl"), "--cache", str(tmp_path / "c.sqlite")])
     assert result.exit_code == 2
     assert "cannot write demographic text" in result.output and not (tmp_path / "out.jsonl").exists()
 
 
 def test_output_must_be_a_record_file(tmp_path, write_jsonl):
-    result = runner.invoke(app, ["annotate", str(write_jsonl(unlabelled(1))), "--annotator", "openai:m",
+    result = runner.invoke(app, ["annotate", "--data", str(write_jsonl(unlabelled(1))), "--annotator", "openai:m",
                                  "--output", str(tmp_path / "out.txt")])
     assert result.exit_code == 2 and "--output" in result.output

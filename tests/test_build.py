@@ -57,7 +57,7 @@ def digest(folder: Path) -> dict[str, str]:
 @pytest.mark.slow  # loads the output with datasets
 def test_records_are_valid_and_load_with_datasets(log, tmp_path):
     out = tmp_path / "ds"
-    result = build(log, "-o", out)
+    result = build("--events", log, "-o", out)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["stats.json", "test.jsonl", "train.jsonl"]
     for split in ("train", "test"):
@@ -69,12 +69,12 @@ def test_records_are_valid_and_load_with_datasets(log, tmp_path):
     stats = json.loads((out / "stats.json").read_text())
     assert loaded["train"].num_rows == stats["records"]["train"] and loaded["test"].num_rows == stats["records"]["test"]
     assert "user_id" in loaded["train"].column_names
-    assert runner.invoke(app, ["validate", str(out), "--split", "train"]).exit_code == 0
+    assert runner.invoke(app, ["validate", "--data", str(out), "--split", "train"]).exit_code == 0
 
 
 def test_personas_never_on_the_target_post_sizes_as_asked_and_users_on_one_side(log, tmp_path):
     out = tmp_path / "ds"
-    assert build(log, "-o", out, "--max-items", 3, "--test-fraction", 0.3).exit_code == 0
+    assert build("--events", log, "-o", out, "--max-items", 3, "--test-fraction", 0.3).exit_code == 0
     events = read_jsonl(log)
     comments, pairs = defaultdict(set), defaultdict(set)
     for e in events:
@@ -108,9 +108,9 @@ def test_deterministic_and_independent_of_row_order(log, tmp_path):
     shuffled = tmp_path / "shuffled.jsonl"
     shuffled.write_text("".join(lines))
     for name, source in (("a", log), ("b", log), ("c", shuffled)):
-        assert build(source, "-o", tmp_path / name, "--seed", 7).exit_code == 0
+        assert build("--events", source, "-o", tmp_path / name, "--seed", 7).exit_code == 0
     assert digest(tmp_path / "a") == digest(tmp_path / "b") == digest(tmp_path / "c")
-    assert build(log, "-o", tmp_path / "d", "--seed", 8).exit_code == 0
+    assert build("--events", log, "-o", tmp_path / "d", "--seed", 8).exit_code == 0
     assert digest(tmp_path / "d") != digest(tmp_path / "a")
 
 
@@ -139,7 +139,7 @@ SMALL = [
 
 def test_duplicates_small_users_and_stats(write_jsonl, tmp_path):
     out = tmp_path / "ds"
-    result = build(write_jsonl(SMALL), "-o", out, "--test-fraction", 0)
+    result = build("--events", write_jsonl(SMALL), "-o", out, "--test-fraction", 0)
     assert result.exit_code == 0, result.output
     assert "1 exact duplicates dropped" in result.output and "1 users with fewer than --min-items" in result.output
     stats = json.loads((out / "stats.json").read_text())
@@ -163,12 +163,12 @@ def test_duplicates_small_users_and_stats(write_jsonl, tmp_path):
 
 def test_export_of_one_user(log, tmp_path):
     out = tmp_path / "mine"
-    result = build(log, "-o", out, "--user", "u07")
+    result = build("--events", log, "-o", out, "--user", "u07")
     assert result.exit_code == 0, result.output
     records = [r for f in sorted(out.glob("*.jsonl")) for r in read_jsonl(f)]
     expected = sum(1 for e in read_jsonl(log) if e["user_id"] == "u07" and e["kind"] == "pair")
     assert len(records) == expected > 0 and {r["user_id"] for r in records} == {"u07"}
-    result = build(log, "-o", tmp_path / "nobody", "--user", "nobody")
+    result = build("--events", log, "-o", tmp_path / "nobody", "--user", "nobody")
     assert result.exit_code == 2 and "no events of user 'nobody'" in result.output
     assert not (tmp_path / "nobody").exists()
 
@@ -194,7 +194,7 @@ def test_bad_input_is_one_line_naming_file_row_and_field_and_leaves_the_output(w
     out = tmp_path / "ds"
     out.mkdir()
     (out / "keep.txt").write_text("old")
-    result = build(path, "-o", out, "--overwrite")
+    result = build("--events", path, "-o", out, "--overwrite")
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"error: {path}: row 3: {message}") and result.output.count("\n") == 1
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ds")] == []
@@ -206,13 +206,13 @@ def test_bad_csv_rows_are_named_too(tmp_path):
     path.write_text("user_id,kind,post,comment,chosen,rejected,text,direction\n"
                     "u,comment,p,c,,,,\n"
                     "u,pair,p2,a,,,,\n")
-    result = build(path, "-o", tmp_path / "ds")
+    result = build("--events", path, "-o", tmp_path / "ds")
     assert result.exit_code == 2 and result.output.strip() == f"error: {path}: row 2: field chosen: missing " \
                                                               "(a pair event needs it)"
     path.write_text("user_id,kind,post,comment,chosen,rejected,text,direction\n"
                     "u,comment,p,c,,,,\n"
                     'u,comment,p2,c,,,,"[1, 2]"\n')
-    result = build(path, "-o", tmp_path / "ds")
+    result = build("--events", path, "-o", tmp_path / "ds")
     assert result.exit_code == 2 and f"{path}: row 2: field direction:" in result.output
     assert not (tmp_path / "ds").exists()
 
@@ -221,9 +221,9 @@ def test_an_existing_output_needs_overwrite(log, tmp_path):
     out = tmp_path / "ds"
     out.mkdir()
     (out / "old.txt").write_text("old")
-    result = build(log, "-o", out)
+    result = build("--events", log, "-o", out)
     assert result.exit_code == 2 and "--overwrite" in result.output
-    assert build(log, "-o", out, "--overwrite").exit_code == 0
+    assert build("--events", log, "-o", out, "--overwrite").exit_code == 0
     assert sorted(p.name for p in out.iterdir()) == ["stats.json", "test.jsonl", "train.jsonl"]
 
 
@@ -233,11 +233,11 @@ def test_parquet_and_csv_in_parquet_out(log, tmp_path):
     columns, _ = gen.generate(600, 30, seed=3, posts=25, duplicate_rate=0.0)
     for suffix in ("parquet", "csv"):
         gen.write_events(columns, tmp_path / f"events.{suffix}")
-    assert build(log, "-o", tmp_path / "from-jsonl").exit_code == 0
+    assert build("--events", log, "-o", tmp_path / "from-jsonl").exit_code == 0
     for suffix in ("parquet", "csv"):
-        assert build(tmp_path / f"events.{suffix}", "-o", tmp_path / suffix).exit_code == 0
+        assert build("--events", tmp_path / f"events.{suffix}", "-o", tmp_path / suffix).exit_code == 0
         assert digest(tmp_path / suffix) == digest(tmp_path / "from-jsonl"), suffix
-    result = build(log, "-o", tmp_path / "pq", "--format", "parquet")
+    result = build("--events", log, "-o", tmp_path / "pq", "--format", "parquet")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "pq").iterdir()) == ["stats.json", "test.parquet", "train.parquet"]
     for split in ("train", "test"):
@@ -252,7 +252,7 @@ def test_annotator_fills_the_missing_directions(write_jsonl, tmp_path, tiny_infe
     rows = [event("ann", "comment", "P1"), event("ann", "comment", "P2"), event("ann", "pair", "P3"),
             event("ann", "pair", "P4", make_direction(d3=1.0)), event("ann", "pair", "P5")]
     out = tmp_path / "ds"
-    result = build(write_jsonl(rows), "-o", out, "--test-fraction", 0, "--annotator", f"local:{tiny_inferencer}",
+    result = build("--events", write_jsonl(rows), "-o", out, "--test-fraction", 0, "--annotator", f"local:{tiny_inferencer}",
                    "--cache", tmp_path / "cache.sqlite", "--device", "cpu")
     assert result.exit_code == 0, result.output
     stats = json.loads((out / "stats.json").read_text())

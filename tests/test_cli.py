@@ -68,7 +68,7 @@ def test_profile_json_matches_released_algorithm_on_random_records(tmp_path):
         expected.append(released_profile([h["Preference Direction"] for h in history]))
     path = tmp_path / "random.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    result = runner.invoke(app, ["profile", str(path), "--json"])
+    result = runner.invoke(app, ["profile", "--data", str(path), "--json"])
     assert result.exit_code == 0, result.output
     got = [json.loads(line) for line in result.stdout.splitlines()]
     assert [g["index"] for g in got] == list(range(300))
@@ -78,7 +78,7 @@ def test_profile_json_matches_released_algorithm_on_random_records(tmp_path):
 
 def test_validate_ok_summary(write_jsonl):
     path = write_jsonl([make_record(i) for i in range(3)])
-    result = runner.invoke(app, ["validate", str(path)])
+    result = runner.invoke(app, ["validate", "--data", str(path)])
     assert result.exit_code == 0 and result.stdout.strip() == f"{path}: 3 records, all valid"
 
 
@@ -86,7 +86,7 @@ def test_validate_ok_summary(write_jsonl):
 @pytest.mark.parametrize("name, mutate, message", BAD, ids=[b[0] for b in BAD])
 def test_validate_bad_record_one_line_exit_2(write_jsonl, name, mutate, message):
     path = write_jsonl([make_record(0), mutate(make_record(1))])
-    proc = subprocess.run([sys.executable, "-m", "alignx", "validate", str(path)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "alignx", "validate", "--data", str(path)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"error: {path}: record 2: {message}") and proc.stderr.count("\n") == 1
     assert "Traceback" not in proc.stderr and proc.stdout == ""
@@ -94,24 +94,24 @@ def test_validate_bad_record_one_line_exit_2(write_jsonl, name, mutate, message)
 
 def test_validate_broken_json_and_all(write_jsonl):
     path = write_jsonl([make_record(0), "{not json", make_record(2) | {"chosen": ""}])
-    result = runner.invoke(app, ["validate", str(path)])
+    result = runner.invoke(app, ["validate", "--data", str(path)])
     assert result.exit_code == 2 and "record 2: field (record): invalid JSON on line 2" in result.stderr
-    result = runner.invoke(app, ["validate", str(path), "--all"])
+    result = runner.invoke(app, ["validate", "--data", str(path), "--all"])
     lines = result.stderr.strip().splitlines()
     assert result.exit_code == 2 and len(lines) == 3
     assert "record 3: field chosen: is empty" in lines[1] and lines[2] == f"{path}: 2 of 3 records are invalid"
 
 
 def test_missing_file_and_profile_without_directions(tmp_path, write_jsonl):
-    result = runner.invoke(app, ["validate", str(tmp_path / "nope.jsonl")])
+    result = runner.invoke(app, ["validate", "--data", str(tmp_path / "nope.jsonl")])
     assert result.exit_code == 2 and "no such file" in result.stderr
     path = write_jsonl([{"prompt": "p", "chosen": "a", "rejected": "b"}])
-    result = runner.invoke(app, ["profile", str(path)])
+    result = runner.invoke(app, ["profile", "--data", str(path)])
     assert result.exit_code == 2 and "record 1: persona 'profile' needs history items" in result.stderr
 
 
 def test_profile_of_demo_data():
-    result = runner.invoke(app, ["profile", "demo", "--split", "test"])
+    result = runner.invoke(app, ["profile", "--data", "demo", "--split", "test"])
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == len(load_records("demo", "test"))
 
 
@@ -120,7 +120,7 @@ def test_a_closed_pipe_is_not_reported_as_a_bug(write_jsonl):
     """`alignx profile ... | head -1`: the reader leaves early; no traceback, the SIGPIPE exit status.
     The output (3,000 lines) outgrows any pipe buffer, so the writer surely meets the closed pipe."""
     path = write_jsonl([make_record(i) for i in range(3000)])
-    process = subprocess.Popen([sys.executable, "-m", "alignx", "profile", str(path)],
+    process = subprocess.Popen([sys.executable, "-m", "alignx", "profile", "--data", str(path)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     process.stdout.readline()
     process.stdout.close()

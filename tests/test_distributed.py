@@ -38,7 +38,7 @@ def test_a_one_process_accelerate_launch_is_named(monkeypatch):
 
     from alignx.cli import app
 
-    result = CliRunner().invoke(app, ["validate", "demo"])  # every command says it, not only eval
+    result = CliRunner().invoke(app, ["validate", "--data", "demo"])  # every command says it, not only eval
     assert result.exit_code == 0 and "note: accelerate launched 1 process" in result.stderr
 
 
@@ -91,8 +91,8 @@ def test_two_processes_give_the_one_process_report(tiny_model, tmp_path, data):
 def test_a_report_under_two_processes_is_the_one_process_report(tiny_model, tmp_path, data):
     spec = tmp_path / "spec.toml"
     spec.write_text(spec_text(str(tiny_model), str(data)))
-    alignx(["report", str(spec), "--output", str(tmp_path / "one"), "--no-progress"], 1)
-    log = alignx(["report", str(spec), "--output", str(tmp_path / "two"), "--no-progress"], 2)
+    alignx(["report", "--spec", str(spec), "--output", str(tmp_path / "one"), "--no-progress"], 1)
+    log = alignx(["report", "--spec", str(spec), "--output", str(tmp_path / "two"), "--no-progress"], 2)
     assert log.count("cells: 4 scored, 0 reused") == 1  # printed by the main process only
     one, two = (json.loads((tmp_path / d / "table.json").read_text()) for d in ("one", "two"))
     assert one["rows"] == two["rows"]  # accuracies, intervals, p-values

@@ -119,6 +119,13 @@ def test_eval_and_demo_commands_succeed_and_write_reports(tmp_path):
     result = runner.invoke(app, ["eval", "--persona", "demo", "--limit", "2", "--no-progress", "--output", str(report)])
     assert result.exit_code == 0, result.output
     assert json.loads(report.read_text())["n"] == 2 and f"report: {report}" in result.stdout
+    written = report.read_bytes()
+    again = runner.invoke(app, ["eval", "--persona", "demo", "--limit", "2", "--no-progress", "--output", str(report)])
+    assert again.exit_code == 0 and "this run already: nothing scored" in again.stdout
+    assert again.stdout.split("report:")[0] == result.stdout.split("report:")[0]  # the same table, from the report
+    assert report.read_bytes() == written  # nothing rewritten
+    other = runner.invoke(app, ["eval", "--persona", "pair", "--limit", "2", "--output", str(report)])
+    assert other.exit_code == 2 and "made with other settings; pass --overwrite" in other.stderr
     result = runner.invoke(app, ["demo", "--limit", "2", "--output", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
     from alignx.demo import demo_rows
@@ -126,6 +133,14 @@ def test_eval_and_demo_commands_succeed_and_write_reports(tmp_path):
     written = sorted(p.name for p in (tmp_path / "demo").glob("*.json"))
     assert len(written) == len(demo_rows()) and "demo-none-dpo-raw.json" in written
     assert "universal baseline" in result.stdout
+    (tmp_path / "demo" / "demo-pair-zero-shot-none.json").unlink()  # as if the run had stopped before this row
+    kept = (tmp_path / "demo" / "demo-none-dpo-raw.json").read_bytes()
+    again = runner.invoke(app, ["demo", "--limit", "2", "--output", str(tmp_path / "demo")])
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "demo" / "demo-pair-zero-shot-none.json").is_file()  # the missing row scored
+    assert (tmp_path / "demo" / "demo-none-dpo-raw.json").read_bytes() == kept  # the others read back
+    table = [line for line in result.stdout.splitlines() if "│" in line]
+    assert [line for line in again.stdout.splitlines() if "│" in line][:3] == table[:3]
 
 
 @pytest.fixture(scope="module")

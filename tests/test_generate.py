@@ -144,7 +144,7 @@ def test_resume_after_sigkill_mid_write_has_no_duplicates(tmp_path, tiny_model, 
     from alignx.generate.command import run_generate
 
     run_generate(cfg)
-    assert "wrote 3 rows" in capsys.readouterr().err  # only the three not written before the kill
+    assert "wrote 3 rows" in capsys.readouterr().out  # only the three not written before the kill
     rows = lines(cfg.output)
     assert len(rows) == 6 and len({(r["key"], r["sample"]) for r in rows}) == 6
     assert sorted(r["record"] for r in rows) == list(range(6))

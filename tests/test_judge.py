@@ -158,7 +158,7 @@ def test_calibration_agrees_when_the_judge_picks_the_chosen_response_and_reports
     a, b = files(5)
     chosen = make_record(0)["chosen"]
     server.respond = lambda body: answer("A" if shown(body)[1] == chosen else "B")
-    report = judge(config(tmp_path, server.url, calibrate=str(tmp_path / "data.jsonl")))
+    report = judge(config(tmp_path, server.url, calibrate=True, data=str(tmp_path / "data.jsonl")))
     s = report["summary"]
     assert report["mode"] == "calibration" and s["n"] == 5 and s["win_rate"] == 1.0
     assert s["position_consistency"] == 1.0 and s["first_position_rate"] == 0.5
@@ -175,13 +175,19 @@ def test_cli_writes_the_report_and_prints_the_table(server, files, tmp_path):
     a, b = files(2)
     server.default = answer("A")
     out = tmp_path / "report.json"
-    result = CliRunner().invoke(app, ["judge", a, b, "--judge", SPEC, "--judge-url", server.url, "--cache",
-                                      str(tmp_path / "c.sqlite"), "-o", str(out), "--no-progress"],
-                                env={"COLUMNS": "200"})
+    args = ["judge", "--a", a, "--b", b, "--judge", SPEC, "--judge-url", server.url, "--cache",
+            str(tmp_path / "c.sqlite"), "-o", str(out), "--no-progress"]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "win rate" in result.output and "no calibration" in result.output
+    assert "win rate" in result.output and "no calibration" in result.output and f"report: {out}" in result.stdout
     report = json.loads(out.read_text())
     assert report["summary"]["ties"] == 2 and len(report["judgments"]) == 2
+    asked = len(server.requests)
+    again = CliRunner().invoke(app, args, env={"COLUMNS": "200"})  # the same options: resumed, nothing asked
+    assert again.exit_code == 0 and f"resuming {out}" in again.stderr and len(server.requests) == asked
+    assert json.loads(out.read_text())["summary"] == report["summary"]
+    other = CliRunner().invoke(app, [*args, "--judge-persona", "pair"])
+    assert other.exit_code == 2 and "made with other settings; pass --overwrite" in other.stderr
 
 
 @pytest.mark.parametrize("kind", ["keys", "data"])
@@ -189,7 +195,7 @@ def test_generation_files_over_different_records_are_one_line_exit_2(files, tmp_
     from alignx.cli import app
 
     a, b = files(3, b_keys=[0, 1, 2, 3]) if kind == "keys" else files(3, b_data=str(tmp_path / "other.jsonl"))
-    result = CliRunner().invoke(app, ["judge", a, b, "--judge", SPEC, "--judge-url", "http://127.0.0.1:9/v1",
+    result = CliRunner().invoke(app, ["judge", "--a", a, "--b", b, "--judge", SPEC, "--judge-url", "http://127.0.0.1:9/v1",
                                       "--cache", str(tmp_path / "c.sqlite")])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
@@ -200,7 +206,7 @@ def test_an_unreachable_judge_is_one_line_exit_2(files, tmp_path):
     from alignx.cli import app
 
     a, b = files(2)
-    result = CliRunner().invoke(app, ["judge", a, b, "--judge", SPEC, "--judge-url",
+    result = CliRunner().invoke(app, ["judge", "--a", a, "--b", b, "--judge", SPEC, "--judge-url",
                                       f"http://127.0.0.1:{free_port()}/v1", "--retries", "0", "--cache",
                                       str(tmp_path / "c.sqlite")])
     assert result.exit_code == 2
@@ -214,11 +220,11 @@ def test_options_that_cannot_work_are_refused():
     with pytest.raises(OptionError, match="give two generation files"):
         JudgeConfig(a="x.jsonl")
     with pytest.raises(OptionError, match="leave out the generation files"):
-        JudgeConfig(a="x.jsonl", b="y.jsonl", calibrate="demo")
+        JudgeConfig(a="x.jsonl", b="y.jsonl", calibrate=True, data="demo")
     with pytest.raises(OptionError, match="--judge 'gpt'"):
-        JudgeConfig(calibrate="demo", judge="gpt")
+        JudgeConfig(calibrate=True, data="demo", judge="gpt")
     with pytest.raises(OptionError, match="--judge-persona"):
-        JudgeConfig(calibrate="demo", judge_persona="everything")
+        JudgeConfig(calibrate=True, data="demo", judge_persona="everything")
 
 
 def test_local_judge_on_a_tiny_model_gives_valid_deterministic_verdicts(tiny_model, files, tmp_path):

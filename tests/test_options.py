@@ -62,7 +62,7 @@ def test_alignx_train_help_lists_the_options():
     result = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     for name in ("--output", "-o", "--lora-targets", "--num-processes", "--resume", "--overwrite",
-                 "--no-with-demographic", "--no-history-targets", "--no-contrast-batches", "--no-lora", "--bf16"):
+                 "--no-with-demographic", "--no-history-targets", "--no-contrast-batches", "--no-lora", "--dtype"):
         assert name in result.output
 
 

@@ -124,10 +124,10 @@ def test_a_partial_checkout_names_the_missing_form(tmp_path):
 @pytest.mark.slow  # a subprocess
 def test_cli_validate_and_exit_code_on_a_bad_checkout(tmp_path):
     root = write_checkout(tmp_path, topics=("cafes",))
-    ok = subprocess.run([sys.executable, "-m", "alignx", "validate", str(root)], capture_output=True, text=True)
+    ok = subprocess.run([sys.executable, "-m", "alignx", "validate", "--data", str(root)], capture_output=True, text=True)
     assert ok.returncode == 0 and ok.stdout.strip() == f"{root}: 6 records, all valid"
     (root / "benchmark_dataset" / "mcq_options" / "cafes.json").write_text("[1, 2]")
-    bad = subprocess.run([sys.executable, "-m", "alignx", "validate", str(root)], capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-m", "alignx", "validate", "--data", str(root)], capture_output=True, text=True)
     assert bad.returncode == 2 and "mcq_options/cafes.json: record 1: field (record): must be a JSON object" in bad.stderr
 
 

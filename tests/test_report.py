@@ -99,7 +99,7 @@ def test_spec_errors_name_the_file_the_table_and_the_key(tmp_path, change, messa
         load_spec(path)
     assert str(caught.value).startswith(str(path) + message.removeprefix("spec.toml")), caught.value
     assert "\n" not in str(caught.value)
-    result = CliRunner().invoke(app, ["report", str(path), "--dry-run"])
+    result = CliRunner().invoke(app, ["report", "--spec", str(path), "--dry-run"])
     assert result.exit_code == 2 and result.output.count("\n") == 1
     assert result.output.startswith(f"error: {path}{message.removeprefix('spec.toml')}")
 
@@ -114,7 +114,7 @@ def test_spec_defaults_and_cells(tmp_path):
 
 
 def test_output_is_required_unless_dry_run(tmp_path):
-    result = CliRunner().invoke(app, ["report", str(write_spec(tmp_path, spec_text("m", "x.jsonl")))])
+    result = CliRunner().invoke(app, ["report", "--spec", str(write_spec(tmp_path, spec_text("m", "x.jsonl")))])
     assert result.exit_code == 2 and "--output is required" in result.output
 
 
@@ -137,7 +137,7 @@ def test_dry_run_loads_nothing_and_lists_cells_and_models(tmp_path, monkeypatch)
     cell = load_spec(path).cells()[0]
     (out / "cells" / cell.file).write_text(json.dumps({"settings": {**cell.expected("fp32"), "bootstrap": 50, "seed": 0},
                                                                "examples": []}))
-    result = CliRunner().invoke(app, ["report", str(path), "--dry-run", "--output", str(out)])
+    result = CliRunner().invoke(app, ["report", "--spec", str(path), "--dry-run", "--output", str(out)])
     assert result.exit_code == 0, result.output
     assert "5 cells" in result.output and "cells: 4 to score, 1 done" in result.output
     assert "lift · small (/no/such/data.jsonl, split default, all records) · pair · prompt ica · dpo vs none  [done]" \
@@ -149,7 +149,7 @@ def test_dry_run_loads_nothing_and_lists_cells_and_models(tmp_path, monkeypatch)
 
 def test_shipped_specs_plan_offline():
     for name in ("report-demo.toml", "report-table3.toml"):
-        result = CliRunner().invoke(app, ["report", str(EXAMPLES / name), "--dry-run"])
+        result = CliRunner().invoke(app, ["report", "--spec", str(EXAMPLES / name), "--dry-run"])
         assert result.exit_code == 0, result.output
     table3 = load_spec(EXAMPLES / "report-table3.toml")
     assert len(table3.cells()) == 22 and table3.dtype == "bf16"
@@ -170,7 +170,7 @@ def test_run_writes_cells_and_table_and_a_rerun_scores_only_what_is_missing(tiny
     other = f"{tiny_model}/"  # the same weights under another model spec: the second row's own model
     path = write_spec(tmp_path, spec_text(str(tiny_model), str(data), model2=other))
     out = tmp_path / "out"
-    first = CliRunner().invoke(app, ["report", str(path), "--output", str(out), "--no-progress"])
+    first = CliRunner().invoke(app, ["report", "--spec", str(path), "--output", str(out), "--no-progress"])
     assert first.exit_code == 0, first.output
     assert "cells: 4 scored, 0 reused" in first.output
     files = sorted(p.name for p in (out / "cells").iterdir())
@@ -207,7 +207,7 @@ def test_run_writes_cells_and_table_and_a_rerun_scores_only_what_is_missing(tiny
     assert again["rows"][0]["cells"] == table["rows"][0]["cells"]
 
     CountingEvaluator.runs, loads[:] = [], []  # everything done: no model is loaded, nothing scored
-    result = CliRunner().invoke(app, ["report", str(path), "--output", str(out)])
+    result = CliRunner().invoke(app, ["report", "--spec", str(path), "--output", str(out)])
     assert "cells: 0 scored, 4 reused" in result.output
     run_report(config, evaluator_cls=CountingEvaluator, load_model=load_model)
     assert CountingEvaluator.runs == [] and loads == []
@@ -219,7 +219,7 @@ def test_run_writes_cells_and_table_and_a_rerun_scores_only_what_is_missing(tiny
     recomputed = json.loads((out / "cells" / files[3]).read_text())
     assert recomputed["settings"]["bootstrap"] == 80 and recomputed["settings"]["model"] == other
     path.write_text(spec_text(str(tiny_model), str(data), model2=other, beta=0.2, bootstrap=80))
-    result = CliRunner().invoke(app, ["report", str(path), "--output", str(out), "--no-progress"])
+    result = CliRunner().invoke(app, ["report", "--spec", str(path), "--output", str(out), "--no-progress"])
     assert "note: lift__small__pair.json: stale (beta was 0.1, now 0.2): to score again" in result.output
     assert "cells: 4 scored, 0 reused" in result.output
 
@@ -228,6 +228,6 @@ def test_reference_base_on_a_model_that_is_no_adapter_fails_before_scoring(tiny_
     data = write_jsonl([make_record(0)])
     path = write_spec(tmp_path, spec_text(str(tiny_model), str(data)).replace(
         'reward = "zero-shot"', 'reference = "base"'))
-    result = CliRunner().invoke(app, ["report", str(path), "--output", str(tmp_path / "out")])
+    result = CliRunner().invoke(app, ["report", "--spec", str(path), "--output", str(tmp_path / "out")])
     assert result.exit_code == 2 and "models[2].reference: base is the base model of an adapter" in result.output
     assert not (tmp_path / "out" / "cells").exists()

@@ -2,8 +2,8 @@
 
 Heavy libraries (torch, transformers, datasets) are imported inside the commands that need them, so
 `alignx --help` stays instant. A `UserError` prints one line and exits 2; any other exception is a bug:
-its traceback, a one-line hint, exit 1. Options of eval, train and serve are declared once, on their
-config dataclasses (alignx.options).
+its traceback, a one-line hint, exit 1. Every command's options are declared once, on its config dataclass
+(alignx.options), and follow the conventions of docs/cli.md (tests/test_conventions.py checks them).
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
 
 import click
 import typer
 from typer.core import TyperGroup
 
+from alignx.data_commands import ProfileConfig, ValidateConfig
+from alignx.demo import DemoConfig
 from alignx.errors import UserError, record_prefix
 from alignx.eval.settings import EvalConfig
 from alignx.options import options_command
@@ -36,10 +37,6 @@ EXIT_BAD_INPUT = 2
 EXIT_BUG = 1
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
 
-DataArg = Annotated[str, typer.Argument(
-    help="A registered name (demo, alignx-test, ...), a .json/.jsonl/.parquet file, a folder or a hub dataset id.")]
-SplitOpt = Annotated[str | None, typer.Option(
-    help="Split to read; default: the data's only split, else 'test'.", show_default=False)]
 BUG_HINT = ("this is a bug in alignx or in a library it calls, not a problem with your input; please report it "
             "with the traceback above")
 
@@ -59,7 +56,7 @@ def user_errors() -> Iterator[None]:
         raise fail(str(e)) from None
     except (typer.Exit, typer.Abort, click.exceptions.ClickException):
         raise
-    except BrokenPipeError:  # the reader went away (`alignx profile ... | head`): stop as SIGPIPE would
+    except BrokenPipeError:  # the reader went away (`alignx profile --data ... | head`): stop as SIGPIPE would
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
         raise typer.Exit(EXIT_BROKEN_PIPE) from None
     except Exception:
@@ -88,16 +85,12 @@ def command(fn: Callable) -> Callable:
     return app.command()(guarded(fn))
 
 
-@command
-def validate(
-    data: DataArg,
-    split: SplitOpt = None,
-    all_errors: Annotated[bool, typer.Option("--all", help="Report every bad record, not only the first.")] = False,
-) -> None:
-    """Check every record of DATA; exit 0 with a summary, or 2 naming the file, record and field."""
+def run_validate(config: ValidateConfig) -> None:
+    """Check every record of --data; exit 0 with a summary, or 2 naming the file, record and field."""
     from alignx import registry
     from alignx.records import validate as check
 
+    data, split = config.data, config.split
     if registry.is_checkout(data):  # records assembled from several files: the first problem ends the check
         total = sum(1 for _ in registry.iter_data(data, split))
         typer.echo(f"{data}: {total} records, all valid")
@@ -108,7 +101,7 @@ def validate(
         if error is None:
             continue
         bad += 1
-        if not all_errors:
+        if not config.all:
             raise fail(str(error))
         typer.echo(f"error: {error}", err=True)
     if bad:
@@ -117,22 +110,23 @@ def validate(
     typer.echo(f"{data}: {total} records, all valid")
 
 
-@command
-def profile(
-    data: DataArg,
-    split: SplitOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help='One {"index", "profile"} object per line.')] = False,
-) -> None:
+command(options_command(ValidateConfig, run_validate, name="validate"))
+
+
+def run_profile(config: ProfileConfig) -> None:
     """Print each record's preference profile, aggregated from its UGC and PAIR items' directions."""
     from alignx import registry
     from alignx.personas import PersonaError, record_profile
 
-    for index, record in enumerate(registry.iter_data(data, split)):
+    for index, record in enumerate(registry.iter_data(config.data, config.split)):
         try:
             text = record_profile(record)
         except PersonaError as e:
-            raise fail(f"{record_prefix(data, index + 1)}: {e}") from None
-        typer.echo(json.dumps({"index": index, "profile": text}, ensure_ascii=False) if as_json else text)
+            raise fail(f"{record_prefix(config.data, index + 1)}: {e}") from None
+        typer.echo(json.dumps({"index": index, "profile": text}, ensure_ascii=False) if config.json else text)
+
+
+command(options_command(ProfileConfig, run_profile, name="profile"))
 
 
 def run_eval(config: EvalConfig) -> None:
@@ -141,8 +135,14 @@ def run_eval(config: EvalConfig) -> None:
 
     from alignx import distributed
     from alignx.eval.evaluator import evaluate
-    from alignx.eval.results import results_table, write_report
+    from alignx.eval.results import finished_result, results_table, write_report
 
+    provenance = {"data": config.data, "split": config.split, "limit": config.limit, "dtype": config.dtype,
+                  "model": config.model}
+    if config.output and (done := finished_result(config.output, config, provenance, overwrite=config.overwrite)):
+        Console().print(results_table([done]))
+        typer.echo(f"report: {config.output} (this run already: nothing scored; --overwrite scores it again)")
+        return
     result = evaluate(config)
     if not distributed.is_main():  # every process scored its share of the batches; the main one reports
         return
@@ -157,13 +157,7 @@ def run_eval(config: EvalConfig) -> None:
 command(options_command(EvalConfig, run_eval, name="eval"))
 
 
-@command
-def demo(
-    limit: Annotated[int | None, typer.Option(help="Use the first N test records only.")] = None,
-    output: Annotated[str | None, typer.Option(help="Folder for one JSON report per row.")] = None,
-    dtype: Annotated[str | None, typer.Option(
-        help="fp32 | bf16. Default: bf16 where the CPU or GPU has it in hardware, else fp32.")] = None,
-) -> None:
+def run_demo_command(config: DemoConfig) -> None:
     """The main job: the embedded model on the demo test split; universal baseline, then persona lift and the
     zero-shot reward for each persona type."""
     import time
@@ -174,11 +168,12 @@ def demo(
     from alignx.eval.results import results_table
 
     console = Console()
-    dtype = dtype or demo_dtype()
+    dtype = config.dtype or demo_dtype()
     console.print(f"[bold]alignx demo[/]: the demo {DEMO_SPLIT} split, embedded model SmolLM2-135M-Instruct, "
                   f"untrained, {dtype}")
     start = time.perf_counter()
-    results = run_demo(limit=limit, output=output, dtype=dtype)
+    results = run_demo(limit=config.limit, output=config.output, overwrite=config.overwrite, dtype=dtype,
+                       device=config.device, progress=config.progress)
     console.print(results_table(results, title="alignx demo: the embedded model, untrained (demo test split)"))
     console.print("none / dpo raw is the universal baseline (log π(chosen) > log π(rejected)); dpo vs none is "
                   "persona lift (reference: the same model without the persona); zero-shot contrasts the user's own "
@@ -186,6 +181,11 @@ def demo(
                   "exactly 0.5. tok/rec counts what a row added; rows share prompts through the cache.")
     console.print(REAL_DATA_NOTE)
     console.print(f"{time.perf_counter() - start:.0f} s")
+    if config.output:
+        typer.echo(f"reports: {config.output}")
+
+
+command(options_command(DemoConfig, run_demo_command, name="demo"))
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m alignx`
@@ -202,8 +202,8 @@ command(_serve)
 
 
 class DataOrSubcommand(TyperGroup):
-    """`alignx annotate DATA ...` runs the hidden default command; `alignx annotate train|eval ...` the others.
-    (A data file named like a subcommand is written ./train.)"""
+    """`alignx annotate --data DATA ...` runs the hidden default command; `alignx annotate train|eval ...` the
+    others."""
 
     default = "data"
 
@@ -224,9 +224,9 @@ from alignx.annotate.learn import InferencerTrainConfig  # noqa: E402
 
 annotate_app = typer.Typer(
     cls=DataOrSubcommand, no_args_is_help=True,
-    help="Infer 90-dimension preference directions from behaviour. `alignx annotate DATA --annotator SPEC --output "
-         "OUT` fills every missing direction of DATA (options: `alignx annotate DATA --help`); `train` makes a local "
-         "inferencer, `eval` measures an annotator against true directions.")
+    help="Infer 90-dimension preference directions from behaviour. `alignx annotate --data DATA --annotator SPEC "
+         "--output OUT` fills every missing direction of DATA (options: `alignx annotate --data DATA --help`); "
+         "`train` makes a local inferencer, `eval` measures an annotator against true directions.")
 annotate_app.command(name=DataOrSubcommand.default, hidden=True)(
     guarded(options_command(AnnotateConfig, run_annotate, name="annotate")))
 annotate_app.command(name="train")(guarded(options_command(InferencerTrainConfig, run_train, name="annotate_train")))

@@ -141,6 +141,9 @@ DTYPES = {"fp32": "float32", "float32": "float32", "bf16": "bfloat16", "bfloat16
           "fp16": "float16", "float16": "float16"}
 
 
+TRAINING_DTYPES = ("fp32", "float32", "bf16", "bfloat16")  # training runs in fp32 or bf16 mixed precision
+
+
 def pick_device(device: str | None = None):
     """`device` as a torch.device (default: cuda when present); OptionError for a name torch does not know
     or a CUDA device on a machine without one."""

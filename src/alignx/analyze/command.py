@@ -20,15 +20,16 @@ def _interval(stats: dict[str, Any], fmt: str = ".3f") -> str:
     return f"{value:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
 
 
-def _finish(report: dict[str, Any], name: str, config: Any, plot: Any, lines: list[str]) -> None:
+def _finish(report: dict[str, Any], name: str, config: Any, plot: Any, lines: list[str], done: bool) -> None:
     from alignx.analyze.common import write_outputs
     from alignx.distributed import is_main
 
-    path = write_outputs(report, name, config, plot)
+    path = write_outputs(report, name, config, plot, done=done)
     if is_main():
         for line in lines:
             typer.echo(line)
-        typer.echo(f"report: {path}\nplot: {path.with_suffix('.png')}")
+        again = " (made with these options already: nothing computed; --overwrite computes it again)" if done else ""
+        typer.echo(f"report: {path}{again}\nplot: {path.with_suffix('.png')}")
 
 
 def run_history_size_command(config: HistorySizeConfig) -> None:
@@ -38,12 +39,13 @@ def run_history_size_command(config: HistorySizeConfig) -> None:
     from alignx.analyze.plots import plot_history_size
 
     require_matplotlib()
-    report = run_history_size(config)
+    done = config.finished(NAME)
+    report = done or run_history_size(config)
     lines = [f"k = 0: {report['k0']}"]
     for series, body in report["series"].items():
         cells = "  ".join(f"k={p['k']}: {_interval(p)}" for p in body["points"])
         lines.append(f"{series} ({body['records']} records): {cells}")
-    _finish(report, NAME, config, plot_history_size, lines)
+    _finish(report, NAME, config, plot_history_size, lines, done is not None)
 
 
 def run_controllability_command(config: ControllabilityConfig) -> None:
@@ -53,14 +55,15 @@ def run_controllability_command(config: ControllabilityConfig) -> None:
     from alignx.analyze.plots import plot_controllability
 
     require_matplotlib()
-    report = run_controllability(config)
+    done = config.finished(NAME)
+    report = done or run_controllability(config)
     overall = report["overall"]
     lines = [f"{overall['cases']} cases on {len(report['dimensions'])} dimensions: "
              f"moved {_interval(overall['moved'])}, "
              f"reversed {_interval(overall['reversed'])} (of {overall['reversed']['n']}), "
              f"Δm flipped {_interval(overall['delta_flipped'], '.3g')}, "
              f"Δm removed {_interval(overall['delta_removed'], '.3g')} (of {overall['delta_removed']['n']})"]
-    _finish(report, NAME, config, plot_controllability, lines)
+    _finish(report, NAME, config, plot_controllability, lines, done is not None)
 
 
 def run_novel_command(config: NovelConfig) -> None:
@@ -70,7 +73,8 @@ def run_novel_command(config: NovelConfig) -> None:
     from alignx.analyze.plots import plot_novel
 
     require_matplotlib()
-    report = run_novel(config)
+    done = config.finished(NAME)
+    report = done or run_novel(config)
     lines = [f"unseen ({report['unseen_from']}): {', '.join(str(d['index']) for d in report['unseen'])}"]
     lines += [f"{name}: {_interval(body)} (n = {body['n']})" for name, body in report["groups"].items()]
-    _finish(report, NAME, config, plot_novel, lines)
+    _finish(report, NAME, config, plot_novel, lines, done is not None)

@@ -42,7 +42,7 @@ def load_evaluator(settings: AnalyzeSettings) -> Evaluator:
     from alignx.distributed import is_main
 
     return Evaluator.load(settings.model, batch_size=settings.batch_size, progress=settings.progress and is_main(),
-                          dtype=settings.dtype)
+                          dtype=settings.dtype, device=settings.device)
 
 
 def margin(example: dict[str, Any]) -> float:
@@ -55,14 +55,17 @@ def title(settings: AnalyzeSettings) -> str:
 
 
 def write_outputs(report: dict[str, Any], name: str, settings: AnalyzeSettings,
-                  plot: Callable[[dict[str, Any], Path], None]) -> Path | None:
-    """DIR/<name>.json and DIR/<name>.png, each whole or not at all; only the main process writes."""
+                  plot: Callable[[dict[str, Any], Path], None], *, done: bool = False) -> Path | None:
+    """DIR/<name>.json, recording the options it depends on, and DIR/<name>.png, each whole or not at all; only
+    the main process writes. `done`: the report is there already; only a missing plot is drawn again."""
     from alignx.distributed import is_main
 
     if not is_main():
         return None
     out = Path(settings.output)
-    write_json(out / f"{name}.json", report)
-    with atomic_write(out / f"{name}.png") as tmp:
-        plot(report, tmp)
+    if not done:
+        write_json(out / f"{name}.json", {**report, "options": settings.options()})
+    if not done or not (out / f"{name}.png").exists():
+        with atomic_write(out / f"{name}.png") as tmp:
+            plot(report, tmp)
     return out / f"{name}.json"

@@ -4,13 +4,17 @@ variant is scored with (so reward / reference pairings are checked exactly as `a
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 
 from alignx.errors import OptionError
 from alignx.eval.settings import EvalSettings, RewardSettings, RunSettings
 from alignx.options import parse_option
 from alignx.space import UnknownDimension, parse_dimensions
+
+RESULT_FREE = ("output", "overwrite", "progress", "device", "batch_size")  # how a run goes, not what it finds
 
 
 @dataclass
@@ -20,6 +24,8 @@ class AnalyzeSettings(RewardSettings, RunSettings):
 
     output: str = field(kw_only=True, metadata={
         "short": "-o", "help": "Folder for the report NAME.json and its plot NAME.png (NAME: the analysis)."})
+    overwrite: bool = field(default=False, kw_only=True, metadata={"help": "Replace an existing NAME.json and "
+                                                                   "NAME.png in --output."})
 
     def __post_init__(self) -> None:
         RewardSettings.__post_init__(self)
@@ -38,6 +44,20 @@ class AnalyzeSettings(RewardSettings, RunSettings):
         return {"data": self.data, "split": self.split, "limit": self.limit, "model": self.model,
                 "reward": self.reward, "reference": self.reference, "beta": self.beta, "seed": self.seed,
                 "bootstrap": self.bootstrap, "dtype": self.dtype}
+
+    def options(self) -> dict:
+        """The options the report depends on; it records them, so a rerun with the same finds it done."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in RESULT_FREE}
+
+    def finished(self, name: str) -> dict | None:
+        """This analysis's report in --output when it was made with these options (nothing to compute again);
+        None when there is none or with --overwrite; OptionError when a report or plot made otherwise is there."""
+        from alignx.outputs import finished_report, refuse_existing
+
+        out = Path(self.output)
+        if not (out / f"{name}.json").exists():
+            refuse_existing(out / f"{name}.png", self.overwrite)
+        return finished_report(out / f"{name}.json", self.overwrite, self.options(), lambda report: report["options"])
 
 
 class HistoryReading(str, Enum):
@@ -89,7 +109,7 @@ class NovelConfig(AnalyzeSettings):
         "default_text": "the model's --exclude-dimensions",
         "help": "Comma-separated dimension indices (0-89) or pole labels held out of training; default: those a "
                 "model trained with alignx train --exclude-dimensions recorded in its alignx_training.json."})
-    unseen_fraction: float | None = field(default=None, metadata={"above": 0, "below": 1, 
+    unseen_fraction: float | None = field(default=None, metadata={"above": 0, "below": 1,
         "help": "Instead of --unseen: draw this share of the dimensions the data's target directions use, "
                 "with --seed."})
 

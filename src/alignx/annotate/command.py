@@ -15,6 +15,7 @@ import typer
 from alignx.annotate.spec import AnnotatorSettings
 from alignx.answer_cache import CACHE_HELP
 from alignx.errors import OptionError
+from alignx.models import DTYPES
 from alignx.sources import EVAL_SPLIT, FILE_SUFFIXES
 
 
@@ -27,6 +28,9 @@ class AnnotatorRun(AnnotatorSettings):
                                                       "min": 1})
     device: str | None = field(default=None, metadata={"help": "torch device of a local inferencer.",
                                                        "default_text": "cuda if any, else cpu"})
+    dtype: str | None = field(default=None, metadata={"help": "fp32 | bf16 | fp16 of a local inferencer.",
+                                                      "default_text": "bf16 where the hardware has it, else fp32",
+                                                      "choices": tuple(DTYPES)})
     progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
 
     def __post_init__(self):
@@ -35,11 +39,13 @@ class AnnotatorRun(AnnotatorSettings):
 
 @dataclass(kw_only=True)
 class AnnotateConfig(AnnotatorRun):
-    data: str = field(metadata={"argument": True, "help": "demo, a .json/.jsonl/.parquet file, a folder or a "
-                                                           "hub dataset id."})
+    data: str = field(metadata={"help": "demo, a .json/.jsonl/.parquet file, a folder or a hub dataset id."})
     output: str = field(metadata={"short": "-o", "help": "File to write (.jsonl, .json or .parquet), atomically."})
     split: str | None = field(default=None, metadata={"help": "Split to read when DATA has several."})
-    overwrite: bool = field(default=False, metadata={"help": "Replace directions that are already there too."})
+    overwrite: bool = field(default=False, metadata={
+        "help": "Replace an existing --output file (without it, one this command wrote with the same settings is "
+                "resumed)."})
+    reannotate: bool = field(default=False, metadata={"help": "Replace directions that are already there too."})
     describe: bool = field(default=False, metadata={
         "help": "Also write 'Demographic Information' where it is missing, from the user's history (openai "
                 "backend)."})
@@ -56,32 +62,40 @@ class AnnotatorEvalConfig(AnnotatorRun):
     split: str | None = field(default=None, metadata={"help": "Split to read when DATA has several.",
                                                       "default_text": EVAL_SPLIT})
     output: str | None = field(default=None, metadata={"short": "-o", "help": "JSON file for the report."})
+    overwrite: bool = field(default=False, metadata={"help": "Replace an existing --output report."})
 
 
 def run_annotate(config: AnnotateConfig) -> None:
     """Fill every missing 'Preference Direction' of DATA (record and history items) through an annotator."""
     from alignx import registry
     from alignx.annotate.fill import FillSummary, fill_descriptions, fill_directions
+    from alignx.annotate.resume import resume_from, write_meta
     from alignx.annotate.spec import load_annotator
     from alignx.answer_cache import AnswerCache
     from alignx.records import write_records
 
-    records = registry.load(config.data, config.split, config.limit, default_split="")  # several: say which
-    annotator = load_annotator(config, device=config.device)
+    source = resume_from(config)
+    if source is None:
+        records = registry.load(config.data, config.split, config.limit, default_split="")  # several: say which
+    else:
+        records = registry.load(source)
+        typer.echo(f"resuming {source}: {len(records)} records, only their missing directions asked", err=True)
+    annotator = load_annotator(config, device=config.device, dtype=config.dtype)
     summary = FillSummary()
     try:
         with AnswerCache(config.cache) as cache:
             if config.describe:
                 records, _ = fill_descriptions(records, annotator, cache, progress=config.progress,
                                                workers=config.annotator_workers, summary=summary)
-            records, _ = fill_directions(records, annotator, cache, overwrite=config.overwrite,
+            records, _ = fill_directions(records, annotator, cache, reannotate=config.reannotate,
                                          progress=config.progress, summary=summary)
     finally:
         annotator.close()
     count = write_records(records, config.output)
+    write_meta(config)
     for line in summary.lines():
-        typer.echo(line, err=True)
-    typer.echo(f"wrote {count} records to {config.output}", err=True)
+        typer.echo(line)
+    typer.echo(f"wrote {count} records to {config.output}")
 
 
 def run_annotator_eval(config: AnnotatorEvalConfig) -> None:
@@ -94,9 +108,12 @@ def run_annotator_eval(config: AnnotatorEvalConfig) -> None:
     from alignx.annotate.spec import load_annotator
     from alignx.answer_cache import AnswerCache
     from alignx.atomic import write_json
+    from alignx.outputs import refuse_existing
 
+    if config.output:
+        refuse_existing(config.output, config.overwrite)
     records = registry.load(config.data, config.split, config.limit)
-    annotator = load_annotator(config, device=config.device)
+    annotator = load_annotator(config, device=config.device, dtype=config.dtype)
     try:
         with AnswerCache(config.cache) as cache:
             report = agreement(records, annotator, cache, progress=config.progress)
@@ -106,7 +123,7 @@ def run_annotator_eval(config: AnnotatorEvalConfig) -> None:
     Console().print(agreement_table(report, title=f"{config.annotator} on {config.data}"))
     if config.output:
         write_json(config.output, report, indent=2)
-        typer.echo(f"report: {config.output}", err=True)
+        typer.echo(f"report: {config.output}")
 
 
 def run_train(config: Any) -> None:
@@ -118,4 +135,4 @@ def run_train(config: Any) -> None:
     held = metrics.get("held_out")
     scores = f", held-out macro-F1 {held['macro_f1']:.3f} on {metrics['held_out_items']} items" if held else ""
     typer.echo(f"trained on {metrics['train_items']} items in {metrics['train_seconds']:.0f} s{scores}; "
-               f"{config.output} (metrics.json)", err=True)
+               f"{config.output} (metrics.json)")

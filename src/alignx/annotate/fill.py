@@ -1,8 +1,8 @@
-"""`alignx annotate DATA`: fill every missing `Preference Direction` of a dataset through an annotator.
+"""`alignx annotate --data DATA`: fill every missing `Preference Direction` of a dataset through an annotator.
 
 Equal items (same texts) are asked once, answers come from the cache where an earlier run (or a
 killed one) already paid for them, and each new answer is cached the moment it arrives. Items that
-already carry a direction stay as they are unless `overwrite`. A failed item keeps no direction and
+already carry a direction stay as they are unless `reannotate`. A failed item keeps no direction and
 its reason is counted: never a silent neutral. `describe` also writes `Demographic Information`
 for records that lack it, from their history items (backends that write text only).
 """
@@ -13,14 +13,14 @@ import dataclasses
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from alignx.annotate.base import Annotation, Annotator, AnnotatorError, Item, item_key, record_items, with_directions
 from alignx.answer_cache import AnswerCache
+from alignx.progress import ProgressBar
 from alignx.records import Record
 
 DESCRIBE_KEY = "describe:"
@@ -58,36 +58,16 @@ class FillSummary:
         return out
 
 
-@contextmanager
-def _progress(total: int, description: str, enabled: bool) -> Iterator[Any]:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[rate]} items/s"), TimeElapsedColumn(),
-                        console=Console(stderr=True), disable=not enabled)
-    start = time.perf_counter()
-    with progress:
-        task = progress.add_task(description, total=total, rate="-")
-
-        def advance() -> None:
-            progress.advance(task)
-            done = progress.tasks[task].completed
-            progress.update(task, rate=f"{done / max(time.perf_counter() - start, 1e-9):,.1f}")
-
-        yield advance
-
-
 def fill_directions(records: Sequence[Record], annotator: Annotator, cache: AnswerCache, *,
-                    overwrite: bool = False, progress: bool = True,
+                    reannotate: bool = False, progress: bool = True,
                     summary: FillSummary | None = None) -> tuple[list[Record], FillSummary]:
-    """The records with every missing (or, with `overwrite`, every) item direction answered."""
+    """The records with every missing (or, with `reannotate`, every) item direction answered."""
     summary = summary or FillSummary()
     wanted: dict[str, Item] = {}
     for record in records:
         for item, direction in record_items(record):
             summary.items += 1
-            if direction is not None and not overwrite:
+            if direction is not None and not reannotate:
                 summary.kept += 1
             else:
                 wanted.setdefault(item_key(item), item)
@@ -97,7 +77,7 @@ def fill_directions(records: Sequence[Record], annotator: Annotator, cache: Answ
     summary.from_cache += len(answers)
     pending = [(key, item) for key, item in wanted.items() if key not in answers]
     start = time.perf_counter()
-    with _progress(len(pending), f"annotating with {annotator.spec}", progress) as advance:
+    with ProgressBar(f"annotating with {annotator.spec}", len(pending), unit="items", enabled=progress) as bar:
         for index, annotation in annotator.annotate([item for _, item in pending]):
             key = pending[index][0]
             summary.tokens += annotation.tokens
@@ -107,11 +87,11 @@ def fill_directions(records: Sequence[Record], annotator: Annotator, cache: Answ
                 cache.put(annotator.identity, key, _cached(annotation))
                 answers[key] = annotation.direction
                 summary.annotated += 1
-            advance()
+            bar.advance()
     summary.seconds += time.perf_counter() - start
     filled = []
     for record in records:
-        directions = [direction if direction is not None and not overwrite else answers.get(item_key(item))
+        directions = [direction if direction is not None and not reannotate else answers.get(item_key(item))
                       for item, direction in record_items(record)]
         filled.append(with_directions(record, directions))
     return filled, summary
@@ -144,7 +124,7 @@ def fill_descriptions(records: Sequence[Record], annotator: Annotator, cache: An
             return i, None, str(e)
 
     pending = [i for i in todo if i not in texts]
-    with _progress(len(pending), f"describing with {annotator.spec}", progress) as advance, \
+    with ProgressBar(f"describing with {annotator.spec}", len(pending), unit="items", enabled=progress) as bar, \
             ThreadPoolExecutor(max(1, workers)) as pool:
         for i, text, error in pool.map(ask, pending):
             if text:
@@ -152,7 +132,7 @@ def fill_descriptions(records: Sequence[Record], annotator: Annotator, cache: An
                 texts[i] = text
             else:
                 summary.describe_failed[error or "empty answer"] += 1
-            advance()
+            bar.advance()
     summary.described += len(texts)
     return [dataclasses.replace(r, demographic=texts[i]) if i in texts else r for i, r in enumerate(records)], summary
 

@@ -24,6 +24,7 @@ from alignx.annotate.base import Item, item_key, record_items, strip_direction
 from alignx.annotate.local import CLASSES, DEFAULT_MAX_LENGTH, N_CLASSES, class_of, item_text, swap, write_manifest
 from alignx.annotate.metrics import macro_f1, pole_scores
 from alignx.errors import OptionError, UserError
+from alignx.models import TRAINING_DTYPES
 from alignx.options import check_options
 from alignx.records import Choice, Record
 from alignx.space import N_DIMENSIONS
@@ -59,6 +60,9 @@ class InferencerTrainConfig:
                                                       "min": 1})
     seed: int = field(default=0, metadata={"help": "Seed of the split, the head's initialisation and the order."})
     device: str | None = field(default=None, metadata={"help": "cpu, cuda or cuda:N.", "default_text": "cuda if any"})
+    dtype: str | None = field(default=None, metadata={
+        "help": "fp32 | bf16: bf16 is mixed precision.", "default_text": "bf16 where the hardware has it, else fp32",
+        "choices": TRAINING_DTYPES})
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing output folder."})
     progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
 
@@ -168,7 +172,10 @@ def run_inferencer_training(config: InferencerTrainConfig) -> dict[str, Any]:
     if device.type == "cpu":
         use_all_cores()
     model, tokenizer = _trainable_model(config)
-    bf16 = cpu_has_native_bf16() if device.type == "cpu" else torch.cuda.is_bf16_supported()
+    if config.dtype is not None:
+        bf16 = config.dtype.lower() in ("bf16", "bfloat16")
+    else:
+        bf16 = cpu_has_native_bf16() if device.type == "cpu" else torch.cuda.is_bf16_supported()
     started = time.perf_counter()
     with atomic_write(Path(config.output), directory=True) as tmp, tempfile.TemporaryDirectory() as scratch:
         args = TrainingArguments(

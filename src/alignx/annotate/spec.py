@@ -53,7 +53,7 @@ def split_spec(spec: str) -> tuple[str, str]:
     return kind, rest
 
 
-def load_annotator(settings: AnnotatorSettings, *, device: str | None = None) -> Annotator:
+def load_annotator(settings: AnnotatorSettings, *, device: str | None = None, dtype: str | None = None) -> Annotator:
     """The backend `settings.annotator` names, checked: AnnotatorError (one line naming the spec) when it
     cannot be used: a missing key, an unreachable server, an unknown model, a folder that is no inferencer."""
     if settings.annotator is None:
@@ -63,7 +63,7 @@ def load_annotator(settings: AnnotatorSettings, *, device: str | None = None) ->
     if kind == "local":
         from alignx.annotate.local import LocalInferencer
 
-        return LocalInferencer.load(rest, spec=settings.annotator, device=device)
+        return LocalInferencer.load(rest, spec=settings.annotator, device=device, dtype=dtype)
     from alignx.annotate.openai_backend import OpenAIAnnotator
 
     key = os.environ.get(settings.annotator_key_env)

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from alignx.dataset.stats import TEST, TRAIN, Stats, count_record
 from alignx.dataset.writer import USER_ID, Writer
+from alignx.progress import ProgressBar
 from alignx.records import Choice, Comment, Record
 from alignx.space import N_DIMENSIONS
 
@@ -145,7 +146,7 @@ def build_dataset(events: pa.Table, folder: Path, options: BuildOptions, *, sour
     slow = options.format == "parquet" or (annotation is not None and (annotation.directions or annotation.describe))
     writer = Writer(folder, options.format)
     try:
-        with _progress(stats.users_seen, progress) as advance:
+        with ProgressBar("building", stats.users_seen, unit="users", enabled=progress) as bar:
             first = 0
             while first < len(starts):
                 last = int(np.searchsorted(bounds, bounds[first] + BATCH_EVENTS, side="right")) - 1
@@ -162,7 +163,7 @@ def build_dataset(events: pa.Table, folder: Path, options: BuildOptions, *, sour
                     _write_slow(plans, batch, writer, stats, annotation)
                 else:
                     _write_fast(plans, batch, writer, stats)
-                advance(last - first)
+                bar.advance(last - first)
                 first = last
     finally:
         writer.close()
@@ -322,22 +323,3 @@ def _write_slow(plans: list[_UserPlan], batch: _Batch, writer: Writer, stats: St
         flush()
 
 
-class _progress:
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.enabled = total, enabled
-
-    def __enter__(self) -> Callable[[int], None]:
-        if not self.enabled:
-            return lambda n: None
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.bar = Progress(TextColumn("building"), BarColumn(), MofNCompleteColumn(), TextColumn("users"),
-                            TimeElapsedColumn(), console=Console(stderr=True))
-        self.bar.__enter__()
-        task = self.bar.add_task("build", total=self.total)
-        return lambda n: self.bar.advance(task, n)
-
-    def __exit__(self, *exc) -> None:
-        if self.enabled:
-            self.bar.__exit__(*exc)

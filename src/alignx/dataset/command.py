@@ -1,4 +1,4 @@
-"""`alignx build EVENTS --output DIR`: an event log (or the service's database, `--db`) in, an AlignX dataset
+"""`alignx build --events FILE --output DIR`: an event log (or the service's database, `--db`) in, an AlignX dataset
 folder out (`train.jsonl`, `test.jsonl`, `stats.json`), written as a whole or not at all."""
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import typer
 from alignx.annotate.spec import AnnotatorSettings
 from alignx.answer_cache import CACHE_HELP
 from alignx.errors import OptionError, UserError
+from alignx.models import DTYPES
+from alignx.outputs import refuse_existing
 
 FORMATS = ("jsonl", "parquet")  # pyarrow and numpy load only when a build runs (`alignx --help` stays instant)
 
@@ -19,7 +21,7 @@ FORMATS = ("jsonl", "parquet")  # pyarrow and numpy load only when a build runs 
 @dataclass(kw_only=True)
 class BuildConfig(AnnotatorSettings):
     events: str | None = field(default=None, metadata={
-        "argument": True, "help": "Event log: a .jsonl, .json, .parquet or .csv file (one event per row).",
+        "help": "Event log: a .jsonl, .json, .parquet or .csv file (one event per row).",
         "default_text": "none; give it or --db"})
     output: str = field(metadata={"short": "-o", "help": "Dataset folder to write (train.*, test.*, stats.json)."})
     db: str | None = field(default=None, metadata={
@@ -30,7 +32,7 @@ class BuildConfig(AnnotatorSettings):
     test_fraction: float = field(default=0.1, metadata={"help": "Share of users in the test split (by user).",
                                                         "min": 0, "max": 1})
     seed: int = field(default=0, metadata={"help": "Seed of the split and of the persona draws."})
-    max_items: int = field(default=4, metadata={"min": 0, 
+    max_items: int = field(default=4, metadata={"min": 0,
         "help": "Persona size K: up to K comments and up to K other pairs of the user per record."})
     min_items: int = field(default=2, metadata={"min": 1, "help": "Skip users with fewer events (after duplicates)."})
     format: str = field(default="jsonl", metadata={"choices": FORMATS, "help": "Output files: jsonl or parquet."})
@@ -41,12 +43,15 @@ class BuildConfig(AnnotatorSettings):
     cache: str | None = field(default=None, metadata=CACHE_HELP)
     device: str | None = field(default=None, metadata={"help": "torch device of a local inferencer.",
                                                        "default_text": "cuda if any, else cpu"})
+    dtype: str | None = field(default=None, metadata={"help": "fp32 | bf16 | fp16 of a local inferencer.",
+                                                      "default_text": "bf16 where the hardware has it, else fp32",
+                                                      "choices": tuple(DTYPES)})
     progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
 
     def __post_init__(self):
         self.check_annotator()  # every declared bound and choice too (check_options)
         if (self.events is None) == (self.db is None):
-            raise OptionError("give an EVENTS file or --db URL (one of them)")
+            raise OptionError("give --events FILE or --db URL (one of them)")
         if self.db is not None and not self.db.startswith(("sqlite:///", "postgresql")):
             raise OptionError(f"--db {redact(self.db)!r}: write sqlite:///FILE or postgresql+psycopg://...")
         if self.describe and self.annotator is None:
@@ -69,14 +74,13 @@ def run_build(config: BuildConfig) -> None:
     """Build an AlignX dataset from raw behaviour: one record per pair event, with the user's other comments and
     pairs (never on the same post) as the persona, split into train and test by user."""
     output = Path(config.output)
-    if output.exists() and not config.overwrite:
-        raise OptionError(f"--output {output} exists; pass --overwrite to replace it")
+    refuse_existing(output, config.overwrite)
     if output.exists() and not output.is_dir():
         raise OptionError(f"--output {output} is a file, not a dataset folder")
     stats = build(config)
     for line in stats_lines(stats):
-        typer.echo(line, err=True)
-    typer.echo(f"wrote {output}", err=True)
+        typer.echo(line)
+    typer.echo(f"wrote {output}")
 
 
 def load_events(config: BuildConfig):
@@ -141,7 +145,7 @@ def _annotation(config: BuildConfig):
     from alignx.answer_cache import AnswerCache
     from alignx.dataset.builder import Annotation
 
-    annotator = load_annotator(config, device=config.device)
+    annotator = load_annotator(config, device=config.device, dtype=config.dtype)
     cache = AnswerCache(config.cache)
     if config.describe and not annotator.can_describe:
         annotator.close()

@@ -30,6 +30,8 @@ from alignx.personas import PersonaError, persona_view
 from alignx.prompts import Messages, PromptKind
 from alignx.records import Record
 
+RECORDED_SETTINGS = ("persona", "prompt", "reward", "reference", "beta", "bootstrap", "seed")  # in every report
+
 
 @dataclass
 class EvalResult:
@@ -60,8 +62,7 @@ class EvalResult:
 
     def to_dict(self) -> dict[str, Any]:
         s = self.settings
-        settings = {name: getattr(s, name) for name in ("persona", "prompt", "reward", "reference", "beta",
-                                                        "bootstrap", "seed")}
+        settings = {name: getattr(s, name) for name in RECORDED_SETTINGS}
         return {
             "accuracy": self.accuracy,
             "n": self.n,
@@ -86,12 +87,13 @@ class ScoredModel:
     base: ScoredModel | None = None
 
 
-def load_scored(spec: str, *, batch_size: int = 8, progress: bool = True, dtype: str | None = None) -> ScoredModel:
-    """`spec` loaded once (in `dtype`, default as `alignx.models.pick_dtype`), scored by the prefix-sharing
-    scorer behind a cache."""
+def load_scored(spec: str, *, batch_size: int = 8, progress: bool = True, dtype: str | None = None,
+                device: str | None = None) -> ScoredModel:
+    """`spec` loaded once (on `device` in `dtype`, defaults as `alignx.models.pick_device` / `pick_dtype`),
+    scored by the prefix-sharing scorer behind a cache."""
     from alignx import models
 
-    return scored(models.load(spec, dtype=dtype), spec, batch_size=batch_size, progress=progress)
+    return scored(models.load(spec, device=device, dtype=dtype), spec, batch_size=batch_size, progress=progress)
 
 
 def scored(loaded: Any, name: str, *, batch_size: int = 8, progress: bool = True) -> ScoredModel:
@@ -122,9 +124,9 @@ class Evaluator:
 
     @classmethod
     def load(cls, model: str = "default", *, batch_size: int = 8, progress: bool = True,
-             dtype: str | None = None) -> Evaluator:
+             dtype: str | None = None, device: str | None = None) -> Evaluator:
         def load_model(spec: str) -> ScoredModel:
-            return load_scored(spec, batch_size=batch_size, progress=progress, dtype=dtype)
+            return load_scored(spec, batch_size=batch_size, progress=progress, dtype=dtype, device=device)
 
         return cls(load_model(model), load_model)
 
@@ -241,6 +243,7 @@ def evaluate(config: EvalConfig, evaluator: Evaluator | None = None) -> EvalResu
 
         ensure_reachable("model", config.reference)  # before the policy loads, not after
     evaluator = evaluator or Evaluator.load(config.model, batch_size=config.batch_size,
-                                            progress=config.progress and distributed.is_main(), dtype=config.dtype)
+                                            progress=config.progress and distributed.is_main(), dtype=config.dtype,
+                                            device=config.device)
     provenance = {"data": config.data, "split": config.split, "limit": config.limit, "dtype": config.dtype}
     return evaluator.run(records, config, source=config.data, provenance=provenance)

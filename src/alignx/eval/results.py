@@ -7,12 +7,31 @@ from collections.abc import Sequence
 
 from alignx.atomic import write_json
 from alignx.eval import rewards
-from alignx.eval.evaluator import EvalResult
+from alignx.eval.evaluator import RECORDED_SETTINGS, EvalResult
+from alignx.eval.settings import EvalSettings
 
 
 def write_report(result: EvalResult, path: str | os.PathLike) -> None:
     """Write the report atomically: a failed run never leaves half a file or clobbers an old one."""
     write_json(path, result.to_dict())
+
+
+def finished_result(path: str | os.PathLike, settings: EvalSettings, provenance: dict, *,
+                    overwrite: bool = False) -> EvalResult | None:
+    """The result a report at `path` holds when it records this very run (`settings` on `provenance`: data,
+    split, limit, dtype, model), so nothing is scored again. None when there is none or with `overwrite`;
+    OptionError when a report made otherwise is there."""
+    from alignx.outputs import finished_report
+
+    expected = {**provenance, **{name: getattr(settings, name) for name in RECORDED_SETTINGS}}
+    report = finished_report(path, overwrite, expected,
+                             lambda report: {k: v for k, v in report["settings"].items() if k != "reference_model"})
+    if report is None:
+        return None
+    timing = report["timing"]
+    return EvalResult(settings, {key: report["settings"][key] for key in (*provenance, "reference_model")},
+                      report["examples"], timing["seconds"], timing["tokens"], timing["processes"],
+                      tuple(report["ci95"]))
 
 
 def results_table(results: Sequence[EvalResult], title: str | None = None):

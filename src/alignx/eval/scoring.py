@@ -163,21 +163,15 @@ class _BaseScorer:
     def _running(self, total: int, description: str) -> Iterator[Any]:
         """inference mode, the adapter switched off if asked, the clock and the progress bar."""
         import torch
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[rate]} tok/s"), TimeElapsedColumn(),
-                            console=Console(stderr=True), disable=not self.config.progress, transient=False)
+        from alignx.progress import ProgressBar
+
+        bar = ProgressBar(description, total, unit="tok", enabled=self.config.progress)
         adapter_off = self.loaded.model.disable_adapter() if self.disable_adapter else nullcontext()
         start, tokens_at_start = time.perf_counter(), self.tokens_processed
-        with progress, adapter_off, torch.inference_mode():
-            task = progress.add_task(description, total=total, rate="-")
-
-            def advance(n: int) -> None:
-                elapsed = time.perf_counter() - start
-                rate = (self.tokens_processed - tokens_at_start) / elapsed if elapsed > 0 else 0.0
-                progress.update(task, advance=n, rate=f"{rate:,.0f}")
+        with bar, adapter_off, torch.inference_mode():
+            def advance(n: int) -> None:  # the rate counts the tokens scored since the bar started
+                bar.advance(n, work=self.tokens_processed - tokens_at_start - bar.work)
 
             try:
                 yield advance

@@ -84,6 +84,9 @@ class RunSettings:
     dtype: str | None = field(default=None, metadata={
         "help": "fp32 | bf16 | fp16 for the model.", "default_text": "bf16 on GPUs that have it, else fp32",
         "choices": tuple(DTYPES)})
+    device: str | None = field(default=None, metadata={
+        "help": "torch device: cpu, cuda or cuda:N.",
+        "default_text": "cuda if any (a launcher's process: its own GPU), else cpu"})
     progress: bool = field(default=True, metadata={"help": "Show progress bars with tokens/s on stderr."})
 
     def __post_init__(self) -> None:
@@ -95,6 +98,7 @@ class EvalConfig(EvalSettings, RunSettings):
     """`alignx eval`: one run's settings plus what to run them on (declared once, see alignx.options)."""
 
     output: str | None = field(default=None, metadata={"help": "Write the full JSON report here (atomically)."})
+    overwrite: bool = field(default=False, metadata={"help": "Replace an existing --output report."})
 
     def __post_init__(self) -> None:
         EvalSettings.__post_init__(self)

@@ -187,7 +187,7 @@ def run_generate(config: GenerateConfig) -> None:
 
 
 def report(config: GenerateConfig, summary: Summary) -> None:
-    out = sys.stderr
+    out = sys.stdout  # results; logs and the progress bar go to stderr
     rate = f" ({summary.tokens} tokens in {summary.seconds:.1f} s, {summary.tokens / summary.seconds:,.1f} tok/s)" \
         if summary.seconds > 0 else ""
     print(f"{config.output}: wrote {summary.written} rows{rate}; {summary.already} were already there", file=out)

@@ -51,7 +51,8 @@ class GenerateConfig:
         "help": "The JSONL file to write (resumed when it exists); settings go to OUTPUT.meta.json.",
         "short": "-o"})
     overwrite: bool = field(default=False, metadata={
-        "help": "Start OUTPUT over when it holds generations made with other settings."})
+        "help": "Replace OUTPUT: start it over (a rerun with the same settings resumes it instead; one with other "
+                "settings is refused without this)."})
     # sampling (the released defaults)
     samples: int = field(default=1, metadata={"min": 1, "help": "Responses per record."})
     temperature: float = field(default=0.9, metadata={"min": 0, "help": "Sampling temperature; 0 decodes greedily."})

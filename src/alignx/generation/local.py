@@ -93,27 +93,21 @@ class LocalGenerator:
     def generate(self, requests: Sequence[Messages], settings: Settings, *, ids: Sequence[str] | None = None,
                  description: str = "generating") -> Iterator[tuple[int, Generated]]:
         """(index, Generated) for every request, a batch at a time, longest prompts first."""
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from alignx.progress import ProgressBar
 
         if not requests:
             return
         ids = list(ids) if ids is not None else [str(i) for i in range(len(requests))]
         encoded = [self._encode(m) for m in requests]
         order = sorted(range(len(requests)), key=lambda i: -len(encoded[i]))
-        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TextColumn("{task.fields[rate]} tok/s"), TimeElapsedColumn(),
-                       console=Console(stderr=True), disable=not self.progress, transient=False)
-        start, tokens_at_start = time.perf_counter(), self.tokens_generated
-        with bar:
-            task = bar.add_task(description, total=len(requests), rate="-")
+        start = time.perf_counter()
+        with ProgressBar(description, len(requests), unit="tok", enabled=self.progress) as bar:
             for at in range(0, len(order), self.batch_size):
                 batch = order[at:at + self.batch_size]
                 results = self._batch([encoded[i] for i in batch], settings, settings.seed_for([ids[i] for i in batch]))
-                self.tokens_generated += sum(g.tokens for g in results)
-                elapsed = time.perf_counter() - start
-                rate = (self.tokens_generated - tokens_at_start) / elapsed if elapsed > 0 else 0.0
-                bar.update(task, advance=len(batch), rate=f"{rate:,.0f}")
+                tokens = sum(g.tokens for g in results)
+                self.tokens_generated += tokens
+                bar.advance(len(batch), work=tokens)
                 yield from zip(batch, results, strict=True)
         self.seconds += time.perf_counter() - start
 

@@ -1,5 +1,5 @@
-"""`alignx judge A.jsonl B.jsonl --judge SPEC`: which generation file's responses the judge prefers for each user;
-`alignx judge --calibrate DATA --judge SPEC`: how often that judge agrees with the users' own choices.
+"""`alignx judge --a A.jsonl --b B.jsonl --judge SPEC`: which generation file's responses the judge prefers for each
+user; `alignx judge --calibrate --data DATA --judge SPEC`: how often that judge agrees with the users' own choices.
 
 Every ordered judgment is cached (identity of the judge + hash of the chat sent), so a rerun asks nothing;
 a calibration is stored under the judge's identity too, and every win-rate report of that judge carries it.
@@ -7,6 +7,8 @@ a calibration is stored under the judge's identity too, and every win-rate repor
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +24,16 @@ from alignx.openai_server import DEFAULT_KEY_ENV
 from alignx.options import check_options
 
 CALIBRATIONS_KEY = "calibrations"  # cache key (under the judge's identity) of its stored calibrations
+# Options that change how a run goes, not what its report says; the report records the others ("options").
+RUN_ONLY = ("output", "overwrite", "progress", "cache", "workers", "retries", "timeout", "batch_size", "device",
+            "judge_key_env")
 
 
 @dataclass(kw_only=True)
 class JudgeConfig:
-    a: str | None = field(default=None, metadata={"argument": True, "help": "Generation file A (.jsonl from "
-                                                  "`alignx generate`); leave out with --calibrate."})
-    b: str | None = field(default=None, metadata={"argument": True, "help": "Generation file B, over the same "
-                                                  "records as A."})
+    a: str | None = field(default=None, metadata={"help": "Generation file A (.jsonl from `alignx generate`); "
+                                                  "leave out with --calibrate."})
+    b: str | None = field(default=None, metadata={"help": "Generation file B, over the same records as A."})
     judge: str = field(default="local:default", metadata={
         "help": "openai:MODEL (an OpenAI-compatible server, see --judge-url) or local:SPEC (an alignx model spec: "
                 "default, a hub id, a folder)."})
@@ -38,22 +42,27 @@ class JudgeConfig:
         "default_text": "the OpenAI API"})
     judge_key_env: str = field(default=DEFAULT_KEY_ENV, metadata={
         "help": "Environment variable holding the openai judge's API key."})
-    judge_persona: str = field(default="auto", metadata={"choices": JUDGE_PERSONAS, 
+    judge_persona: str = field(default="auto", metadata={"choices": JUDGE_PERSONAS,
         "help": "What the judge reads about the user: auto (the ground-truth persona or profile when the record "
                 "has one, else the PAIR history) | profile | pair | ugc | demo | all."})
-    calibrate: str | None = field(default=None, metadata={
-        "help": "Judge DATA's own chosen / rejected pairs instead (both orders): the judge's agreement with the "
-                "users. DATA: demo, a benchmark, a file, a folder or a hub dataset id."})
-    split: str | None = field(default=None, metadata={"help": "Split of --calibrate DATA.", "default_text": "test"})
+    calibrate: bool = field(default=False, metadata={
+        "help": "Judge --data's own chosen / rejected pairs instead (both orders): the judge's agreement with the "
+                "users."})
+    data: str | None = field(default=None, metadata={
+        "help": "With --calibrate: demo, a benchmark, a file, a folder or a hub dataset id."})
+    split: str | None = field(default=None, metadata={"help": "Split of --data.", "default_text": "test"})
     limit: int | None = field(default=None, metadata={"help": "The first N records only.", "default_text": "all",
                                                       "min": 1})
     output: str | None = field(default=None, metadata={"short": "-o", "help": "JSON report with every judgment "
                                                        "(written atomically)."})
+    overwrite: bool = field(default=False, metadata={
+        "help": "Replace an existing --output report (without it, one made with the same options is resumed: "
+                "what it judged comes from the cache)."})
     cache: str | None = field(default=None, metadata={
         "help": "SQLite file of judgments already made (reruns ask nothing again).",
         "default_text": "annotations.sqlite in the user cache folder, or $ALIGNX_ANNOTATION_CACHE"})
     workers: int = field(default=8, metadata={"min": 1, "help": "Concurrent requests of the openai judge."})
-    retries: int = field(default=2, metadata={"min": 0, 
+    retries: int = field(default=2, metadata={"min": 0,
         "help": "openai: retries of a request after a 429/5xx/timeout, and re-asks of an answer that is not A, B "
                 "or tie."})
     timeout: float = field(default=60.0, metadata={"above": 0, "help": "Seconds per openai request."})
@@ -69,12 +78,16 @@ class JudgeConfig:
     def __post_init__(self) -> None:
         check_options(self)
         split_judge_spec(self.judge)
-        if self.calibrate is not None and (self.a or self.b):
-            raise OptionError("--calibrate judges DATA's own pairs; leave out the generation files A and B")
-        if self.calibrate is None and not (self.a and self.b):
-            raise OptionError("give two generation files A B to compare, or --calibrate DATA")
-        if self.calibrate is None and self.split is not None:
-            raise OptionError("--split is for --calibrate DATA; generation files name their own data and split")
+        if self.calibrate and (self.a or self.b):
+            raise OptionError("--calibrate judges --data's own pairs; leave out the generation files --a and --b")
+        if self.calibrate and self.data is None:
+            raise OptionError("--calibrate judges the pairs of --data; pass --data DATA")
+        if not self.calibrate and self.data is not None:
+            raise OptionError("--data is read by --calibrate; pass --calibrate, or --a and --b to compare generations")
+        if not self.calibrate and not (self.a and self.b):
+            raise OptionError("give two generation files --a A --b B to compare, or --calibrate --data DATA")
+        if not self.calibrate and self.split is not None:
+            raise OptionError("--split is for --calibrate --data DATA; generation files name their own data and split")
         if self.judge_url is not None and not self.judge_url.startswith(("http://", "https://")):
             raise OptionError(f"--judge-url {self.judge_url!r} must be an http(s) URL such as http://127.0.0.1:8080/v1")
 
@@ -85,8 +98,13 @@ def run_judge(config: JudgeConfig) -> dict[str, Any]:
     from rich.console import Console
 
     from alignx.atomic import write_json
+    from alignx.outputs import finished_report
 
-    report = judge(config)
+    options = {k: v for k, v in dataclasses.asdict(config).items() if k not in RUN_ONLY}
+    if config.output and finished_report(config.output, config.overwrite, options, lambda r: r["options"]):
+        print(f"resuming {config.output}: the judgments it holds come from the cache; only the rest are asked",
+              file=sys.stderr)
+    report = {**judge(config), "options": options}
     table = report_table(report)
     console = Console()
     console.print(table.title, soft_wrap=True)  # title and note in full lines; the table itself is narrow
@@ -96,7 +114,7 @@ def run_judge(config: JudgeConfig) -> dict[str, Any]:
     console.print(note, soft_wrap=True)
     if config.output:
         write_json(config.output, report)
-        Console(stderr=True).print(f"report: {config.output}")
+        print(f"report: {config.output}")
     return report
 
 
@@ -107,11 +125,11 @@ def judge(config: JudgeConfig, judge_backend: Any = None) -> dict[str, Any]:
     from alignx.judge.backends import load_judge
     from alignx.judge.pairs import calibration_pairs, generation_pairs
 
-    if config.calibrate is not None:
-        records = registry.load(config.calibrate, config.split, config.limit)
-        pairs = calibration_pairs(records, config.judge_persona, data=config.calibrate)
-        about: dict[str, Any] = {"data": config.calibrate, "split": config.split,
-                                 "data_key": registry.data_key(config.calibrate, config.split)}
+    if config.calibrate:
+        records = registry.load(config.data, config.split, config.limit)
+        pairs = calibration_pairs(records, config.judge_persona, data=config.data)
+        about: dict[str, Any] = {"data": config.data, "split": config.split,
+                                 "data_key": registry.data_key(config.data, config.split)}
     else:
         pairs, about = generation_pairs(config.a, config.b, config.judge_persona, limit=config.limit)
     backend = judge_backend or load_judge(
@@ -124,7 +142,7 @@ def judge(config: JudgeConfig, judge_backend: Any = None) -> dict[str, Any]:
             judgments, cached = _judge_all(backend, pairs, cache, progress=config.progress)
             identity = backend.identity
             summary = _summary(pairs, judgments, config)
-            mode = "calibration" if config.calibrate is not None else "pairwise"
+            mode = "calibration" if config.calibrate else "pairwise"
             report: dict[str, Any] = {
                 "mode": mode,
                 "judge": {"spec": config.judge, "identity": identity, "persona": config.judge_persona},
@@ -145,8 +163,7 @@ def judge(config: JudgeConfig, judge_backend: Any = None) -> dict[str, Any]:
 def _judge_all(backend: Any, pairs: list[Pair], cache: Any, *, progress: bool) -> tuple[list[dict], int]:
     """Per pair {order: judgment with the messages sent}, answered from the cache where it can be; the number
     of ordered judgments that came from the cache. Only read verdicts are stored (a rerun re-asks the rest)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from alignx.progress import ProgressBar
 
     chats = []  # (pair index, order, messages, cache key)
     for i, pair in enumerate(pairs):
@@ -163,16 +180,13 @@ def _judge_all(backend: Any, pairs: list[Pair], cache: Any, *, progress: bool) -
             out[i][order] = {"messages": messages, **stored[key], "cached": True}
         else:
             todo.append((i, order, messages, key))
-    bar = Progress(TextColumn("judging"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=Console(stderr=True), disable=not progress or not todo)
-    with bar:
-        task = bar.add_task("judging", total=len(todo))
+    with ProgressBar("judging", len(todo), enabled=progress and bool(todo)) as bar:
         for index, result in backend.judge([messages for _, _, messages, _ in todo]) if todo else ():
             i, order, messages, key = todo[index]
             if result["verdict"] is not None:
                 cache.put(identity, key, result)
             out[i][order] = {"messages": messages, **result, "cached": False}
-            bar.advance(task)
+            bar.advance()
     return out, len(chats) - len(todo)
 
 
@@ -241,6 +255,6 @@ def report_table(report: dict[str, Any]):
                          f" n={c['n']}, {c['data']}{':' + c['split'] if c.get('split') else ''}, persona "
                          f"{c['persona']}); 0.5 is chance")
     else:
-        table.caption = (f"this judge has no calibration: run alignx judge --calibrate DATA --judge "
+        table.caption = (f"this judge has no calibration: run alignx judge --calibrate --data DATA --judge "
                          f"{report['judge']['spec']} to see whether it can tell the users' choices apart")
     return table

@@ -1,4 +1,4 @@
-"""`alignx report SPEC --output DIR`: every cell of the spec through `Evaluator`, each cell's report written
+"""`alignx report --spec SPEC --output DIR`: every cell of the spec through `Evaluator`, each cell's report written
 to DIR/cells as soon as it finishes (a rerun reuses finished cells whose settings match, and loads no model
 whose cells are all done), then DIR/table.json and DIR/table.md. `--dry-run` plans without loading anything.
 """
@@ -25,14 +25,19 @@ from alignx.report.spec import Cell, ReportSpec, load_spec
 class ReportConfig:
     """`alignx report`: the spec file and where its cells and table go (declared once, see alignx.options)."""
 
-    spec: str = field(metadata={"argument": True, "help": "The report spec, a TOML file (docs/report.md)."})
+    spec: str = field(metadata={"help": "The report spec, a TOML file (docs/report.md)."})
     output: str | None = field(default=None, metadata={
         "short": "-o", "default_text": "required unless --dry-run",
         "help": "Folder for cells/, table.json and table.md; a rerun reuses the finished cells in it."})
     dry_run: bool = field(default=False, metadata={
         "help": "Validate the spec, list its cells (and which are done in --output) and the models they need; "
                 "load no model and no data."})
+    overwrite: bool = field(default=False, metadata={
+        "help": "Replace the cells already in --output: score every cell again."})
     progress: bool = field(default=True, metadata={"help": "Show scoring progress bars on stderr."})
+    device: str | None = field(default=None, metadata={
+        "help": "torch device: cpu, cuda or cuda:N (the dtype is the spec's: it is part of what a cell measured).",
+        "default_text": "cuda if any (a launcher's process: its own GPU), else cpu"})
 
     def __post_init__(self) -> None:
         if self.output is None and not self.dry_run:
@@ -77,10 +82,12 @@ def run_report(config: ReportConfig, *, evaluator_cls: type[Evaluator] = Evaluat
 
     main = is_main()
     console = console or Console(quiet=not main)
+    log = Console(stderr=True, quiet=not main)  # notes and interruptions; the cells and the table go to stdout
     spec = load_spec(config.spec)
     cells = spec.cells()
     folder = Path(config.output) if config.output else None
-    status = {cell.file: cell_status(cell, folder, spec) for cell in cells}  # every process plans before scoring
+    reuse = None if config.overwrite else folder
+    status = {cell.file: cell_status(cell, reuse, spec) for cell in cells}  # every process plans before scoring
     if config.dry_run:
         dry_run(spec, cells, status, folder, console)
         return None
@@ -91,16 +98,17 @@ def run_report(config: ReportConfig, *, evaluator_cls: type[Evaluator] = Evaluat
     for cell in cells:
         why = status[cell.file][1]
         if why.startswith(("stale", "unreadable")):
-            console.print(f"note: {cell.file}: {why}", markup=False, highlight=False, soft_wrap=True)
+            log.print(f"note: {cell.file}: {why}", markup=False, highlight=False, soft_wrap=True)
         elif why == "done (interval recomputed)" and main:
             write_json(folder / "cells" / cell.file, reports[cell.file])
     if todo:
         try:
-            score(spec, todo, folder, reports, console, evaluator_cls, load_model, config.progress and main, main)
+            score(spec, todo, folder, reports, console, evaluator_cls, load_model, config.progress and main, main,
+                  device=config.device)
         except KeyboardInterrupt:
             done = sum(1 for cell in todo if cell.file in reports)
-            console.print(f"interrupted: {done} of {len(todo)} cells scored and saved in {folder / 'cells'}; "
-                          "run the same command again to resume", markup=False, highlight=False)
+            log.print(f"interrupted: {done} of {len(todo)} cells scored and saved in {folder / 'cells'}; "
+                      "run the same command again to resume", markup=False, highlight=False)
             raise
     from alignx.report.table import FOOTER, build_table, rich_table, write_table
 
@@ -116,7 +124,7 @@ def run_report(config: ReportConfig, *, evaluator_cls: type[Evaluator] = Evaluat
 
 def score(spec: ReportSpec, todo: list[Cell], folder: Path, reports: dict[str, dict[str, Any]], console: Any,
           evaluator_cls: type[Evaluator], load_model: Callable[[str], ScoredModel] | None, progress: bool,
-          main: bool) -> None:
+          main: bool, device: str | None = None) -> None:
     """Score `todo` in order, writing each cell's report as it finishes. A model is loaded on first need and
     shared (a row's reference that is another row's model reuses its weights and scorings), and let go after
     the last cell that needs it."""
@@ -127,8 +135,10 @@ def score(spec: ReportSpec, todo: list[Cell], folder: Path, reports: dict[str, d
         check_models(spec, todo)
 
         def load_model(name: str) -> ScoredModel:
-            console.print(f"loading model {name}", markup=False, highlight=False)
-            return load_scored(name, batch_size=spec.batch_size, progress=progress, dtype=spec.dtype)
+            if main:
+                print(f"loading model {name}", file=sys.stderr)
+            return load_scored(name, batch_size=spec.batch_size, progress=progress, dtype=spec.dtype,
+                               device=device)
 
     last_use = {name: i for i, cell in enumerate(todo) for name in models_needed(cell)}
     pool: dict[str, ScoredModel] = {}

@@ -14,6 +14,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from alignx.atomic import atomic_write
+from alignx.progress import ProgressBar
 
 LOG_FILE = "train_log.jsonl"
 # TRL's metric names -> the short names on the bar and in the log.
@@ -25,33 +26,32 @@ def short_row(logs: dict[str, Any]) -> dict[str, Any]:
     return {SHORT_NAMES.get(k, k): v for k, v in logs.items()}
 
 
-class ProgressBar(TrainerCallback):
-    """tqdm bar over optimizer steps, its postfix the latest loss / margin / accuracy."""
+class StepProgress(TrainerCallback):
+    """The progress bar (alignx.progress) over optimizer steps, its note the latest loss / margin / accuracy."""
 
-    def __init__(self) -> None:
-        self.bar = None
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.bar: ProgressBar | None = None
 
     def on_train_begin(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc="training", unit="step",
-                            dynamic_ncols=True)
+            self.bar = ProgressBar("training", state.max_steps, completed=state.global_step,
+                                   enabled=self.enabled).start()
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.bar is not None:
-            self.bar.update(state.global_step - self.bar.n)
+            self.bar.advance(state.global_step - self.bar.completed)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if self.bar is None or not logs or "loss" not in logs:
             return
         row = short_row(logs)
-        shown = {k: f"{row[k]:.3f}" for k in ("loss", "margin", "accuracy") if isinstance(row.get(k), int | float)}
-        self.bar.set_postfix(shown, refresh=True)
+        self.bar.note("  ".join(f"{k} {row[k]:.3f}" for k in ("loss", "margin", "accuracy")
+                                if isinstance(row.get(k), int | float)))
 
     def on_train_end(self, args, state, control, **kwargs):
         if self.bar is not None:
-            self.bar.close()
+            self.bar.stop()
             self.bar = None
 
 

@@ -35,7 +35,7 @@ def run(config: TrainConfig) -> None:
 
     result = run_training(config)
     if int(os.environ.get("RANK", "0")) == 0:  # under accelerate launch every rank returns here
-        typer.echo(result.summary(), err=True)
+        typer.echo(result.summary())
 
 
 train = options_command(TrainConfig, run, name="train")

@@ -14,7 +14,7 @@ from typing import Any
 from alignx.errors import OptionError
 from alignx.eval.scoring import MAX_LENGTH, MAX_NEW_TOKENS
 from alignx.eval.settings import DEFAULT_BETA
-from alignx.models import DEFAULT_MODEL
+from alignx.models import DEFAULT_MODEL, TRAINING_DTYPES
 from alignx.options import check_options, parse_option
 from alignx.prompts import PromptKind
 from alignx.space import UnknownDimension, parse_dimensions
@@ -119,8 +119,13 @@ class TrainConfig:
                                                               "names, e.g. q_proj,v_proj."})
 
     # Hardware, checkpoints, logs
-    bf16: bool = field(default=False, metadata={"help": "bf16 mixed precision (GPUs; also CPUs with bf16 "
-                                                "instructions). The shipped accelerate configs turn it on."})
+    dtype: str | None = field(default=None, metadata={
+        "help": "fp32 | bf16: bf16 is mixed precision (GPUs; also CPUs with bf16 instructions).",
+        "default_text": "fp32, or bf16 where an accelerate config asks (the shipped GPU configs do)",
+        "choices": TRAINING_DTYPES})
+    device: str | None = field(default=None, metadata={"help": "cpu | cuda (each process takes its own GPU).",
+                                                       "default_text": "cuda if any, else cpu",
+                                                       "choices": ("cpu", "cuda")})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute activations to save memory."})
     save_steps: int = field(default=500, metadata={"min": 1, "help": "Checkpoint every N optimizer steps."})
     save_total_limit: int | None = field(default=None, metadata={"default_text": "all", "help": "Keep only the "
@@ -137,6 +142,7 @@ class TrainConfig:
                                                   "options that would change the run are refused."})
     overwrite: bool = field(default=False, metadata={"help": "Discard a previous run in --output (its checkpoints "
                                                      "and log)."})
+    progress: bool = field(default=True, metadata={"help": "Show a progress bar on stderr."})
 
     def __post_init__(self) -> None:
         check_options(self)
@@ -188,8 +194,8 @@ class TrainConfig:
 
 
 # Options that may differ between a run and its --resume without changing what is trained.
-RESUME_FREE = frozenset({"resume", "overwrite", "report_to", "save_steps", "save_total_limit", "logging_steps",
-                         "dataset_num_proc"})
+RESUME_FREE = frozenset({"resume", "overwrite", "progress", "device", "report_to", "save_steps", "save_total_limit",
+                         "logging_steps", "dataset_num_proc"})
 
 
 def resume_mismatches(saved: dict[str, Any], current: TrainConfig) -> list[str]:

@@ -27,9 +27,9 @@ from trl.trainer.utils import global_then_local_main_first
 
 from alignx.atomic import atomic_write
 from alignx.errors import UserError
-from alignx.models import DEFAULT_MODEL, TRAINING_CONFIG, ModelSpecError, resolve
+from alignx.models import DEFAULT_MODEL, TRAINING_CONFIG, ModelSpecError, pick_device, resolve
 from alignx.prompts import render
-from alignx.training.callbacks import LOG_FILE, JsonlLog, ProgressBar
+from alignx.training.callbacks import LOG_FILE, JsonlLog, StepProgress
 from alignx.training.config import TrainConfig, resume_mismatches
 from alignx.training.data import build_dataset
 
@@ -152,8 +152,10 @@ def load_tokenizer(config: TrainConfig):
 
 
 def uses_bf16(config: TrainConfig) -> bool:
-    """--bf16, or an accelerate config that asks for bf16 (the shipped GPU configs do)."""
-    return config.bf16 or os.environ.get("ACCELERATE_MIXED_PRECISION") == "bf16"
+    """--dtype bf16, or no --dtype and an accelerate config that asks for bf16 (the shipped GPU configs do)."""
+    if config.dtype is not None:
+        return config.dtype.lower() in ("bf16", "bfloat16")
+    return os.environ.get("ACCELERATE_MIXED_PRECISION") == "bf16"
 
 
 def trainer_args(config: TrainConfig, *, use_cpu: bool) -> DPOConfig | SFTConfig:
@@ -176,6 +178,7 @@ def trainer_args(config: TrainConfig, *, use_cpu: bool) -> DPOConfig | SFTConfig
         report_to=report_to,
         bf16=uses_bf16(config),  # TRL defaults to bf16=True; CPUs and old GPUs want fp32
         use_cpu=use_cpu,
+        disable_tqdm=not config.progress,  # transformers' own bars; ours is StepProgress
         max_length=config.max_length,
         dataset_num_proc=config.dataset_num_proc,
         train_sampling_strategy="sequential" if config.contrast_batches else "random",
@@ -211,9 +214,9 @@ def run_training(config: TrainConfig, *, cache_dir: str | Path | None = None,
     import torch
     from accelerate import PartialState
 
+    checkpoint = check_output(config)  # before anything loads
     resolved, tokenizer = load_tokenizer(config)
-    args = trainer_args(config, use_cpu=not torch.cuda.is_available())
-    checkpoint = check_output(config)
+    args = trainer_args(config, use_cpu=pick_device(config.device).type == "cpu")  # OptionError: no CUDA
     PartialState().wait_for_everyone()  # every process has checked the folder before the main one writes to it
     out = Path(config.output)
     if args.process_index == 0:
@@ -239,7 +242,7 @@ def run_training(config: TrainConfig, *, cache_dir: str | Path | None = None,
                           peft_config=peft_config)
     trainer.remove_callback(ProgressCallback)
     trainer.remove_callback(PrinterCallback)
-    for callback in [ProgressBar(), JsonlLog(out), *(callbacks or [])]:
+    for callback in [StepProgress(config.progress), JsonlLog(out), *(callbacks or [])]:
         trainer.add_callback(callback)
 
     start = time.perf_counter()
