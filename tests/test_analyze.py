@@ -3,6 +3,7 @@ groups, train --exclude-dimensions, and the one-line option errors; on the tiny 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -140,8 +141,11 @@ def test_history_size_cli_writes_three_series_of_five_points_and_a_png(tiny_mode
 
 
 def test_history_size_report_is_reproducible_with_the_seed(evaluator, data, tmp_path):
+    runs = iter(range(100))
+
     def shown_items(seed: int) -> list:
-        report = run_history_size(HistorySizeConfig(output=str(tmp_path), data=str(data), seed=seed, bootstrap=10,
+        out = tmp_path / f"run{next(runs)}"  # a fresh folder each time: nothing saved by an earlier run is read back
+        report = run_history_size(HistorySizeConfig(output=str(out), data=str(data), seed=seed, bootstrap=10,
                                                      persona="profile"), evaluator)
         assert report["settings"]["eval_persona"] == "profile" and report["settings"]["prompt"] == "pba"
         return [(r["index"], r["ugc"], r["pairs"], r["margin"]) for body in report["series"].values()
@@ -150,6 +154,48 @@ def test_history_size_report_is_reproducible_with_the_seed(evaluator, data, tmp_
     first = shown_items(3)
     assert shown_items(3) == first
     assert [x[:3] for x in shown_items(4)] != [x[:3] for x in first]
+
+
+class Interrupted(Exception):
+    pass
+
+
+class CountingEvaluator:
+    """The evaluator, counting its runs; with `stop_after`, the run after that many is interrupted."""
+
+    def __init__(self, inner, stop_after=None):
+        self.inner, self.stop_after, self.runs = inner, stop_after, 0
+
+    @property
+    def policy(self):
+        return self.inner.policy
+
+    def run(self, *args, **kwargs):
+        if self.stop_after is not None and self.runs >= self.stop_after:
+            raise Interrupted
+        self.runs += 1
+        return self.inner.run(*args, **kwargs)
+
+
+def test_an_interrupted_analysis_resumes_where_it_stopped(evaluator, data, tmp_path):
+    from alignx.analyze.common import write_outputs
+    from alignx.analyze.plots import plot_history_size
+
+    config = HistorySizeConfig(output=str(tmp_path / "resumed"), data=str(data), bootstrap=10)
+    fresh = CountingEvaluator(evaluator)
+    expected = run_history_size(dataclasses.replace(config, output=str(tmp_path / "fresh")), fresh)
+    assert fresh.runs > 3
+    with pytest.raises(Interrupted):
+        run_history_size(config, CountingEvaluator(evaluator, stop_after=3))
+    assert len(list((tmp_path / "resumed" / "history_size.parts").glob("*.json"))) == 3
+    resumed = CountingEvaluator(evaluator)
+    assert run_history_size(config, resumed) == expected
+    assert resumed.runs == fresh.runs - 3  # the three finished evaluations are read back, not scored
+    write_outputs(expected, "history_size", config, plot_history_size)
+    assert not (tmp_path / "resumed" / "history_size.parts").exists()  # the report holds them now
+    again = CountingEvaluator(evaluator)
+    run_history_size(dataclasses.replace(config, overwrite=True), again)
+    assert again.runs == fresh.runs
 
 
 # ---------------------------------------------------------------- controllability

@@ -164,7 +164,7 @@ def test_a_new_field_is_a_new_option_with_no_other_change():
 def test_generated_command_takes_its_help_and_name_from_the_body():
     @dataclass
     class Greet:
-        name: str = field(metadata={"help": "Who.", "argument": True})
+        name: str = field(metadata={"help": "Who."})
         times: list[str] = field(default_factory=list, metadata={"help": "Repeatable."})
 
     def say_hello(config: Greet) -> None:
@@ -173,7 +173,7 @@ def test_generated_command_takes_its_help_and_name_from_the_body():
 
     fn = options_command(Greet, say_hello)
     assert fn.__name__ == "say_hello" and fn.__doc__ == "Say hello."
-    result = CliRunner().invoke(single_command_app(fn), ["ann", "--times", "a", "--times", "b"])
+    result = CliRunner().invoke(single_command_app(fn), ["--name", "ann", "--times", "a", "--times", "b"])
     assert result.exit_code == 0 and result.output.strip() == "hello ann ['a', 'b']"
     with pytest.raises(TypeError, match="has no default"):
         options_command(Greet, say_hello, exclude=("name",))

@@ -180,3 +180,25 @@ def connect(model: str, *, base_url: str | None, api_key: str | None, key_env: s
         client.close()
         raise
     return server
+
+
+class ServerBackend:
+    """What the openai annotator and the openai judge share: a checked `Server`, our re-asks of unreadable
+    answers (`retries`; the client has its own for transport errors), the workers, and the run's `Tally`.
+    A subclass names its error class and the option that gives its server's URL."""
+
+    error: type[UserError]
+    url_option: str
+
+    def __init__(self, server: Server, *, spec: str, workers: int, retries: int):
+        self.server, self.model, self.url, self.spec = server, server.model, server.url, spec
+        self.workers, self.retries = workers, retries
+        self.stats = Tally()  # requests (ours; the client's own retries are not seen), re-asked, failed, tokens
+
+    @classmethod
+    def connect(cls, model: str, *, spec: str, base_url: str | None, api_key: str | None, key_env: str,
+                workers: int, timeout: float, retries: int):
+        """A client for `model` at `base_url` (None: the OpenAI API), checked by listing the server's models."""
+        server = connect(model, base_url=base_url, api_key=api_key, key_env=key_env, timeout=timeout,
+                         retries=retries, error=cls.error, label=spec, url_option=cls.url_option)
+        return cls(server, spec=spec, workers=workers, retries=retries)

@@ -15,7 +15,6 @@ field without a default is required. Metadata keys a field may carry:
     help          the help text (CLI and docs table)
     short         a short alias, e.g. "-o"
     default_text  what to show as the default where the value is not telling, e.g. "all" for None
-    argument      True: a positional argument instead of an option
     envvar        an environment variable the option is read from when not given
     min, max      inclusive bounds of a number (None values are not checked)
     above, below  exclusive bounds: above=0 is "positive"
@@ -145,11 +144,8 @@ def _parameter(f: dataclasses.Field, kind: Any) -> inspect.Parameter:
     meta = f.metadata
     shown = {"help": help_text(f) or None, "show_default": meta.get("default_text", True), "envvar": meta.get("envvar"),
              "default_factory": None if f.default_factory is dataclasses.MISSING else f.default_factory}
-    if meta.get("argument"):
-        info = typer.Argument(**shown)
-    else:
-        flag = f"{option_name(f)}/--no-{option_name(f)[2:]}" if kind is bool else option_name(f)
-        info = typer.Option(flag, *([meta["short"]] if "short" in meta else []), **shown)
+    flag = f"{option_name(f)}/--no-{option_name(f)[2:]}" if kind is bool else option_name(f)
+    info = typer.Option(flag, *([meta["short"]] if "short" in meta else []), **shown)  # never positional (docs/cli.md)
     default = inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
     return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, info])
 

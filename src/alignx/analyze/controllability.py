@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from alignx.analyze.common import load_evaluator, load_records, margin, title
+from alignx.analyze.common import Checkpoints, load_evaluator, load_records, margin, title
 from alignx.analyze.config import ControllabilityConfig
 from alignx.errors import OptionError, UserError, record_prefix
 from alignx.eval.evaluator import Evaluator
@@ -83,13 +83,13 @@ def run_controllability(config: ControllabilityConfig, evaluator: Evaluator | No
         raise OptionError(f"{config.data}: no record has a target 'Preference Direction' with a non-neutral "
                           "dimension; controllability needs them")
     evaluator = evaluator or load_evaluator(config)
+    saved = Checkpoints(evaluator, config, NAME)
     settings = config.eval_settings("profile")
     provenance = {"data": config.data, "split": config.split, "limit": config.limit, "dtype": config.dtype}
 
     def margins(texts: list[tuple[int, str]]) -> list[float]:
         shown = [dataclasses.replace(records[i], profile=text) for i, text in texts]
-        return [margin(row) for row in evaluator.run(shown, settings, source=config.data,
-                                                     provenance=provenance).examples]
+        return [margin(row) for row in saved.run(shown, settings, source=config.data, provenance=provenance)]
 
     aligned = margins([(c.index, c.aligned) for c in found])
     flipped = margins([(c.index, c.flipped) for c in found])
@@ -98,7 +98,7 @@ def run_controllability(config: ControllabilityConfig, evaluator: Evaluator | No
     for j, m in zip(kept, margins([(found[j].index, found[j].removed) for j in kept]), strict=True):
         removed[j] = m
     emptied = [j for j, c in enumerate(found) if c.removed is None]
-    for j, m in zip(emptied, universal_margins([records[found[j].index] for j in emptied], config, evaluator,
+    for j, m in zip(emptied, universal_margins([records[found[j].index] for j in emptied], config, saved,
                                                provenance), strict=True):
         removed[j] = m
     rows = [{"index": c.index, "dimension": c.dimension, "pole": c.pole, "aligned": c.aligned, "flipped": c.flipped,
@@ -122,7 +122,7 @@ def run_controllability(config: ControllabilityConfig, evaluator: Evaluator | No
     }
 
 
-def universal_margins(records: list[Record], config: ControllabilityConfig, evaluator: Evaluator,
+def universal_margins(records: list[Record], config: ControllabilityConfig, saved: Checkpoints,
                       provenance: dict[str, Any]) -> list[float | None]:
     """Margins when removing d leaves no label: the model is told nothing, the universal prompt. Under persona
     lift (reference none) the reward compares that prompt with itself, so the margin is exactly 0; a reward
@@ -133,8 +133,8 @@ def universal_margins(records: list[Record], config: ControllabilityConfig, eval
         return [None] * len(records)
     if config.reference == "none":
         return [0.0] * len(records)
-    result = evaluator.run(records, config.eval_settings("none"), source=config.data, provenance=provenance)
-    return [margin(row) for row in result.examples]
+    rows = saved.run(records, config.eval_settings("none"), source=config.data, provenance=provenance)
+    return [margin(row) for row in rows]
 
 
 def metrics(rows: list[dict[str, Any]], config: ControllabilityConfig) -> dict[str, Any]:

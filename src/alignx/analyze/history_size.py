@@ -8,7 +8,7 @@ import dataclasses
 import random
 from typing import Any
 
-from alignx.analyze.common import load_evaluator, load_records, margin, title
+from alignx.analyze.common import Checkpoints, load_evaluator, load_records, margin, title
 from alignx.analyze.config import HistoryReading, HistorySizeConfig
 from alignx.eval.evaluator import Evaluator
 from alignx.eval.rewards import get as get_reward
@@ -76,6 +76,7 @@ def run_history_size(config: HistorySizeConfig, evaluator: Evaluator | None = No
     """Score every point and return the report (settings, the k = 0 rule, 3 series of 5 points)."""
     records = load_records(config)
     evaluator = evaluator or load_evaluator(config)
+    saved = Checkpoints(evaluator, config, NAME)
     provenance = {"data": config.data, "split": config.split, "limit": config.limit, "dtype": config.dtype}
     reading = config.reading
     orders = {(i, d): draw_orders(r, i, seed=config.seed, draw=d, reading=reading)
@@ -84,7 +85,7 @@ def run_history_size(config: HistorySizeConfig, evaluator: Evaluator | None = No
     k0, k0_rule = k0_settings(config)
     k0_rows = None
     if k0 is not None:
-        k0_rows = evaluator.run(records, k0, source=config.data, provenance=provenance).examples
+        k0_rows = saved.run(records, k0, source=config.data, provenance=provenance)
     settings = config.eval_settings(reading.persona)
     series_out = {}
     for series in SERIES:
@@ -92,8 +93,8 @@ def run_history_size(config: HistorySizeConfig, evaluator: Evaluator | None = No
         points = [k0_point(members, k0_rows, config)]
         for k in SIZES[1:]:
             cases = [(i, d, *shown(orders[i, d], series, k)) for i in members for d in range(config.draws)]
-            rows = evaluator.run([shown_record(records[i], u, p) for i, _, u, p in cases], settings,
-                                 source=config.data, provenance=provenance).examples if cases else []
+            rows = saved.run([shown_record(records[i], u, p) for i, _, u, p in cases], settings,
+                             source=config.data, provenance=provenance) if cases else []
             points.append(point(k, cases, rows, config))
         series_out[series] = {"records": len(members), "points": points}
     return {

@@ -9,7 +9,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from alignx.analyze.common import load_evaluator, load_records, title
+from alignx.analyze.common import Checkpoints, load_evaluator, load_records, title
 from alignx.analyze.config import NovelConfig
 from alignx.errors import OptionError
 from alignx.eval.evaluator import Evaluator
@@ -67,7 +67,8 @@ def run_novel(config: NovelConfig, evaluator: Evaluator | None = None) -> dict[s
     evaluator = evaluator or load_evaluator(config)
     settings = config.eval_settings(config.persona, config.prompt)
     provenance = {"data": config.data, "split": config.split, "limit": config.limit, "dtype": config.dtype}
-    rows = evaluator.run([records[i] for i in kept], settings, source=config.data, provenance=provenance).examples
+    rows = Checkpoints(evaluator, config, NAME).run([records[i] for i in kept], settings, source=config.data,
+                                                    provenance=provenance)
     correct = {i: row["correct"] for i, row in zip(kept, rows, strict=True)}
     groups = {}
     for name in GROUPS:

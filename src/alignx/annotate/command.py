@@ -12,10 +12,9 @@ from typing import Any
 
 import typer
 
-from alignx.annotate.spec import AnnotatorSettings
+from alignx.annotate.spec import INFERENCER_DEVICE, INFERENCER_DTYPE, AnnotatorSettings
 from alignx.answer_cache import CACHE_HELP
 from alignx.errors import OptionError
-from alignx.models import DTYPES
 from alignx.sources import EVAL_SPLIT, FILE_SUFFIXES
 
 
@@ -26,11 +25,8 @@ class AnnotatorRun(AnnotatorSettings):
     cache: str | None = field(default=None, metadata=CACHE_HELP)
     limit: int | None = field(default=None, metadata={"help": "The first N records only.", "default_text": "all",
                                                       "min": 1})
-    device: str | None = field(default=None, metadata={"help": "torch device of a local inferencer.",
-                                                       "default_text": "cuda if any, else cpu"})
-    dtype: str | None = field(default=None, metadata={"help": "fp32 | bf16 | fp16 of a local inferencer.",
-                                                      "default_text": "bf16 where the hardware has it, else fp32",
-                                                      "choices": tuple(DTYPES)})
+    device: str | None = field(default=None, metadata=INFERENCER_DEVICE)
+    dtype: str | None = field(default=None, metadata=INFERENCER_DTYPE)
     progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
 
     def __post_init__(self):

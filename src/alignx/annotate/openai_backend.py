@@ -23,30 +23,19 @@ from alignx.annotate.chat_prompt import (
     parse_answer,
     prompt_version,
 )
-from alignx.openai_server import RequestFailed, Server, Tally, answer_text, answered, connect
+from alignx.openai_server import RequestFailed, Server, ServerBackend, answer_text, answered
 from alignx.reask import ask_until_read
 
 
-class OpenAIAnnotator:
+class OpenAIAnnotator(ServerBackend):
     """Asks a chat model which of the 90 poles each item shows; `connect` builds a checked one."""
 
     can_describe = True
+    error, url_option = AnnotatorError, "--annotator-url"
 
     def __init__(self, server: Server, *, spec: str, workers: int, retries: int):
-        self.server, self.model, self.spec = server, server.model, spec
-        self.workers, self.retries = workers, retries  # our re-asks of unreadable answers; the client has its own
-        self.url = server.url
+        super().__init__(server, spec=spec, workers=workers, retries=retries)
         self.json_schema = True  # until the server refuses response_format; then the prompt alone asks for JSON
-        # What the run cost: requests (ours; the client's own retries are not seen), re-asked, failed, tokens.
-        self.stats = Tally()
-
-    @classmethod
-    def connect(cls, model: str, *, spec: str, base_url: str | None, api_key: str | None, key_env: str,
-                workers: int, timeout: float, retries: int) -> OpenAIAnnotator:
-        """A client for `model` at `base_url` (None: the OpenAI API), checked by listing the server's models."""
-        server = connect(model, base_url=base_url, api_key=api_key, key_env=key_env, timeout=timeout,
-                         retries=retries, error=AnnotatorError, label=spec, url_option="--annotator-url")
-        return cls(server, spec=spec, workers=workers, retries=retries)
 
     @property
     def identity(self) -> str:

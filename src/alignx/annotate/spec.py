@@ -14,10 +14,15 @@ from dataclasses import dataclass, field
 
 from alignx.annotate.base import Annotator
 from alignx.errors import OptionError
+from alignx.models import DTYPES
 from alignx.openai_server import DEFAULT_KEY_ENV
 from alignx.options import check_options
 
 BACKENDS = ("local", "openai")
+# The options of a local inferencer's placement, for every command that loads one.
+INFERENCER_DEVICE = {"help": "torch device of a local inferencer.", "default_text": "cuda if any, else cpu"}
+INFERENCER_DTYPE = {"help": "fp32 | bf16 | fp16 of a local inferencer.", "choices": tuple(DTYPES),
+                    "default_text": "bf16 where the hardware has it, else fp32"}
 
 
 @dataclass

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import typer
 
-from alignx.annotate.spec import AnnotatorSettings
+from alignx.annotate.spec import INFERENCER_DEVICE, INFERENCER_DTYPE, AnnotatorSettings
 from alignx.answer_cache import CACHE_HELP
 from alignx.errors import OptionError, UserError
-from alignx.models import DTYPES
 from alignx.outputs import refuse_existing
 
 FORMATS = ("jsonl", "parquet")  # pyarrow and numpy load only when a build runs (`alignx --help` stays instant)
@@ -41,11 +40,8 @@ class BuildConfig(AnnotatorSettings):
         "help": "Write 'Demographic Information' from the user's history where no demographic event gives it "
                 "(needs an openai:MODEL --annotator)."})
     cache: str | None = field(default=None, metadata=CACHE_HELP)
-    device: str | None = field(default=None, metadata={"help": "torch device of a local inferencer.",
-                                                       "default_text": "cuda if any, else cpu"})
-    dtype: str | None = field(default=None, metadata={"help": "fp32 | bf16 | fp16 of a local inferencer.",
-                                                      "default_text": "bf16 where the hardware has it, else fp32",
-                                                      "choices": tuple(DTYPES)})
+    device: str | None = field(default=None, metadata=INFERENCER_DEVICE)
+    dtype: str | None = field(default=None, metadata=INFERENCER_DTYPE)
     progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
 
     def __post_init__(self):

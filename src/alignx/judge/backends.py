@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from alignx.errors import UserError
 from alignx.judge.prompt import Messages, correction_messages, parse_verdict, prompt_version
-from alignx.openai_server import DEFAULT_KEY_ENV, Server, Tally, answer_text, answered, connect
+from alignx.openai_server import DEFAULT_KEY_ENV, ServerBackend, answer_text, answered
 from alignx.reask import Unreadable, ask_until_read
 
 # The words a local judge may answer, with the spellings whose first token counts for each.
@@ -54,22 +54,10 @@ def split_judge_spec(spec: str) -> tuple[str, str]:
 # ---------------------------------------------------------------- openai
 
 
-class OpenAIJudge:
+class OpenAIJudge(ServerBackend):
     """One chat call per ordered pair at temperature 0; `connect` builds a checked one."""
 
-    def __init__(self, server: Server, *, spec: str, workers: int, retries: int):
-        self.server, self.model, self.spec = server, server.model, spec
-        self.workers, self.retries = workers, retries  # our re-asks of unreadable answers; the client has its own
-        self.url = server.url
-        self.stats = Tally()
-
-    @classmethod
-    def connect(cls, model: str, *, spec: str, base_url: str | None, api_key: str | None, key_env: str,
-                workers: int, timeout: float, retries: int) -> OpenAIJudge:
-        """A client for `model` at `base_url` (None: the OpenAI API), checked by listing the server's models."""
-        server = connect(model, base_url=base_url, api_key=api_key, key_env=key_env, timeout=timeout,
-                         retries=retries, error=JudgeError, label=spec, url_option="--judge-url")
-        return cls(server, spec=spec, workers=workers, retries=retries)
+    error, url_option = JudgeError, "--judge-url"
 
     @property
     def identity(self) -> str:
