@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from alignx.errors import OptionError, UserError, record_prefix
+from alignx.eval.settings import DEFAULT_BETA
 from alignx.generate.config import GenerateConfig
 from alignx.generate.files import GenerationWriter, make_meta, record_key
 from alignx.generation.base import Generated, Generator, Settings
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from alignx.eval.evaluator import ScoredModel
     from alignx.models import LoadedModel
 
-DEFAULT_BETA = 0.1
 
 
 @dataclass

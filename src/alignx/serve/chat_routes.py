@@ -85,6 +85,7 @@ def _best_of(body: ChatRequest, events: list[Event], config: ServeConfig, chat: 
     """The best of `config.best_of` sampled candidates, persona and universal prompts alternating, under the
     zero-shot reward of the user's memory (scaffold echoes last); None when the memory gives it nothing to read."""
     from alignx.eval import rewards
+    from alignx.eval.settings import DEFAULT_BETA
     from alignx.eval.terms import RewardContext
     from alignx.generate.best_of import candidate_requests, candidate_sources
     from alignx.generate.config import Candidates
@@ -98,8 +99,8 @@ def _best_of(body: ChatRequest, events: list[Event], config: ServeConfig, chat: 
     else:
         view, persona = _view(events, config, profile), Persona.ALL
     post = [m for m in body.messages if m.role == "user"][-1].plain()["content"]
-    terms = [] if view.is_empty else rewards.get("zero-shot").terms(RewardContext(post, view, persona, kind, "none",
-                                                                                  0.1))
+    context = RewardContext(post, view, persona, kind, "none", DEFAULT_BETA)
+    terms = [] if view.is_empty else rewards.get("zero-shot").terms(context)
     if not terms:
         return None
     universal = _personalized(body.model_copy(update={"personalize": False}), events, config)
