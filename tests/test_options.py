@@ -143,6 +143,36 @@ def test_the_report_spec_and_the_commands_check_a_setting_by_the_same_declaratio
         assert str(in_eval.value).startswith(f"--{key.replace('_', '-')} {problem}")
 
 
+def _out_of_bounds(meta) -> object:
+    """A value the field's declared bounds or choices refuse."""
+    if "choices" in meta:
+        return "no-such-choice"
+    if "min" in meta:
+        return meta["min"] - 1
+    if "above" in meta:
+        return meta["above"]
+    return meta["max"] + 1 if "max" in meta else meta["below"]
+
+
+def test_every_commands_declared_bounds_are_enforced_by_its_config():
+    import alignx.cli  # noqa: F401  (registers the commands)
+    from alignx.options import COMMANDS
+
+    checked = 0
+    for name, (config, _) in COMMANDS.items():
+        if not config.__module__.startswith("alignx."):
+            continue
+        required = {f.name: "x" for f in dataclasses.fields(config)
+                    if f.init and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+        for f in dataclasses.fields(config):
+            if f.init and {"min", "max", "above", "below", "choices"} & set(f.metadata):
+                with pytest.raises(OptionError) as caught:
+                    config(**{**required, f.name: _out_of_bounds(f.metadata)})
+                assert str(caught.value).startswith(f"--{f.name.replace('_', '-')} "), (name, str(caught.value))
+                checked += 1
+    assert checked > 60
+
+
 def test_a_new_field_is_a_new_option_with_no_other_change():
     @dataclass
     class Extended(TrainConfig):

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from alignx.eval.evaluator import EvalResult, Evaluator
 from alignx.eval.settings import EvalSettings
+from alignx.models import DTYPES
+from alignx.options import check_options
 
 DEMO_DATA, DEMO_SPLIT, DEMO_MODEL = "demo", "test", "default"
 
@@ -27,16 +29,20 @@ class DemoConfig:
     """`alignx demo`."""
 
     limit: int | None = field(default=None, metadata={"help": "Use the first N test records only.",
-                                                      "default_text": "all"})
+                                                      "default_text": "all", "min": 1})
     output: str | None = field(default=None, metadata={"help": "Folder for one JSON report per row."})
     overwrite: bool = field(default=False, metadata={
         "help": "Replace the reports already in --output (without it, rows whose report records this run are read "
                 "back, not scored)."})
     dtype: str | None = field(default=None, metadata={
-        "help": "fp32 | bf16 | fp16.", "default_text": "bf16 where the CPU or GPU has it in hardware, else fp32"})
+        "help": "fp32 | bf16 | fp16.", "default_text": "bf16 where the CPU or GPU has it in hardware, else fp32",
+        "choices": tuple(DTYPES)})
     device: str | None = field(default=None, metadata={"help": "torch device: cpu, cuda or cuda:N.",
                                                        "default_text": "cuda if any, else cpu"})
     progress: bool = field(default=True, metadata={"help": "Show progress bars with tokens/s on stderr."})
+
+    def __post_init__(self) -> None:
+        check_options(self)
 
 
 def demo_rows() -> list[EvalSettings]:
