@@ -190,6 +190,37 @@ def test_cli_writes_the_report_and_prints_the_table(server, files, tmp_path):
     assert other.exit_code == 2 and "made with other settings; pass --overwrite" in other.stderr
 
 
+def with_prompts(path, responses):
+    """Rewrite the generation file `path`: each row gets a prompt that shows a history, and the given response."""
+    rows = [json.loads(line) for line in open(path)]
+    history = "Patch kit, five minutes, then ride home slowly and carefully."
+    for row, response in zip(rows, responses, strict=True):
+        row["messages"] = [{"role": "system", "content": "Answer."},
+                           {"role": "user", "content": f"*Chosen:* {history}\n**Post:** {row['prompt']}"}]
+        row["response"] = response.format(history=history, post=row["prompt"])
+    with open(path, "w") as f:
+        f.write("".join(json.dumps(row) + "\n" for row in rows))
+
+
+def test_the_report_gives_each_sides_copy_rate(server, files, tmp_path):
+    from alignx.cli import app
+
+    a, b = files(4)
+    with_prompts(a, ["Sure: {history}", "Book early.", "{history}", "Pack light."])
+    with_prompts(b, ["You asked: {post} Book early.", "Go.", "Stay.", "Walk."])  # repeating the post is no copy
+    server.default = answer("A")
+    report = judge(config(tmp_path, server.url, a=a, b=b))
+    assert report["copy_rate"]["a"]["rate"] == 0.5 and report["copy_rate"]["a"]["n"] == 4
+    low, high = report["copy_rate"]["a"]["ci95"]
+    assert 0.0 <= low <= 0.5 <= high <= 1.0
+    assert report["copy_rate"]["b"] == {"rate": 0.0, "ci95": [0.0, 0.0], "n": 4}
+    result = CliRunner().invoke(app, ["judge", "--a", a, "--b", b, "--judge", SPEC, "--judge-url", server.url,
+                                      "--cache", str(tmp_path / "c.sqlite"), "--no-progress"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "copies a" in result.stdout and "0.500 (" in result.stdout
+    a, b = files(4)  # rows without their prompt: no copy figure
+    assert judge(config(tmp_path, server.url, a=a, b=b))["copy_rate"]["a"] == {"rate": None, "ci95": None, "n": 0}
+
+
 @pytest.mark.parametrize("kind", ["keys", "data"])
 def test_generation_files_over_different_records_are_one_line_exit_2(files, tmp_path, kind):
     from alignx.cli import app

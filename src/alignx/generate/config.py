@@ -67,8 +67,9 @@ class GenerateConfig:
         "help": "The personalized reward that ranks best-of-N candidates (docs/rewards.md)."})
     candidates: str = field(default=Candidates.BOTH.value, metadata={
         "help": "universal | persona | both: the prompt(s) best-of-N samples from (both: alternating)."})
-    scaffold_filter: bool = field(default=True, metadata={
-        "help": "Best-of-N: rank candidates that echo the prompt's scaffold below every one that does not."})
+    copy_filter: bool = field(default=True, metadata={
+        "help": "Best-of-N: rank candidates that copy their prompt (8 consecutive tokens of it that are not in the "
+                "post) below every one that does not."})
     # local model
     model: str = field(default="default", metadata={
         "help": "'default' (the embedded SmolLM2-135M-Instruct), a hub id, a model or adapter folder."})
@@ -141,5 +142,5 @@ class GenerateConfig:
         }
         if self.best_of > 1:
             settings.update(reward=self.reward, candidates=self.candidates, scorer=self.model,
-                            scaffold_filter=self.scaffold_filter)
+                            copy_filter=self.copy_filter)
         return settings

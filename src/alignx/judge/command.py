@@ -153,6 +153,8 @@ def judge(config: JudgeConfig, judge_backend: Any = None) -> dict[str, Any]:
             }
             if mode == "calibration":
                 _store_calibration(cache, identity, report)
+            else:
+                report["copy_rate"] = _copy_rates(pairs, config)
             report["calibration"] = _calibrations(cache, identity)
             report["judgments"] = [_row(pair, judgments[i]) for i, pair in enumerate(pairs)]
     finally:
@@ -197,6 +199,14 @@ def _summary(pairs: list[Pair], judgments: list[dict], config: JudgeConfig) -> S
                      rounds=config.bootstrap, seed=config.seed)
 
 
+def _copy_rates(pairs: list[Pair], config: JudgeConfig) -> dict[str, Any]:
+    from alignx.judge.copy_rate import copy_rate
+
+    records = [p.record for p in pairs]
+    return {side: copy_rate([getattr(p, f"{side}_copies") for p in pairs], records, rounds=config.bootstrap,
+                            seed=config.seed) for side in "ab"}
+
+
 def _row(pair: Pair, judged: dict) -> dict[str, Any]:
     sides = [side_of(judged[order]["verdict"], order) for order in ORDERS]
     return {"key": pair.key, "record": pair.record, "sample": pair.sample, "persona_source": pair.persona_source,
@@ -220,6 +230,13 @@ def _calibrations(cache: Any, identity: str) -> list[dict[str, Any]]:
     return cache.get_many(identity, [CALIBRATIONS_KEY]).get(CALIBRATIONS_KEY, [])
 
 
+def _rate_text(figure: dict[str, Any]) -> str:
+    """A share with its interval, e.g. "0.250 (0.10–0.40)"; "unknown" when nothing was measured."""
+    if figure["rate"] is None:
+        return "unknown"
+    return f"{figure['rate']:.3f} ({figure['ci95'][0]:.2f}–{figure['ci95'][1]:.2f})"
+
+
 def report_table(report: dict[str, Any]):
     """The terminal table of a report: one row, and under it the judge's calibration (or that it has none)."""
     from rich.table import Table
@@ -241,6 +258,8 @@ def report_table(report: dict[str, Any]):
     if not calibrating:
         tokens, chars = s["mean_tokens"], s["mean_chars"]
         row += [f"{tokens[k]:.0f} tok" if tokens[k] is not None else f"{chars[k] or 0:.0f} ch" for k in "ab"]
+        names += ("copies a", "copies b")
+        row += [_rate_text(report["copy_rate"][k]) for k in "ab"]
     # One figure a line: the table fits any terminal.
     table = Table(title=title)
     table.add_column("figure")

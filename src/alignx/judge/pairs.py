@@ -2,7 +2,8 @@
 own chosen / rejected responses (calibration), with the persona text the judge is shown.
 
 Generation files follow the contract of `alignx generate`: JSONL, one line per (record, sample) with
-{"key", "record", "sample", "prompt", "response", "tokens"}, and a sidecar `FILE.meta.json` with
+{"key", "record", "sample", "prompt", "response", "tokens", "messages"} ("messages", the prompt the response
+was generated from, is missing from files written before it was recorded), and a sidecar `FILE.meta.json` with
 {"settings", "data", "split", "settings_hash"}.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 
 from alignx.errors import OptionError, UserError
 from alignx.generate.files import read_generations
+from alignx.judge.copy_rate import row_copies
 from alignx.personas import PersonaError, PersonaView, history_profile
 from alignx.prompts import history_text
 from alignx.records import Record
@@ -37,6 +39,8 @@ class Pair:
     b: str
     a_tokens: int | None = None
     b_tokens: int | None = None
+    a_copies: bool | None = None  # does the answer copy its prompt (None: the row does not record its prompt)
+    b_copies: bool | None = None
 
 
 def generation_pairs(path_a: str, path_b: str, persona: str, *, limit: int | None = None,
@@ -76,7 +80,8 @@ def generation_pairs(path_a: str, path_b: str, persona: str, *, limit: int | Non
         source, text = persona_text(records[index], persona, where=f"{meta_a['data']}: record {index + 1}")
         pairs.append(Pair(key=k[0], record=index, sample=k[1], post=records[index].prompt, persona=text,
                           persona_source=source, a=row_a["response"], b=row_b["response"],
-                          a_tokens=row_a.get("tokens"), b_tokens=row_b.get("tokens")))
+                          a_tokens=row_a.get("tokens"), b_tokens=row_b.get("tokens"),
+                          a_copies=row_copies(row_a), b_copies=row_copies(row_b)))
     about = {"data": meta_a["data"], "split": meta_a.get("split"),
              "a": _about(path_a, meta_a), "b": _about(path_b, meta_b)}
     return pairs, about
