@@ -217,8 +217,49 @@ def test_the_report_gives_each_sides_copy_rate(server, files, tmp_path):
     result = CliRunner().invoke(app, ["judge", "--a", a, "--b", b, "--judge", SPEC, "--judge-url", server.url,
                                       "--cache", str(tmp_path / "c.sqlite"), "--no-progress"], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and "copies a" in result.stdout and "0.500 (" in result.stdout
+    assert "length toward pole" in result.stdout and "length a / b, concise" in result.stdout
     a, b = files(4)  # rows without their prompt: no copy figure
     assert judge(config(tmp_path, server.url, a=a, b=b))["copy_rate"]["a"] == {"rate": None, "ci95": None, "n": 0}
+
+
+class AlwaysA:
+    """A judge that answers "A" to everything, without a server."""
+
+    spec, identity, stats = "fake:a", "judge:fake:a", Counter()
+
+    def judge(self, chats):
+        for i, _ in enumerate(chats):
+            yield i, {"answers": ["A"], "verdict": "A", "error": None}
+
+    def close(self):
+        pass
+
+
+def write_generation(path, data, responses):
+    path.write_text("".join(json.dumps({"key": f"k{i}", "record": i, "sample": 0, "prompt": f"post {i}",
+                                        "response": text, "tokens": 1}) + "\n" for i, text in enumerate(responses)))
+    meta = {"settings": {"file": path.name}, "data": str(data), "split": None, "settings_hash": path.name}
+    (path.parent / f"{path.name}.meta.json").write_text(json.dumps(meta))
+    return str(path)
+
+
+def test_length_moves_toward_each_users_pole_on_hand_made_files(tmp_path):
+    """Records 0-1 concise users, 2-3 detailed, 4 neutral on dimension 16 (left out)."""
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps(make_record(i, pole=pole)) + "\n"
+                            for i, pole in enumerate([1.0, 1.0, 0.0, 0.0, 0.5])))
+    short, long = "Book early.", "Book early, pack light, and pick one city to see well."  # 3 and 14 tokens
+    a = write_generation(tmp_path / "a.jsonl", data, [short, short, long, short, short])
+    b = write_generation(tmp_path / "b.jsonl", data, [long, long, short, long, long])
+    report = judge(config(tmp_path, None, judge="local:unused", a=a, b=b), judge_backend=AlwaysA())
+    length = report["attributes"]["length"]
+    assert length["n"] == 4 and length["toward"] == 0.75 and length["ties"] == 0  # record 3 moves away
+    assert length["poles"]["Concise communication style"] == {"n": 2, "mean_a": 3.0, "mean_b": 14.0}
+    assert length["poles"]["Detailed communication style"] == {"n": 2, "mean_a": 8.5, "mean_b": 8.5}
+    low, high = length["ci95"]
+    assert 0.0 <= low <= 0.75 <= high <= 1.0
+    swapped = judge(config(tmp_path, None, judge="local:unused", a=b, b=a), judge_backend=AlwaysA())
+    assert swapped["attributes"]["length"]["toward"] == 0.25
 
 
 @pytest.mark.parametrize("kind", ["keys", "data"])

@@ -155,6 +155,7 @@ def judge(config: JudgeConfig, judge_backend: Any = None) -> dict[str, Any]:
                 _store_calibration(cache, identity, report)
             else:
                 report["copy_rate"] = _copy_rates(pairs, config)
+                report["attributes"] = _attributes(pairs, config)
             report["calibration"] = _calibrations(cache, identity)
             report["judgments"] = [_row(pair, judgments[i]) for i, pair in enumerate(pairs)]
     finally:
@@ -205,6 +206,13 @@ def _copy_rates(pairs: list[Pair], config: JudgeConfig) -> dict[str, Any]:
     records = [p.record for p in pairs]
     return {side: copy_rate([getattr(p, f"{side}_copies") for p in pairs], records, rounds=config.bootstrap,
                             seed=config.seed) for side in "ab"}
+
+
+def _attributes(pairs: list[Pair], config: JudgeConfig) -> dict[str, Any]:
+    from alignx.judge.attributes import measure_attributes
+
+    return measure_attributes([p.direction for p in pairs], [(p.a, p.b) for p in pairs], [p.record for p in pairs],
+                              rounds=config.bootstrap, seed=config.seed)
 
 
 def _row(pair: Pair, judged: dict) -> dict[str, Any]:
@@ -260,6 +268,13 @@ def report_table(report: dict[str, Any]):
         row += [f"{tokens[k]:.0f} tok" if tokens[k] is not None else f"{chars[k] or 0:.0f} ch" for k in "ab"]
         names += ("copies a", "copies b")
         row += [_rate_text(report["copy_rate"][k]) for k in "ab"]
+        for attribute, figure in report["attributes"].items():
+            names += (f"{attribute} toward pole",)
+            row += [_rate_text({"rate": figure["toward"], "ci95": figure["ci95"]}) + f" n={figure['n']}"]
+            for pole, means in figure["poles"].items():
+                if means["n"]:
+                    names += (f"{attribute} a / b, {pole.split()[0].lower()}",)
+                    row += [f"{means['mean_a']:.1f} / {means['mean_b']:.1f} {figure['unit']}"]
     # One figure a line: the table fits any terminal.
     table = Table(title=title)
     table.add_column("figure")

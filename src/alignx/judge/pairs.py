@@ -41,6 +41,7 @@ class Pair:
     b_tokens: int | None = None
     a_copies: bool | None = None  # does the answer copy its prompt (None: the row does not record its prompt)
     b_copies: bool | None = None
+    direction: tuple[float, ...] | None = None  # the record's 'Preference Direction' (the user's poles)
 
 
 def generation_pairs(path_a: str, path_b: str, persona: str, *, limit: int | None = None,
@@ -81,7 +82,8 @@ def generation_pairs(path_a: str, path_b: str, persona: str, *, limit: int | Non
         pairs.append(Pair(key=k[0], record=index, sample=k[1], post=records[index].prompt, persona=text,
                           persona_source=source, a=row_a["response"], b=row_b["response"],
                           a_tokens=row_a.get("tokens"), b_tokens=row_b.get("tokens"),
-                          a_copies=row_copies(row_a), b_copies=row_copies(row_b)))
+                          a_copies=row_copies(row_a), b_copies=row_copies(row_b),
+                          direction=records[index].direction))
     about = {"data": meta_a["data"], "split": meta_a.get("split"),
              "a": _about(path_a, meta_a), "b": _about(path_b, meta_b)}
     return pairs, about
