@@ -366,3 +366,71 @@ def test_a_cached_local_rerun_never_loads_the_model(tiny_model, files, tmp_path)
     rerun = LocalJudge.load(str(tiny_model), spec=cfg.judge)
     second = judge(cfg, judge_backend=rerun)
     assert rerun._loaded is None and second["timing"]["asked"] == 0 and second["summary"] == first["summary"]
+
+
+# ---------------------------------------------------------------- reward:SPEC, the held-out evidence
+
+
+def choice_rows(n, tag=""):
+    return [{"prompt": f"Other post {k}?", "chosen": f"Short answer {k}{tag}.",
+             "rejected": f"A long and winding answer number {k}{tag}, which goes on and on."} for k in range(n)]
+
+
+def held_out_data(tmp_path, edit=None):
+    """Four records with 4 PAIR choices each; `edit(record, choice index)` may rewrite a choice's texts."""
+    from alignx.held_out import split_evidence
+    from alignx.records import Record
+
+    rows = []
+    for i in range(4):
+        row = {**make_record(i), "Pair-wise Comparative Feedback": choice_rows(4)}
+        split = split_evidence(Record.from_dict(row))
+        if edit:
+            for k, pair in enumerate(row["Pair-wise Comparative Feedback"]):
+                edit(pair, "shown" if k in split.shown else "held", k)
+        rows.append(row)
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return data
+
+
+def reward_verdicts(tmp_path, tiny_model, data, name):
+    a = write_generation(tmp_path / "a.jsonl", data, ["Short.", "Book early.", "Go.", "Pack light, and go early."])
+    b = write_generation(tmp_path / "b.jsonl", data, ["A long answer that goes on and on about it all."] * 4)
+    report = judge(JudgeConfig(a=a, b=b, judge=f"reward:{tiny_model}", cache=str(tmp_path / f"{name}.sqlite"),
+                               device="cpu", progress=False, bootstrap=50))
+    return report, [(j["outcome"], j["orders"]["ab"]["rewards"]) for j in report["judgments"]]
+
+
+def test_the_reward_judge_never_reads_the_shown_part(tiny_model, tmp_path):
+    report, verdicts = reward_verdicts(tmp_path, tiny_model, held_out_data(tmp_path), "first")
+    assert report["summary"]["n"] == 4 and report["summary"]["position_consistency"] == 1.0
+    assert all(j["orders"]["ab"]["evidence"] == "pair" for j in report["judgments"])
+
+    def edit_shown(pair, part, k):
+        if part == "shown":
+            pair["chosen"], pair["rejected"] = pair["rejected"] + " (edited)", "Something else entirely."
+
+    _, after = reward_verdicts(tmp_path, tiny_model, held_out_data(tmp_path, edit_shown), "shown-edited")
+    assert after == verdicts  # the same outcomes and the same rewards
+
+    def edit_held(pair, part, k):
+        if part == "held":
+            pair["chosen"], pair["rejected"] = pair["rejected"], pair["chosen"]
+
+    _, swapped = reward_verdicts(tmp_path, tiny_model, held_out_data(tmp_path, edit_held), "held-edited")
+    assert [r for _, r in swapped] == [{"a": -r["a"], "b": -r["b"]} for _, r in verdicts]  # it reads the held-out
+
+
+def test_reward_judge_calibration_reads_the_held_out_part_and_is_stored(tiny_model, tmp_path):
+    data = held_out_data(tmp_path)
+    cache = str(tmp_path / "c.sqlite")
+    report = judge(JudgeConfig(calibrate=True, data=str(data), judge=f"reward:{tiny_model}", cache=cache,
+                               device="cpu", progress=False, bootstrap=50))
+    assert report["mode"] == "calibration" and report["summary"]["n"] == 4
+    assert report["judge"]["identity"].startswith("judge:reward:")
+    [stored] = report["calibration"]
+    assert stored["persona"] == "held-out evidence" and stored["agreement"] == report["summary"]["win_rate"]
+    again = judge(JudgeConfig(calibrate=True, data=str(data), judge=f"reward:{tiny_model}", cache=cache,
+                              device="cpu", progress=False, bootstrap=50))
+    assert again["timing"]["asked"] == 0 and again["summary"] == report["summary"]

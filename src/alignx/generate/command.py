@@ -19,6 +19,7 @@ from alignx.eval.settings import DEFAULT_BETA
 from alignx.generate.config import GenerateConfig
 from alignx.generate.files import GenerationWriter, make_meta, record_key
 from alignx.generation.base import Generated, Generator, Settings
+from alignx.held_out import shown_view, split_evidence
 from alignx.personas import Persona, PersonaError, PersonaView, persona_view
 from alignx.prompts import Messages, PromptKind, persona_messages, universal_messages
 from alignx.records import Record
@@ -57,7 +58,9 @@ def build_tasks(records: Sequence[Record], config: GenerateConfig) -> list[Task]
     tasks = []
     for index, record in enumerate(records):
         try:
-            view = persona_view(record, config.persona_type)
+            view = persona_view(record, config.persona_type)  # the record must have the persona
+            if config.hold_out:
+                view = shown_view(record, config.persona_type)
             messages = (universal_messages(record.prompt) if view.is_empty
                         else persona_messages(record.prompt, view, PromptKind(config.prompt)))
         except PersonaError as e:
@@ -170,6 +173,8 @@ def run_generate(config: GenerateConfig) -> None:
         raise OptionError(f"{config.data}: no records to answer")
     tasks = build_tasks(records, config)
     meta = make_meta(config.generation_settings(), config.data, config.split)
+    if config.hold_out:  # what each record's generator saw, by key (PAIR indices; stated held out or not)
+        meta["held_out"] = {t.key: split_evidence(t.record).to_dict() for t in tasks}
     summary = Summary()
     with GenerationWriter(config.output, meta, overwrite=config.overwrite) as writer:
         todo = [(t, s) for t in tasks for s in range(config.samples) if (t.key, s) not in writer.done]

@@ -35,8 +35,9 @@ class JudgeConfig:
                                                   "leave out with --calibrate."})
     b: str | None = field(default=None, metadata={"help": "Generation file B, over the same records as A."})
     judge: str = field(default="local:default", metadata={
-        "help": "openai:MODEL (an OpenAI-compatible server, see --judge-url) or local:SPEC (an alignx model spec: "
-                "default, a hub id, a folder)."})
+        "help": "openai:MODEL (an OpenAI-compatible server, see --judge-url), local:SPEC (an alignx model spec: "
+                "default, a hub id, a folder) or reward:SPEC (that model's zero-shot reward of the evidence held out "
+                "from the generator, see alignx generate --hold-out)."})
     judge_url: str | None = field(default=None, metadata={
         "help": "Base URL of the OpenAI-compatible server of openai:MODEL, e.g. http://127.0.0.1:8080/v1.",
         "default_text": "the OpenAI API"})
@@ -105,6 +106,11 @@ def run_judge(config: JudgeConfig) -> dict[str, Any]:
         print(f"resuming {config.output}: the judgments it holds come from the cache; only the rest are asked",
               file=sys.stderr)
     report = {**judge(config), "options": options}
+    for side in ("a", "b"):
+        settings = (report.get(side) or {}).get("settings") or {}
+        if config.judge.startswith("reward:") and not settings.get("hold_out"):
+            print(f"note: {report[side]['file']} was generated without --hold-out: its generator saw the evidence "
+                  "this judge reads, so copying it is rewarded", file=sys.stderr)
     table = report_table(report)
     console = Console()
     console.print(table.title, soft_wrap=True)  # title and note in full lines; the table itself is narrow
@@ -124,6 +130,7 @@ def judge(config: JudgeConfig, judge_backend: Any = None) -> dict[str, Any]:
     from alignx.answer_cache import AnswerCache
     from alignx.judge.backends import load_judge
     from alignx.judge.pairs import calibration_pairs, generation_pairs
+    from alignx.judge.reward_judge import RewardJudge, reward_judgments
 
     if config.calibrate:
         records = registry.load(config.data, config.split, config.limit)
@@ -132,20 +139,30 @@ def judge(config: JudgeConfig, judge_backend: Any = None) -> dict[str, Any]:
                                  "data_key": registry.data_key(config.data, config.split)}
     else:
         pairs, about = generation_pairs(config.a, config.b, config.judge_persona, limit=config.limit)
-    backend = judge_backend or load_judge(
-        config.judge, url=config.judge_url, key_env=config.judge_key_env, workers=config.workers,
-        timeout=config.timeout, retries=config.retries, device=config.device, dtype=config.dtype,
-        batch_size=config.batch_size)
+    kind, model = split_judge_spec(config.judge)
+    if judge_backend is not None:
+        backend = judge_backend
+    elif kind == "reward":
+        backend = RewardJudge(model, spec=config.judge, device=config.device, dtype=config.dtype,
+                              batch_size=config.batch_size, progress=config.progress)
+    else:
+        backend = load_judge(config.judge, url=config.judge_url, key_env=config.judge_key_env,
+                             workers=config.workers, timeout=config.timeout, retries=config.retries,
+                             device=config.device, dtype=config.dtype, batch_size=config.batch_size)
     start = time.perf_counter()
     try:
         with AnswerCache(config.cache) as cache:
-            judgments, cached = _judge_all(backend, pairs, cache, progress=config.progress)
+            if isinstance(backend, RewardJudge):
+                judgments, cached = reward_judgments(backend, pairs, cache)
+            else:
+                judgments, cached = _judge_all(backend, pairs, cache, progress=config.progress)
             identity = backend.identity
             summary = _summary(pairs, judgments, config)
             mode = "calibration" if config.calibrate else "pairwise"
             report: dict[str, Any] = {
                 "mode": mode,
-                "judge": {"spec": config.judge, "identity": identity, "persona": config.judge_persona},
+                "judge": {"spec": config.judge, "identity": identity,
+                          "persona": "held-out evidence" if kind == "reward" else config.judge_persona},
                 **about, "limit": config.limit,
                 "summary": summary.to_dict(),
                 "timing": {"seconds": round(time.perf_counter() - start, 3), "cached": cached,

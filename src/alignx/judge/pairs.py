@@ -14,6 +14,7 @@ from typing import Any
 
 from alignx.errors import OptionError, UserError
 from alignx.generate.files import read_generations
+from alignx.held_out import held_out_view
 from alignx.judge.copy_rate import row_copies
 from alignx.personas import PersonaError, PersonaView, history_profile
 from alignx.prompts import history_text
@@ -42,6 +43,7 @@ class Pair:
     a_copies: bool | None = None  # does the answer copy its prompt (None: the row does not record its prompt)
     b_copies: bool | None = None
     direction: tuple[float, ...] | None = None  # the record's 'Preference Direction' (the user's poles)
+    held_out: PersonaView | None = None  # the evidence `alignx generate --hold-out` keeps from the generator
 
 
 def generation_pairs(path_a: str, path_b: str, persona: str, *, limit: int | None = None,
@@ -83,7 +85,7 @@ def generation_pairs(path_a: str, path_b: str, persona: str, *, limit: int | Non
                           persona_source=source, a=row_a["response"], b=row_b["response"],
                           a_tokens=row_a.get("tokens"), b_tokens=row_b.get("tokens"),
                           a_copies=row_copies(row_a), b_copies=row_copies(row_b),
-                          direction=records[index].direction))
+                          direction=records[index].direction, held_out=held_out_view(records[index])))
     about = {"data": meta_a["data"], "split": meta_a.get("split"),
              "a": _about(path_a, meta_a), "b": _about(path_b, meta_b)}
     return pairs, about
@@ -109,7 +111,8 @@ def calibration_pairs(records: list[Record], persona: str, *, data: str) -> list
     for index, record in enumerate(records):
         source, text = persona_text(record, persona, where=f"{data}: record {index + 1}")
         pairs.append(Pair(key=f"record-{index}", record=index, sample=0, post=record.prompt, persona=text,
-                          persona_source=source, a=record.chosen, b=record.rejected))
+                          persona_source=source, a=record.chosen, b=record.rejected,
+                          held_out=held_out_view(record)))
     return pairs
 
 
