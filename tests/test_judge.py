@@ -434,3 +434,20 @@ def test_reward_judge_calibration_reads_the_held_out_part_and_is_stored(tiny_mod
     again = judge(JudgeConfig(calibrate=True, data=str(data), judge=f"reward:{tiny_model}", cache=cache,
                               device="cpu", progress=False, bootstrap=50))
     assert again["timing"]["asked"] == 0 and again["summary"] == report["summary"]
+
+
+def test_the_reward_judge_on_the_command_line(tiny_model, tmp_path):
+    from alignx.cli import app
+
+    data = held_out_data(tmp_path)
+    common = ["--judge", f"reward:{tiny_model}", "--cache", str(tmp_path / "c.sqlite"), "--device", "cpu",
+              "--no-progress"]
+    calibrated = CliRunner().invoke(app, ["judge", "--calibrate", "--data", str(data), *common])
+    assert calibrated.exit_code == 0, calibrated.output
+    assert "agreement" in calibrated.stdout and "persona held-out evidence" in calibrated.stdout
+    a = write_generation(tmp_path / "a.jsonl", data, ["Short."] * 4)
+    b = write_generation(tmp_path / "b.jsonl", data, ["A long answer that goes on and on about it all."] * 4)
+    compared = CliRunner().invoke(app, ["judge", "--a", a, "--b", b, *common], env={"COLUMNS": "200"})
+    assert compared.exit_code == 0, compared.output
+    assert "win rate" in compared.stdout and "this judge agrees with the users' choices" in compared.stdout
+    assert "a.jsonl was generated without --hold-out" in compared.stderr

@@ -106,9 +106,9 @@ def run_judge(config: JudgeConfig) -> dict[str, Any]:
         print(f"resuming {config.output}: the judgments it holds come from the cache; only the rest are asked",
               file=sys.stderr)
     report = {**judge(config), "options": options}
-    for side in ("a", "b"):
-        settings = (report.get(side) or {}).get("settings") or {}
-        if config.judge.startswith("reward:") and not settings.get("hold_out"):
+    held_out_judge = config.judge.startswith("reward:") and not config.calibrate
+    for side in ("a", "b") if held_out_judge else ():
+        if not (report[side]["settings"] or {}).get("hold_out"):
             print(f"note: {report[side]['file']} was generated without --hold-out: its generator saw the evidence "
                   "this judge reads, so copying it is rewarded", file=sys.stderr)
     table = report_table(report)
