@@ -422,7 +422,7 @@ def test_the_reward_judge_never_reads_the_shown_part(tiny_model, tmp_path):
     assert [r for _, r in swapped] == [{"a": -r["a"], "b": -r["b"]} for _, r in verdicts]  # it reads the held-out
 
 
-def test_reward_judge_calibration_reads_the_held_out_part_and_is_stored(tiny_model, tmp_path):
+def test_reward_judge_calibration_reads_the_held_out_part_and_is_stored(tiny_model, tmp_path, monkeypatch):
     data = held_out_data(tmp_path)
     cache = str(tmp_path / "c.sqlite")
     report = judge(JudgeConfig(calibrate=True, data=str(data), judge=f"reward:{tiny_model}", cache=cache,
@@ -431,9 +431,12 @@ def test_reward_judge_calibration_reads_the_held_out_part_and_is_stored(tiny_mod
     assert report["judge"]["identity"].startswith("judge:reward:")
     [stored] = report["calibration"]
     assert stored["persona"] == "held-out evidence" and stored["agreement"] == report["summary"]["win_rate"]
+    monkeypatch.setattr("alignx.eval.evaluator.load_scored", lambda *a, **k: pytest.fail("loaded the model"))
     again = judge(JudgeConfig(calibrate=True, data=str(data), judge=f"reward:{tiny_model}", cache=cache,
                               device="cpu", progress=False, bootstrap=50))
     assert again["timing"]["asked"] == 0 and again["summary"] == report["summary"]
+    assert not any(j["orders"]["ab"]["cached"] for j in report["judgments"])
+    assert all(j["orders"]["ab"]["cached"] for j in again["judgments"])
 
 
 def test_the_reward_judge_on_the_command_line(tiny_model, tmp_path):

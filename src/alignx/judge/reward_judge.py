@@ -66,7 +66,10 @@ class RewardJudge:
         return self._scored
 
     def rewards(self, items: Sequence[tuple[list[Term], str, str]]) -> list[tuple[float, float]]:
-        """(r(a), r(b)) of each (terms, a, b), every term's requests scored in one call."""
+        """(r(a), r(b)) of each (terms, a, b), every term's requests scored in one call; the model loads only
+        when there is something to score (a rerun from the cache never loads it)."""
+        if not items:
+            return []
         model = self.scored
         requests, spans = [], []
         for terms, a, b in items:
@@ -105,8 +108,9 @@ def reward_judgments(judge: RewardJudge, pairs: Sequence[Pair], cache: Any) -> t
     for i, rewards in zip(todo, judge.rewards([(terms[i], pairs[i].a, pairs[i].b) for i in todo]), strict=True):
         stored[keys[i]] = {"rewards": [round(r, 4) for r in rewards]}
         cache.put(judge.identity, keys[i], stored[keys[i]])
+    asked = set(todo)
     out = []
-    for pair, t, key in zip(pairs, terms, keys, strict=True):
+    for i, (pair, t, key) in enumerate(zip(pairs, terms, keys, strict=True)):
         if t is None:
             missing = {"verdict": None, "answers": [], "error": "no held-out evidence (no PAIR choice, no stated "
                        "preference)"}
@@ -115,8 +119,7 @@ def reward_judgments(judge: RewardJudge, pairs: Sequence[Pair], cache: Any) -> t
         ra, rb = stored[key]["rewards"]
         winner = "a" if ra > rb else "b" if rb > ra else "tie"
         evidence = {"rewards": {"a": ra, "b": rb}, "evidence": "pair" if pair.held_out.pairs else "stated",
-                    "held_out": len(pair.held_out.pairs), "answers": [], "error": None, "cached": key not in todo}
+                    "held_out": len(pair.held_out.pairs), "answers": [], "error": None, "cached": i not in asked}
         out.append({order: {**evidence, "verdict": verdict} for order, verdict in zip(("ab", "ba"), VERDICTS[winner],
                                                                                       strict=True)})
-    cached = sum(2 for i, k in enumerate(keys) if k and i not in todo)
-    return out, cached
+    return out, 2 * sum(1 for i, k in enumerate(keys) if k and i not in asked)
