@@ -235,10 +235,10 @@ class AlwaysA:
         pass
 
 
-def write_generation(path, data, responses):
+def write_generation(path, data, responses, settings=None):
     path.write_text("".join(json.dumps({"key": f"k{i}", "record": i, "sample": 0, "prompt": f"post {i}",
                                         "response": text, "tokens": 1}) + "\n" for i, text in enumerate(responses)))
-    meta = {"settings": {"file": path.name}, "data": str(data), "split": None, "settings_hash": path.name}
+    meta = {"settings": settings or {"file": path.name}, "data": str(data), "split": None, "settings_hash": path.name}
     (path.parent / f"{path.name}.meta.json").write_text(json.dumps(meta))
     return str(path)
 
@@ -448,9 +448,11 @@ def test_the_reward_judge_on_the_command_line(tiny_model, tmp_path):
     calibrated = CliRunner().invoke(app, ["judge", "--calibrate", "--data", str(data), *common])
     assert calibrated.exit_code == 0, calibrated.output
     assert "agreement" in calibrated.stdout and "persona held-out evidence" in calibrated.stdout
-    a = write_generation(tmp_path / "a.jsonl", data, ["Short."] * 4)
-    b = write_generation(tmp_path / "b.jsonl", data, ["A long answer that goes on and on about it all."] * 4)
+    a = write_generation(tmp_path / "a.jsonl", data, ["Short."] * 4, {"persona": "pair"})
+    b = write_generation(tmp_path / "b.jsonl", data, ["A long answer that goes on and on about it all."] * 4,
+                         {"persona": "none"})
     compared = CliRunner().invoke(app, ["judge", "--a", a, "--b", b, *common], env={"COLUMNS": "200"})
     assert compared.exit_code == 0, compared.output
     assert "win rate" in compared.stdout and "this judge agrees with the users' choices" in compared.stdout
     assert "a.jsonl was generated without --hold-out" in compared.stderr
+    assert "b.jsonl" not in compared.stderr  # the universal answer saw no evidence at all

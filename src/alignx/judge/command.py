@@ -108,7 +108,8 @@ def run_judge(config: JudgeConfig) -> dict[str, Any]:
     report = {**judge(config), "options": options}
     held_out_judge = config.judge.startswith("reward:") and not config.calibrate
     for side in ("a", "b") if held_out_judge else ():
-        if not (report[side]["settings"] or {}).get("hold_out"):
+        settings = report[side]["settings"] or {}
+        if settings.get("persona", "none") != "none" and not settings.get("hold_out"):
             print(f"note: {report[side]['file']} was generated without --hold-out: its generator saw the evidence "
                   "this judge reads, so copying it is rewarded", file=sys.stderr)
     table = report_table(report)
