@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from alignx.errors import OptionError, UserError
-from alignx.generate.best_of import candidate_sources, echoes_scaffold, pick_best
+from alignx.generate.best_of import candidate_sources, pick_best
 from alignx.generate.config import GenerateConfig
+from alignx.generate.copying import SPAN, copied_span, copies_prompt, tokens
 from alignx.generate.files import GenerationFileError, GenerationWriter, make_meta, read_generations, record_key
 from alignx.records import Record
 from tests.conftest import make_record
@@ -251,18 +252,21 @@ def test_pick_best_takes_what_the_reward_ranks_first():
     assert pick.index == 1 and pick.rewards == [-13.0, -5.0, -10.0]
     flipped = pick_best(["a long answer", "short"], [Term(-1.0, Role.POLICY, terms[0].messages, "x")], scorer)
     assert flipped.index == 0
-    echoing = ["*Post:* x", "a longer real answer"]
-    assert pick_best(echoing, terms, scorer).index == 0
-    assert pick_best(echoing, terms, scorer, scaffold_filter=True).index == 1
+    copying = ["my chosen text", "a longer real answer"]
+    assert pick_best(copying, terms, scorer).index == 0
+    assert pick_best(copying, terms, scorer, copies=[True, False]).index == 1
+    assert pick_best(copying, terms, scorer, copies=[True, True]).index == 0  # all copy: the reward decides
 
 
 def test_best_of_rows_hold_the_top_ranked_candidate(tmp_path, tiny_model):
-    """Candidates from an upstream (scripted: persona prompts echo the scaffold), ranked by the tiny model."""
+    """Candidates from an upstream (scripted: persona-prompt candidates copy the user's history), ranked by the
+    tiny model: a copying candidate is never written while one that does not copy is there."""
     from alignx.generate.command import run_generate
 
+    history = make_record(0)["Pair-wise Comparative Feedback"][0]["rejected"]  # in the ICA prompt, not the post
     with FakeServer() as server:
-        texts = ["This person has chosen or rejected comments on some posts.", "Book early and pack light.",
-                 "*Post:* again", "Go somewhere close."]
+        texts = [f"Well: {history} and so on, said the history.", "Book early and pack light.",
+                 f"***History and User Preferences*** {history}", "Go somewhere close."]
         server.script.extend(answer(t) for t in texts * 2)
         cfg = config(tmp_path, tiny_model, limit=2, upstream=server.url, upstream_model=MODEL, workers=1,
                      best_of=4, reward="zero-shot", candidates="both")
@@ -270,17 +274,36 @@ def test_best_of_rows_hold_the_top_ranked_candidate(tmp_path, tiny_model):
     rows = lines(cfg.output)
     assert len(rows) == 2 and len(server.requests) == 8
     sources = candidate_sources(4, "both")
-    for row in rows:
+    for n, row in enumerate(rows):
         assert len(row["rewards"]) == 4 and row["sources"] == sources
-        assert row["echoes"] == [True, False, True, False]  # the scripted texts, in order (one worker)
-        best = max(range(4), key=lambda i: (not row["echoes"][i], row["rewards"][i], -i))
-        assert row["chosen_from"] == sources[best] and not echoes_scaffold(row["response"])
+        assert row["copies"] == [True, False, True, False]  # the scripted texts, in order (one worker)
+        best = max(range(4), key=lambda i: (not row["copies"][i], row["rewards"][i], -i))
+        assert row["chosen_from"] == sources[best]
+        assert not copies_prompt(row["response"], row["messages"], row["prompt"])
+        assert row["messages"] == server.requests[4 * n + best]["messages"]  # the prompt the written answer came from
 
 
-def test_scaffold_echo_is_detected():
-    assert echoes_scaffold("**This person has chosen or rejected comments on some posts:**")
-    assert echoes_scaffold("***Response:*** fine")
-    assert not echoes_scaffold("Have a garage check the brake pads.")
+MESSAGES = [{"role": "system", "content": "Generate a task-specific response based on the history."},
+            {"role": "user", "content": "***History*** *Chosen:* Patch kit, five minutes, then ride home slowly. "
+                                        "***Task*** **Post:** How do I fix a flat tire on my road bike today?"}]
+POST = "How do I fix a flat tire on my road bike today?"
+
+
+def test_an_answer_that_repeats_eight_tokens_of_the_history_copies():
+    assert copied_span("Sure. Patch kit, five minutes, then ride home slowly.", MESSAGES, POST) == \
+        "patch kit , five minutes , then ride"
+    assert copies_prompt("***History*** *Chosen:* patch kit", MESSAGES, POST)  # the scaffold counts as well
+    assert not copies_prompt("Patch kit, five minutes, then go.", MESSAGES, POST)  # 7 tokens of it: no span of 8
+
+
+def test_repeating_the_post_is_not_copying():
+    assert not copies_prompt(f"You asked: {POST} Use a patch kit.", MESSAGES, POST)
+    assert not copies_prompt("Have a garage check the brake pads before the trip.", MESSAGES, POST)
+
+
+def test_tokens_are_case_folded_words_and_single_punctuation_marks():
+    assert tokens("Patch KIT, five-minutes!") == ["patch", "kit", ",", "five", "-", "minutes", "!"]
+    assert SPAN == 8
 
 
 @pytest.mark.slow  # a fake server

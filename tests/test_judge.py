@@ -190,6 +190,78 @@ def test_cli_writes_the_report_and_prints_the_table(server, files, tmp_path):
     assert other.exit_code == 2 and "made with other settings; pass --overwrite" in other.stderr
 
 
+def with_prompts(path, responses):
+    """Rewrite the generation file `path`: each row gets a prompt that shows a history, and the given response."""
+    rows = [json.loads(line) for line in open(path)]
+    history = "Patch kit, five minutes, then ride home slowly and carefully."
+    for row, response in zip(rows, responses, strict=True):
+        row["messages"] = [{"role": "system", "content": "Answer."},
+                           {"role": "user", "content": f"*Chosen:* {history}\n**Post:** {row['prompt']}"}]
+        row["response"] = response.format(history=history, post=row["prompt"])
+    with open(path, "w") as f:
+        f.write("".join(json.dumps(row) + "\n" for row in rows))
+
+
+def test_the_report_gives_each_sides_copy_rate(server, files, tmp_path):
+    from alignx.cli import app
+
+    a, b = files(4)
+    with_prompts(a, ["Sure: {history}", "Book early.", "{history}", "Pack light."])
+    with_prompts(b, ["You asked: {post} Book early.", "Go.", "Stay.", "Walk."])  # repeating the post is no copy
+    server.default = answer("A")
+    report = judge(config(tmp_path, server.url, a=a, b=b))
+    assert report["copy_rate"]["a"]["rate"] == 0.5 and report["copy_rate"]["a"]["n"] == 4
+    low, high = report["copy_rate"]["a"]["ci95"]
+    assert 0.0 <= low <= 0.5 <= high <= 1.0
+    assert report["copy_rate"]["b"] == {"rate": 0.0, "ci95": [0.0, 0.0], "n": 4}
+    result = CliRunner().invoke(app, ["judge", "--a", a, "--b", b, "--judge", SPEC, "--judge-url", server.url,
+                                      "--cache", str(tmp_path / "c.sqlite"), "--no-progress"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "copies a" in result.stdout and "0.500 (" in result.stdout
+    assert "length toward pole" in result.stdout and "length a / b, concise" in result.stdout
+    a, b = files(4)  # rows without their prompt: no copy figure
+    assert judge(config(tmp_path, server.url, a=a, b=b))["copy_rate"]["a"] == {"rate": None, "ci95": None, "n": 0}
+
+
+class AlwaysA:
+    """A judge that answers "A" to everything, without a server."""
+
+    spec, identity, stats = "fake:a", "judge:fake:a", Counter()
+
+    def judge(self, chats):
+        for i, _ in enumerate(chats):
+            yield i, {"answers": ["A"], "verdict": "A", "error": None}
+
+    def close(self):
+        pass
+
+
+def write_generation(path, data, responses, settings=None):
+    path.write_text("".join(json.dumps({"key": f"k{i}", "record": i, "sample": 0, "prompt": f"post {i}",
+                                        "response": text, "tokens": 1}) + "\n" for i, text in enumerate(responses)))
+    meta = {"settings": settings or {"file": path.name}, "data": str(data), "split": None, "settings_hash": path.name}
+    (path.parent / f"{path.name}.meta.json").write_text(json.dumps(meta))
+    return str(path)
+
+
+def test_length_moves_toward_each_users_pole_on_hand_made_files(tmp_path):
+    """Records 0-1 concise users, 2-3 detailed, 4 neutral on dimension 16 (left out)."""
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps(make_record(i, pole=pole)) + "\n"
+                            for i, pole in enumerate([1.0, 1.0, 0.0, 0.0, 0.5])))
+    short, long = "Book early.", "Book early, pack light, and pick one city to see well."  # 3 and 14 tokens
+    a = write_generation(tmp_path / "a.jsonl", data, [short, short, long, short, short])
+    b = write_generation(tmp_path / "b.jsonl", data, [long, long, short, long, long])
+    report = judge(config(tmp_path, None, judge="local:unused", a=a, b=b), judge_backend=AlwaysA())
+    length = report["attributes"]["length"]
+    assert length["n"] == 4 and length["toward"] == 0.75 and length["ties"] == 0  # record 3 moves away
+    assert length["poles"]["Concise communication style"] == {"n": 2, "mean_a": 3.0, "mean_b": 14.0}
+    assert length["poles"]["Detailed communication style"] == {"n": 2, "mean_a": 8.5, "mean_b": 8.5}
+    low, high = length["ci95"]
+    assert 0.0 <= low <= 0.75 <= high <= 1.0
+    swapped = judge(config(tmp_path, None, judge="local:unused", a=b, b=a), judge_backend=AlwaysA())
+    assert swapped["attributes"]["length"]["toward"] == 0.25
+
+
 @pytest.mark.parametrize("kind", ["keys", "data"])
 def test_generation_files_over_different_records_are_one_line_exit_2(files, tmp_path, kind):
     from alignx.cli import app
@@ -294,3 +366,93 @@ def test_a_cached_local_rerun_never_loads_the_model(tiny_model, files, tmp_path)
     rerun = LocalJudge.load(str(tiny_model), spec=cfg.judge)
     second = judge(cfg, judge_backend=rerun)
     assert rerun._loaded is None and second["timing"]["asked"] == 0 and second["summary"] == first["summary"]
+
+
+# ---------------------------------------------------------------- reward:SPEC, the held-out evidence
+
+
+def choice_rows(n, tag=""):
+    return [{"prompt": f"Other post {k}?", "chosen": f"Short answer {k}{tag}.",
+             "rejected": f"A long and winding answer number {k}{tag}, which goes on and on."} for k in range(n)]
+
+
+def held_out_data(tmp_path, edit=None):
+    """Four records with 4 PAIR choices each; `edit(record, choice index)` may rewrite a choice's texts."""
+    from alignx.held_out import split_evidence
+    from alignx.records import Record
+
+    rows = []
+    for i in range(4):
+        row = {**make_record(i), "Pair-wise Comparative Feedback": choice_rows(4)}
+        split = split_evidence(Record.from_dict(row))
+        if edit:
+            for k, pair in enumerate(row["Pair-wise Comparative Feedback"]):
+                edit(pair, "shown" if k in split.shown else "held", k)
+        rows.append(row)
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return data
+
+
+def reward_verdicts(tmp_path, tiny_model, data, name):
+    a = write_generation(tmp_path / "a.jsonl", data, ["Short.", "Book early.", "Go.", "Pack light, and go early."])
+    b = write_generation(tmp_path / "b.jsonl", data, ["A long answer that goes on and on about it all."] * 4)
+    report = judge(JudgeConfig(a=a, b=b, judge=f"reward:{tiny_model}", cache=str(tmp_path / f"{name}.sqlite"),
+                               device="cpu", progress=False, bootstrap=50))
+    return report, [(j["outcome"], j["orders"]["ab"]["rewards"]) for j in report["judgments"]]
+
+
+def test_the_reward_judge_never_reads_the_shown_part(tiny_model, tmp_path):
+    report, verdicts = reward_verdicts(tmp_path, tiny_model, held_out_data(tmp_path), "first")
+    assert report["summary"]["n"] == 4 and report["summary"]["position_consistency"] == 1.0
+    assert all(j["orders"]["ab"]["evidence"] == "pair" for j in report["judgments"])
+
+    def edit_shown(pair, part, k):
+        if part == "shown":
+            pair["chosen"], pair["rejected"] = pair["rejected"] + " (edited)", "Something else entirely."
+
+    _, after = reward_verdicts(tmp_path, tiny_model, held_out_data(tmp_path, edit_shown), "shown-edited")
+    assert after == verdicts  # the same outcomes and the same rewards
+
+    def edit_held(pair, part, k):
+        if part == "held":
+            pair["chosen"], pair["rejected"] = pair["rejected"], pair["chosen"]
+
+    _, swapped = reward_verdicts(tmp_path, tiny_model, held_out_data(tmp_path, edit_held), "held-edited")
+    assert [r for _, r in swapped] == [{"a": -r["a"], "b": -r["b"]} for _, r in verdicts]  # it reads the held-out
+
+
+def test_reward_judge_calibration_reads_the_held_out_part_and_is_stored(tiny_model, tmp_path, monkeypatch):
+    data = held_out_data(tmp_path)
+    cache = str(tmp_path / "c.sqlite")
+    report = judge(JudgeConfig(calibrate=True, data=str(data), judge=f"reward:{tiny_model}", cache=cache,
+                               device="cpu", progress=False, bootstrap=50))
+    assert report["mode"] == "calibration" and report["summary"]["n"] == 4
+    assert report["judge"]["identity"].startswith("judge:reward:")
+    [stored] = report["calibration"]
+    assert stored["persona"] == "held-out evidence" and stored["agreement"] == report["summary"]["win_rate"]
+    monkeypatch.setattr("alignx.eval.evaluator.load_scored", lambda *a, **k: pytest.fail("loaded the model"))
+    again = judge(JudgeConfig(calibrate=True, data=str(data), judge=f"reward:{tiny_model}", cache=cache,
+                              device="cpu", progress=False, bootstrap=50))
+    assert again["timing"]["asked"] == 0 and again["summary"] == report["summary"]
+    assert not any(j["orders"]["ab"]["cached"] for j in report["judgments"])
+    assert all(j["orders"]["ab"]["cached"] for j in again["judgments"])
+
+
+def test_the_reward_judge_on_the_command_line(tiny_model, tmp_path):
+    from alignx.cli import app
+
+    data = held_out_data(tmp_path)
+    common = ["--judge", f"reward:{tiny_model}", "--cache", str(tmp_path / "c.sqlite"), "--device", "cpu",
+              "--no-progress"]
+    calibrated = CliRunner().invoke(app, ["judge", "--calibrate", "--data", str(data), *common])
+    assert calibrated.exit_code == 0, calibrated.output
+    assert "agreement" in calibrated.stdout and "persona held-out evidence" in calibrated.stdout
+    a = write_generation(tmp_path / "a.jsonl", data, ["Short."] * 4, {"persona": "pair"})
+    b = write_generation(tmp_path / "b.jsonl", data, ["A long answer that goes on and on about it all."] * 4,
+                         {"persona": "none"})
+    compared = CliRunner().invoke(app, ["judge", "--a", a, "--b", b, *common], env={"COLUMNS": "200"})
+    assert compared.exit_code == 0, compared.output
+    assert "win rate" in compared.stdout and "this judge agrees with the users' choices" in compared.stdout
+    assert "a.jsonl was generated without --hold-out" in compared.stderr
+    assert "b.jsonl" not in compared.stderr  # the universal answer saw no evidence at all

@@ -213,6 +213,7 @@ def test_best_of_answers_with_the_candidate_the_reward_ranks_first(tmp_path, tin
         plain = client.post("/v1/chat/completions", json=ask("Name a fruit."), headers=key).json()
         best = plain["alignx"]["best_of"]
         assert best["n"] == 4 and len(best["rewards"]) == 4 and best["chosen_from"] in ("persona", "universal")
+        assert len(best["copies"]) == 4 and all(isinstance(c, bool) for c in best["copies"])
         assert plain["choices"][0]["finish_reason"] in ("stop", "length")
         with client.stream("POST", "/v1/chat/completions", json=ask("Name a fruit.", stream=True), headers=key) as r:
             lines = [line for line in r.iter_lines() if line]

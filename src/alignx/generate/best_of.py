@@ -4,7 +4,9 @@ An untrained model reading the ICA prompt often continues its scaffold ("This pe
 rejected comments ...") instead of answering; the universal prompt answers but ignores the user. So
 candidates come from the universal prompt, the persona prompt or both (alternating, persona first),
 and `alignx.eval.evaluator.rewards_of` scores them under the reward's terms (by default `zero-shot`, which
-reads the user's evidence, not the scaffold). `echoes_scaffold` is the measure of the failure.
+reads the user's evidence, not the scaffold). That reward reads the user's chosen texts, so a candidate that
+copies them (or the scaffold around them) can win by construction: the copy filter ranks candidates that copy
+their prompt (`alignx.generate.copying`) below every one that does not.
 """
 
 from __future__ import annotations
@@ -16,19 +18,6 @@ from alignx.eval.evaluator import ScoredModel, rewards_of
 from alignx.eval.terms import Role, Term
 from alignx.generate.config import Candidates
 from alignx.prompts import Messages
-
-# Lowercased pieces of the ICA / PBA prompt text that a real answer has no reason to write.
-SCAFFOLD_MARKERS = (
-    "this person has chosen or rejected", "this person has commented", "chosen or rejected comments",
-    "historical behavior", "***task", "***response", "***user preferences", "**post:**", "*post:*",
-    "*chosen:*", "*rejected:*", "*comment:*",
-)
-
-
-def echoes_scaffold(text: str) -> bool:
-    """Whether `text` repeats the prompt's scaffold (section headers, "This person has chosen or rejected")."""
-    lowered = text.lower()
-    return any(marker in lowered for marker in SCAFFOLD_MARKERS)
 
 
 def candidate_sources(n: int, candidates: Candidates | str) -> list[str]:
@@ -51,10 +40,11 @@ class Pick:
 
 
 def pick_best(responses: Sequence[str], terms: Sequence[Term], scorer: ScoredModel, *,
-              scaffold_filter: bool = False) -> Pick:
+              copies: Sequence[bool] | None = None) -> Pick:
     """The candidate with the highest reward (the first of equals), and every candidate's reward; with
-    `scaffold_filter`, candidates that echo the prompt's scaffold rank below all that do not."""
+    `copies` (per candidate: does it copy its prompt, `alignx.generate.copying`), the copying candidates rank
+    below all that do not."""
     scores = rewards_of(responses, terms, {Role.POLICY: scorer})
-    echoed = [scaffold_filter and echoes_scaffold(r) for r in responses]
-    best = max(range(len(responses)), key=lambda i: (not echoed[i], scores[i], -i))
+    copied = list(copies) if copies is not None else [False] * len(responses)
+    best = max(range(len(responses)), key=lambda i: (not copied[i], scores[i], -i))
     return Pick(best, scores)

@@ -19,6 +19,7 @@ from alignx.eval.settings import DEFAULT_BETA
 from alignx.generate.config import GenerateConfig
 from alignx.generate.files import GenerationWriter, make_meta, record_key
 from alignx.generation.base import Generated, Generator, Settings
+from alignx.held_out import shown_view, split_evidence
 from alignx.personas import Persona, PersonaError, PersonaView, persona_view
 from alignx.prompts import Messages, PromptKind, persona_messages, universal_messages
 from alignx.records import Record
@@ -47,9 +48,9 @@ class Summary:
     failed: list[str] = field(default_factory=list)
     tokens: int = 0
     seconds: float = 0.0
-    echoed: int = 0  # written responses that repeat the prompt's scaffold
+    copied: int = 0  # written responses that copy their prompt (alignx.generate.copying)
     candidates: int = 0  # best-of: candidates scored
-    candidates_echoed: int = 0
+    candidates_copied: int = 0
 
 
 def build_tasks(records: Sequence[Record], config: GenerateConfig) -> list[Task]:
@@ -57,7 +58,9 @@ def build_tasks(records: Sequence[Record], config: GenerateConfig) -> list[Task]
     tasks = []
     for index, record in enumerate(records):
         try:
-            view = persona_view(record, config.persona_type)
+            view = persona_view(record, config.persona_type)  # the record must have the persona
+            if config.hold_out:
+                view = shown_view(record, config.persona_type)
             messages = (universal_messages(record.prompt) if view.is_empty
                         else persona_messages(record.prompt, view, PromptKind(config.prompt)))
         except PersonaError as e:
@@ -92,14 +95,14 @@ def load_scorer(config: GenerateConfig, loaded: LoadedModel | None) -> ScoredMod
     return scored(loaded, config.model, batch_size=config.batch_size, progress=False)
 
 
-def _row(task: Task, sample: int, generated: Generated, **extra: Any) -> dict[str, Any]:
+def _row(task: Task, sample: int, generated: Generated, messages: Messages, **extra: Any) -> dict[str, Any]:
     return {"key": task.key, "record": task.index, "sample": sample, "prompt": task.record.prompt,
-            "response": generated.text, "tokens": generated.tokens, **extra}
+            "response": generated.text, "tokens": generated.tokens, "messages": messages, **extra}
 
 
 def run_plain(todo: list[tuple[Task, int]], generator: Generator, config: GenerateConfig, writer: GenerationWriter,
               settings: Settings, summary: Summary) -> None:
-    from alignx.generate.best_of import echoes_scaffold
+    from alignx.generate.copying import copies_prompt
 
     ids = [f"{task.key}:{sample}" for task, sample in todo]
     for i, result in generator.generate([t.messages for t, _ in todo], settings, ids=ids):
@@ -107,9 +110,9 @@ def run_plain(todo: list[tuple[Task, int]], generator: Generator, config: Genera
         if isinstance(result, Exception):
             summary.failed.append(f"{record_prefix(config.data, task.index + 1)}: {result}")
             continue
-        if writer.write(_row(task, sample, result)):
+        if writer.write(_row(task, sample, result, task.messages)):
             summary.written += 1
-            summary.echoed += echoes_scaffold(result.text)
+            summary.copied += copies_prompt(result.text, task.messages, task.record.prompt)
 
 
 def run_best_of(todo: list[tuple[Task, int]], generator: Generator, config: GenerateConfig,
@@ -117,7 +120,8 @@ def run_best_of(todo: list[tuple[Task, int]], generator: Generator, config: Gene
     """Chunks of rows: every candidate of the chunk generated together, then scored, then written."""
     from alignx.eval import rewards
     from alignx.eval.terms import RewardContext
-    from alignx.generate.best_of import candidate_requests, candidate_sources, echoes_scaffold, pick_best
+    from alignx.generate.best_of import candidate_requests, candidate_sources, pick_best
+    from alignx.generate.copying import copies_prompt
 
     reward = rewards.get(config.reward)
     sources = candidate_sources(config.best_of, config.candidates)
@@ -125,7 +129,8 @@ def run_best_of(todo: list[tuple[Task, int]], generator: Generator, config: Gene
                 // len(sources))
     for at in range(0, len(todo), chunk):
         rows = todo[at:at + chunk]
-        messages, ids, owners = [], [], []
+        messages: list[Messages] = []
+        ids, owners = [], []
         for r, (task, sample) in enumerate(rows):
             messages += candidate_requests(task.messages, universal_messages(task.record.prompt), sources)
             ids += [f"{task.key}:{sample}:{j}" for j in range(len(sources))]
@@ -144,17 +149,19 @@ def run_best_of(todo: list[tuple[Task, int]], generator: Generator, config: Gene
                 summary.failed.append(f"{record_prefix(config.data, task.index + 1)}: {errors.get(r, 'no candidate')}")
                 continue
             texts = [got[(r, j)].text for j in names]
+            requests = [messages[r * len(sources) + j] for j in names]
+            copies = [copies_prompt(t, m, task.record.prompt) for t, m in zip(texts, requests, strict=True)]
             ctx = RewardContext(task.record.prompt, task.view, config.persona_type, PromptKind(config.prompt),
                                 "none", DEFAULT_BETA)
-            pick = pick_best(texts, reward.terms(ctx), scorer, scaffold_filter=config.scaffold_filter)
+            pick = pick_best(texts, reward.terms(ctx), scorer, copies=copies if config.copy_filter else None)
             best = got[(r, names[pick.index])]
             summary.candidates += len(texts)
-            summary.candidates_echoed += sum(echoes_scaffold(t) for t in texts)
-            if writer.write(_row(task, sample, best, chosen_from=sources[names[pick.index]],
+            summary.candidates_copied += sum(copies)
+            if writer.write(_row(task, sample, best, requests[pick.index], chosen_from=sources[names[pick.index]],
                                  rewards=[round(s, 4) for s in pick.rewards],
-                                 sources=[sources[j] for j in names], echoes=[echoes_scaffold(t) for t in texts])):
+                                 sources=[sources[j] for j in names], copies=copies)):
                 summary.written += 1
-                summary.echoed += echoes_scaffold(best.text)
+                summary.copied += copies[pick.index]
 
 
 def run_generate(config: GenerateConfig) -> None:
@@ -166,6 +173,8 @@ def run_generate(config: GenerateConfig) -> None:
         raise OptionError(f"{config.data}: no records to answer")
     tasks = build_tasks(records, config)
     meta = make_meta(config.generation_settings(), config.data, config.split)
+    if config.hold_out:  # what each record's generator saw, by key (PAIR indices; stated held out or not)
+        meta["held_out"] = {t.key: split_evidence(t.record).to_dict() for t in tasks}
     summary = Summary()
     with GenerationWriter(config.output, meta, overwrite=config.overwrite) as writer:
         todo = [(t, s) for t in tasks for s in range(config.samples) if (t.key, s) not in writer.done]
@@ -192,11 +201,11 @@ def report(config: GenerateConfig, summary: Summary) -> None:
         if summary.seconds > 0 else ""
     print(f"{config.output}: wrote {summary.written} rows{rate}; {summary.already} were already there", file=out)
     if summary.written and config.persona_type is not Persona.NONE:
-        share = summary.echoed / summary.written
-        print(f"responses echoing the prompt's scaffold: {summary.echoed} of {summary.written} ({share:.1%})", file=out)
+        share = summary.copied / summary.written
+        print(f"responses copying their prompt: {summary.copied} of {summary.written} ({share:.1%})", file=out)
     if summary.candidates:
-        share = summary.candidates_echoed / summary.candidates
-        print(f"best-of-{config.best_of} candidates echoing the scaffold: {summary.candidates_echoed} of "
+        share = summary.candidates_copied / summary.candidates
+        print(f"best-of-{config.best_of} candidates copying their prompt: {summary.candidates_copied} of "
               f"{summary.candidates} ({share:.1%})", file=out)
     if summary.failed:
         raise UserError(f"{len(summary.failed)} of {summary.written + len(summary.failed)} rows failed (first: "

@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any
 
 from alignx.errors import OptionError
+from alignx.held_out import METHOD
 from alignx.models import DTYPES
 from alignx.openai_server import DEFAULT_KEY_ENV
 from alignx.options import check_options, parse_option
@@ -67,8 +68,12 @@ class GenerateConfig:
         "help": "The personalized reward that ranks best-of-N candidates (docs/rewards.md)."})
     candidates: str = field(default=Candidates.BOTH.value, metadata={
         "help": "universal | persona | both: the prompt(s) best-of-N samples from (both: alternating)."})
-    scaffold_filter: bool = field(default=True, metadata={
-        "help": "Best-of-N: rank candidates that echo the prompt's scaffold below every one that does not."})
+    copy_filter: bool = field(default=True, metadata={
+        "help": "Best-of-N: rank candidates that copy their prompt (8 consecutive tokens of it that are not in the "
+                "post) below every one that does not."})
+    hold_out: bool = field(default=False, metadata={
+        "help": "Show the model only part of each user's evidence (every other PAIR choice; without PAIR, no stated "
+                "preference), so that alignx judge --judge reward:SPEC can judge on the part held out."})
     # local model
     model: str = field(default="default", metadata={
         "help": "'default' (the embedded SmolLM2-135M-Instruct), a hub id, a model or adapter folder."})
@@ -105,6 +110,8 @@ class GenerateConfig:
             raise OptionError("--upstream and --upstream-model go together: the server's URL and the model it serves")
         if self.upstream is not None and not self.upstream.startswith(("http://", "https://")):
             raise OptionError(f"--upstream {self.upstream!r} is not an http(s) URL; e.g. http://127.0.0.1:8000/v1")
+        if self.hold_out and persona is Persona.NONE:
+            raise OptionError("--hold-out hides part of the user's evidence from the model; --persona none shows none")
         if self.best_of > 1:
             self._check_best_of(persona)
 
@@ -139,7 +146,9 @@ class GenerateConfig:
             "upstream": self.upstream, "dtype": None if self.upstream else self.dtype,
             "best_of": self.best_of,
         }
+        if self.hold_out:  # only when on: files made before the option keep their settings' hash
+            settings["hold_out"] = METHOD
         if self.best_of > 1:
             settings.update(reward=self.reward, candidates=self.candidates, scorer=self.model,
-                            scaffold_filter=self.scaffold_filter)
+                            copy_filter=self.copy_filter)
         return settings

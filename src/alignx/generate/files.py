@@ -1,10 +1,11 @@
 """The generation file: JSONL rows, a settings sidecar, appends that survive a kill and never duplicate.
 
-One line per (record, sample): {"key", "record", "sample", "prompt", "response", "tokens"} (best-of-N adds
-"chosen_from" and "rewards"). `key` names the record by content and position (`record_key`); the sidecar
-OUT.meta.json holds the settings, the data and split, and the settings' hash. A rerun reads what OUT
-already holds, cuts a torn last line (a kill mid-write), and appends only the rows not yet there; each
-line is flushed and fsynced before the next, so a kill loses at most the line being written.
+One line per (record, sample): {"key", "record", "sample", "prompt", "response", "tokens", "messages"}
+("messages": the prompt the response was generated from; files written before it was recorded lack it;
+best-of-N adds "chosen_from", "rewards", "sources" and "copies"). `key` names the record by content and
+position (`record_key`); the sidecar OUT.meta.json holds the settings, the data and split, and the settings'
+hash. A rerun reads what OUT already holds, cuts a torn last line (a kill mid-write), and appends only the rows
+not yet there; each line is flushed and fsynced before the next, so a kill loses at most the line being written.
 """
 
 from __future__ import annotations

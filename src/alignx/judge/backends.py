@@ -1,4 +1,5 @@
-"""The judges: `openai:MODEL` (any OpenAI-compatible chat server) and `local:SPEC` (any alignx model spec).
+"""The judges: `openai:MODEL` (any OpenAI-compatible chat server) and `local:SPEC` (any alignx model spec);
+`reward:SPEC` reads no chat at all and lives in `alignx.judge.reward_judge`.
 
 Both take judging chats and yield (index, judgment) with judgment = {"answers": [raw text, ...], "verdict":
 "A" | "B" | "tie" | None, "error": reason or None, ...}, JSON-ready for the cache and the report.
@@ -40,14 +41,18 @@ class Judge(Protocol):
     def close(self) -> None: ...
 
 
+JUDGE_KINDS = ("openai", "local", "reward")
+
+
 def split_judge_spec(spec: str) -> tuple[str, str]:
     """`openai:gpt-4o-mini` -> ("openai", "gpt-4o-mini"); `local:default` -> ("local", "default")."""
     from alignx.errors import OptionError
 
     kind, sep, rest = spec.partition(":")
-    if not sep or kind not in ("openai", "local") or not rest:
-        raise OptionError(f"--judge {spec!r}: write openai:MODEL (an OpenAI-compatible server, see --judge-url) "
-                          "or local:SPEC (an alignx model spec: default, a hub id or a folder)")
+    if not sep or kind not in JUDGE_KINDS or not rest:
+        raise OptionError(f"--judge {spec!r}: write openai:MODEL (an OpenAI-compatible server, see --judge-url), "
+                          "local:SPEC (an alignx model spec: default, a hub id or a folder) or reward:SPEC (the "
+                          "zero-shot reward of the held-out evidence under that model)")
     return kind, rest
 
 
@@ -131,11 +136,7 @@ class LocalJudge:
 
     @property
     def identity(self) -> str:
-        resolved = self.resolved
-        dtype = str(self.torch_dtype).removeprefix("torch.")
-        where = _folder_fingerprint(resolved.path)
-        base = f"+{_folder_fingerprint(models_path(resolved.base))}" if resolved.is_adapter else ""
-        return f"judge:local:{resolved.spec}@{where}{base}:{dtype}#prompt-{prompt_version()}"
+        return f"judge:local:{model_identity(self.resolved, self.torch_dtype)}#prompt-{prompt_version()}"
 
     def judge(self, chats: Sequence[Messages]) -> Iterator[tuple[int, dict[str, Any]]]:
         from alignx.eval.scoring import encode_prompt
@@ -209,6 +210,13 @@ def answer_token_ids(tokenizer: Any, prefix: str) -> dict[str, tuple[int, ...]]:
     return found
 
 
+def model_identity(resolved: Any, torch_dtype: Any) -> str:
+    """A resolved model spec, its weights folder's fingerprint (and its base's, for an adapter) and its dtype."""
+    dtype = str(torch_dtype).removeprefix("torch.")
+    base = f"+{_folder_fingerprint(models_path(resolved.base))}" if resolved.is_adapter else ""
+    return f"{resolved.spec}@{_folder_fingerprint(resolved.path)}{base}:{dtype}"
+
+
 def models_path(spec: str | None) -> str:
     from alignx.models import resolve
 
@@ -227,7 +235,8 @@ def _folder_fingerprint(path: str) -> str:
 def load_judge(spec: str, *, url: str | None = None, key_env: str = DEFAULT_KEY_ENV, workers: int = 8,
                timeout: float = 60.0, retries: int = 2, device: str | None = None, dtype: str | None = None,
                batch_size: int = 8) -> Judge:
-    """The judge `spec` names, checked: JudgeError (one line naming the spec) when it cannot be used."""
+    """The openai or local judge `spec` names, checked: JudgeError (one line naming the spec) when it cannot be
+    used. (A reward judge is `alignx.judge.reward_judge.RewardJudge`.)"""
     import os
 
     kind, rest = split_judge_spec(spec)

@@ -35,8 +35,9 @@ class JudgeConfig:
                                                   "leave out with --calibrate."})
     b: str | None = field(default=None, metadata={"help": "Generation file B, over the same records as A."})
     judge: str = field(default="local:default", metadata={
-        "help": "openai:MODEL (an OpenAI-compatible server, see --judge-url) or local:SPEC (an alignx model spec: "
-                "default, a hub id, a folder)."})
+        "help": "openai:MODEL (an OpenAI-compatible server, see --judge-url), local:SPEC (an alignx model spec: "
+                "default, a hub id, a folder) or reward:SPEC (that model's zero-shot reward of the evidence held out "
+                "from the generator, see alignx generate --hold-out)."})
     judge_url: str | None = field(default=None, metadata={
         "help": "Base URL of the OpenAI-compatible server of openai:MODEL, e.g. http://127.0.0.1:8080/v1.",
         "default_text": "the OpenAI API"})
@@ -105,6 +106,12 @@ def run_judge(config: JudgeConfig) -> dict[str, Any]:
         print(f"resuming {config.output}: the judgments it holds come from the cache; only the rest are asked",
               file=sys.stderr)
     report = {**judge(config), "options": options}
+    held_out_judge = config.judge.startswith("reward:") and not config.calibrate
+    for side in ("a", "b") if held_out_judge else ():
+        settings = report[side]["settings"] or {}
+        if settings.get("persona", "none") != "none" and not settings.get("hold_out"):
+            print(f"note: {report[side]['file']} was generated without --hold-out: its generator saw the evidence "
+                  "this judge reads, so copying it is rewarded", file=sys.stderr)
     table = report_table(report)
     console = Console()
     console.print(table.title, soft_wrap=True)  # title and note in full lines; the table itself is narrow
@@ -124,6 +131,7 @@ def judge(config: JudgeConfig, judge_backend: Any = None) -> dict[str, Any]:
     from alignx.answer_cache import AnswerCache
     from alignx.judge.backends import load_judge
     from alignx.judge.pairs import calibration_pairs, generation_pairs
+    from alignx.judge.reward_judge import RewardJudge, reward_judgments
 
     if config.calibrate:
         records = registry.load(config.data, config.split, config.limit)
@@ -132,20 +140,30 @@ def judge(config: JudgeConfig, judge_backend: Any = None) -> dict[str, Any]:
                                  "data_key": registry.data_key(config.data, config.split)}
     else:
         pairs, about = generation_pairs(config.a, config.b, config.judge_persona, limit=config.limit)
-    backend = judge_backend or load_judge(
-        config.judge, url=config.judge_url, key_env=config.judge_key_env, workers=config.workers,
-        timeout=config.timeout, retries=config.retries, device=config.device, dtype=config.dtype,
-        batch_size=config.batch_size)
+    kind, model = split_judge_spec(config.judge)
+    if judge_backend is not None:
+        backend = judge_backend
+    elif kind == "reward":
+        backend = RewardJudge(model, spec=config.judge, device=config.device, dtype=config.dtype,
+                              batch_size=config.batch_size, progress=config.progress)
+    else:
+        backend = load_judge(config.judge, url=config.judge_url, key_env=config.judge_key_env,
+                             workers=config.workers, timeout=config.timeout, retries=config.retries,
+                             device=config.device, dtype=config.dtype, batch_size=config.batch_size)
     start = time.perf_counter()
     try:
         with AnswerCache(config.cache) as cache:
-            judgments, cached = _judge_all(backend, pairs, cache, progress=config.progress)
+            if isinstance(backend, RewardJudge):
+                judgments, cached = reward_judgments(backend, pairs, cache)
+            else:
+                judgments, cached = _judge_all(backend, pairs, cache, progress=config.progress)
             identity = backend.identity
             summary = _summary(pairs, judgments, config)
             mode = "calibration" if config.calibrate else "pairwise"
             report: dict[str, Any] = {
                 "mode": mode,
-                "judge": {"spec": config.judge, "identity": identity, "persona": config.judge_persona},
+                "judge": {"spec": config.judge, "identity": identity,
+                          "persona": "held-out evidence" if kind == "reward" else config.judge_persona},
                 **about, "limit": config.limit,
                 "summary": summary.to_dict(),
                 "timing": {"seconds": round(time.perf_counter() - start, 3), "cached": cached,
@@ -153,6 +171,9 @@ def judge(config: JudgeConfig, judge_backend: Any = None) -> dict[str, Any]:
             }
             if mode == "calibration":
                 _store_calibration(cache, identity, report)
+            else:
+                report["copy_rate"] = _copy_rates(pairs, config)
+                report["attributes"] = _attributes(pairs, config)
             report["calibration"] = _calibrations(cache, identity)
             report["judgments"] = [_row(pair, judgments[i]) for i, pair in enumerate(pairs)]
     finally:
@@ -197,6 +218,21 @@ def _summary(pairs: list[Pair], judgments: list[dict], config: JudgeConfig) -> S
                      rounds=config.bootstrap, seed=config.seed)
 
 
+def _copy_rates(pairs: list[Pair], config: JudgeConfig) -> dict[str, Any]:
+    from alignx.judge.copy_rate import copy_rate
+
+    records = [p.record for p in pairs]
+    return {side: copy_rate([getattr(p, f"{side}_copies") for p in pairs], records, rounds=config.bootstrap,
+                            seed=config.seed) for side in "ab"}
+
+
+def _attributes(pairs: list[Pair], config: JudgeConfig) -> dict[str, Any]:
+    from alignx.judge.attributes import measure_attributes
+
+    return measure_attributes([p.direction for p in pairs], [(p.a, p.b) for p in pairs], [p.record for p in pairs],
+                              rounds=config.bootstrap, seed=config.seed)
+
+
 def _row(pair: Pair, judged: dict) -> dict[str, Any]:
     sides = [side_of(judged[order]["verdict"], order) for order in ORDERS]
     return {"key": pair.key, "record": pair.record, "sample": pair.sample, "persona_source": pair.persona_source,
@@ -220,6 +256,13 @@ def _calibrations(cache: Any, identity: str) -> list[dict[str, Any]]:
     return cache.get_many(identity, [CALIBRATIONS_KEY]).get(CALIBRATIONS_KEY, [])
 
 
+def _rate_text(figure: dict[str, Any]) -> str:
+    """A share with its interval, e.g. "0.250 (0.10–0.40)"; "unknown" when nothing was measured."""
+    if figure["rate"] is None:
+        return "unknown"
+    return f"{figure['rate']:.3f} ({figure['ci95'][0]:.2f}–{figure['ci95'][1]:.2f})"
+
+
 def report_table(report: dict[str, Any]):
     """The terminal table of a report: one row, and under it the judge's calibration (or that it has none)."""
     from rich.table import Table
@@ -241,6 +284,15 @@ def report_table(report: dict[str, Any]):
     if not calibrating:
         tokens, chars = s["mean_tokens"], s["mean_chars"]
         row += [f"{tokens[k]:.0f} tok" if tokens[k] is not None else f"{chars[k] or 0:.0f} ch" for k in "ab"]
+        names += ("copies a", "copies b")
+        row += [_rate_text(report["copy_rate"][k]) for k in "ab"]
+        for attribute, figure in report["attributes"].items():
+            names += (f"{attribute} toward pole",)
+            row += [_rate_text({"rate": figure["toward"], "ci95": figure["ci95"]}) + f" n={figure['n']}"]
+            for pole, means in figure["poles"].items():
+                if means["n"]:
+                    names += (f"{attribute} a / b, {pole.split()[0].lower()}",)
+                    row += [f"{means['mean_a']:.1f} / {means['mean_b']:.1f} {figure['unit']}"]
     # One figure a line: the table fits any terminal.
     table = Table(title=title)
     table.add_column("figure")

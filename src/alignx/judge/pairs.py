@@ -2,7 +2,8 @@
 own chosen / rejected responses (calibration), with the persona text the judge is shown.
 
 Generation files follow the contract of `alignx generate`: JSONL, one line per (record, sample) with
-{"key", "record", "sample", "prompt", "response", "tokens"}, and a sidecar `FILE.meta.json` with
+{"key", "record", "sample", "prompt", "response", "tokens", "messages"} ("messages", the prompt the response
+was generated from, is missing from files written before it was recorded), and a sidecar `FILE.meta.json` with
 {"settings", "data", "split", "settings_hash"}.
 """
 
@@ -13,6 +14,8 @@ from typing import Any
 
 from alignx.errors import OptionError, UserError
 from alignx.generate.files import read_generations
+from alignx.held_out import held_out_view
+from alignx.judge.copy_rate import row_copies
 from alignx.personas import PersonaError, PersonaView, history_profile
 from alignx.prompts import history_text
 from alignx.records import Record
@@ -37,6 +40,10 @@ class Pair:
     b: str
     a_tokens: int | None = None
     b_tokens: int | None = None
+    a_copies: bool | None = None  # does the answer copy its prompt (None: the row does not record its prompt)
+    b_copies: bool | None = None
+    direction: tuple[float, ...] | None = None  # the record's 'Preference Direction' (the user's poles)
+    held_out: PersonaView | None = None  # the evidence `alignx generate --hold-out` keeps from the generator
 
 
 def generation_pairs(path_a: str, path_b: str, persona: str, *, limit: int | None = None,
@@ -76,7 +83,9 @@ def generation_pairs(path_a: str, path_b: str, persona: str, *, limit: int | Non
         source, text = persona_text(records[index], persona, where=f"{meta_a['data']}: record {index + 1}")
         pairs.append(Pair(key=k[0], record=index, sample=k[1], post=records[index].prompt, persona=text,
                           persona_source=source, a=row_a["response"], b=row_b["response"],
-                          a_tokens=row_a.get("tokens"), b_tokens=row_b.get("tokens")))
+                          a_tokens=row_a.get("tokens"), b_tokens=row_b.get("tokens"),
+                          a_copies=row_copies(row_a), b_copies=row_copies(row_b),
+                          direction=records[index].direction, held_out=held_out_view(records[index])))
     about = {"data": meta_a["data"], "split": meta_a.get("split"),
              "a": _about(path_a, meta_a), "b": _about(path_b, meta_b)}
     return pairs, about
@@ -102,7 +111,8 @@ def calibration_pairs(records: list[Record], persona: str, *, data: str) -> list
     for index, record in enumerate(records):
         source, text = persona_text(record, persona, where=f"{data}: record {index + 1}")
         pairs.append(Pair(key=f"record-{index}", record=index, sample=0, post=record.prompt, persona=text,
-                          persona_source=source, a=record.chosen, b=record.rejected))
+                          persona_source=source, a=record.chosen, b=record.rejected,
+                          held_out=held_out_view(record)))
     return pairs
 
 

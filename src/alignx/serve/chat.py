@@ -77,15 +77,15 @@ class Ranker:
         self.generator = generator
         self._scored = None
 
-    def rank(self, responses: list[str], terms: Sequence[Term]) -> Pick:
-        """The candidate to answer with; scaffold echoes rank last."""
+    def rank(self, responses: list[str], terms: Sequence[Term], copies: Sequence[bool]) -> Pick:
+        """The candidate to answer with; candidates that copy their prompt (`copies`) rank last."""
         from alignx.eval.evaluator import scored
         from alignx.generate.best_of import pick_best
 
         with self.generator.lock:
             if self._scored is None:
                 self._scored = scored(self.generator.loaded, self.generator.name, progress=False)
-            return pick_best(responses, terms, self._scored, scaffold_filter=True)
+            return pick_best(responses, terms, self._scored, copies=copies)
 
 
 @dataclass

@@ -83,12 +83,14 @@ def _view(events: list[Event], config: ServeConfig, profile: UserProfile) -> Per
 def _best_of(body: ChatRequest, events: list[Event], config: ServeConfig, chat: ChatModel, messages: Messages,
              settings: Settings, meta: dict[str, Any]) -> Generated | None:
     """The best of `config.best_of` sampled candidates, persona and universal prompts alternating, under the
-    zero-shot reward of the user's memory (scaffold echoes last); None when the memory gives it nothing to read."""
+    zero-shot reward of the user's memory (candidates that copy their prompt last); None when the memory gives it
+    nothing to read."""
     from alignx.eval import rewards
     from alignx.eval.settings import DEFAULT_BETA
     from alignx.eval.terms import RewardContext
     from alignx.generate.best_of import candidate_requests, candidate_sources
     from alignx.generate.config import Candidates
+    from alignx.generate.copying import copies_prompt
     from alignx.personas import Persona
     from alignx.prompts import PromptKind
 
@@ -106,10 +108,12 @@ def _best_of(body: ChatRequest, events: list[Event], config: ServeConfig, chat: 
     universal = _personalized(body.model_copy(update={"personalize": False}), events, config)
     sampled = replace(settings, temperature=settings.temperature or 0.9, top_p=settings.top_p or 0.95)
     sources = candidate_sources(config.best_of, Candidates.BOTH)
-    candidates = generate_each(chat.generator, candidate_requests(messages, universal, sources), sampled)
-    pick = chat.ranker.rank([c.text for c in candidates], terms)
+    requests = candidate_requests(messages, universal, sources)
+    candidates = generate_each(chat.generator, requests, sampled)
+    copies = [copies_prompt(c.text, m, post) for c, m in zip(candidates, requests, strict=True)]
+    pick = chat.ranker.rank([c.text for c in candidates], terms, copies)
     meta["best_of"] = {"n": config.best_of, "chosen_from": sources[pick.index],
-                       "rewards": [round(r, 4) for r in pick.rewards]}
+                       "rewards": [round(r, 4) for r in pick.rewards], "copies": copies}
     return candidates[pick.index]
 
 

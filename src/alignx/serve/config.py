@@ -114,8 +114,8 @@ class ServeConfig(AnnotatorSettings):
     best_of: int | None = field(default=None, metadata={"min": 1,
         "default_text": f"{UNTRAINED_BEST_OF} for an untrained local model (default or a plain folder), else 1",
         "help": "Local model: answer a personalized request with the best of N sampled candidates (persona and "
-                "universal prompts alternating) under the zero-shot reward, scaffold echoes last; 1: off. An "
-                "untrained model echoes the ICA scaffold; a trained adapter (alignx train) reads it."})
+                "universal prompts alternating) under the zero-shot reward, candidates that copy their prompt last; "
+                "1: off. An untrained model echoes the ICA scaffold; a trained adapter (alignx train) reads it."})
     log_level: str = field(default="info", metadata={"choices": LOG_LEVELS, "help": "uvicorn log level."})
     # not options (NOT_OPTIONS)
     upstream_timeout: float = 120.0  # seconds per upstream answer
