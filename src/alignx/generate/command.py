@@ -19,6 +19,7 @@ from alignx.eval.settings import DEFAULT_BETA
 from alignx.generate.config import GenerateConfig
 from alignx.generate.files import GenerationWriter, make_meta, record_key
 from alignx.generation.base import Generated, Generator, Settings
+from alignx.generation.steering import Steered
 from alignx.held_out import shown_view, split_evidence
 from alignx.personas import Persona, PersonaError, PersonaView, persona_view
 from alignx.prompts import Messages, PromptKind, persona_messages, universal_messages
@@ -39,6 +40,7 @@ class Task:
     record: Record
     view: PersonaView
     messages: Messages
+    steered: Steered | None = None  # with --steer: the universal prompt and the user's evidence contexts
 
 
 @dataclass
@@ -61,12 +63,25 @@ def build_tasks(records: Sequence[Record], config: GenerateConfig) -> list[Task]
             view = persona_view(record, config.persona_type)  # the record must have the persona
             if config.hold_out:
                 view = shown_view(record, config.persona_type)
-            messages = (universal_messages(record.prompt) if view.is_empty
+            messages = (universal_messages(record.prompt) if view.is_empty or config.steer
                         else persona_messages(record.prompt, view, PromptKind(config.prompt)))
         except PersonaError as e:
             raise PersonaError(f"{record_prefix(config.data, index + 1)}: {e}") from None
-        tasks.append(Task(index, record_key(record, index), record, view, messages))
+        steered = steered_request(record.prompt, view) if config.steer else None
+        tasks.append(Task(index, record_key(record, index), record, view, messages, steered))
     return tasks
+
+
+def steered_request(post: str, view: PersonaView) -> Steered:
+    """The universal prompt with the shown PAIR choices' chosen / rejected texts as the zero-shot reward lays them
+    out (each distinct text once); a view with none (a lone choice held out) steers by nothing."""
+    from alignx.eval.zero_shot import examples_messages
+
+    universal = universal_messages(post)
+    if not view.pairs:
+        return Steered(universal, universal, universal)
+    return Steered(universal, examples_messages(post, list(dict.fromkeys(p.chosen for p in view.pairs))),
+                   examples_messages(post, list(dict.fromkeys(p.rejected for p in view.pairs))))
 
 
 def load_generator(config: GenerateConfig) -> tuple[Generator, LoadedModel | None]:
@@ -105,14 +120,17 @@ def run_plain(todo: list[tuple[Task, int]], generator: Generator, config: Genera
     from alignx.generate.copying import copies_prompt
 
     ids = [f"{task.key}:{sample}" for task, sample in todo]
-    for i, result in generator.generate([t.messages for t, _ in todo], settings, ids=ids):
+    requests = [t.steered or t.messages for t, _ in todo]
+    for i, result in generator.generate(requests, settings, ids=ids):
         task, sample = todo[i]
         if isinstance(result, Exception):
             summary.failed.append(f"{record_prefix(config.data, task.index + 1)}: {result}")
             continue
-        if writer.write(_row(task, sample, result, task.messages)):
+        extra = {"steering": task.steered.to_dict()} if task.steered else {}
+        if writer.write(_row(task, sample, result, task.messages, **extra)):
             summary.written += 1
-            summary.copied += copies_prompt(result.text, task.messages, task.record.prompt)
+            read = task.messages + (task.steered.toward + task.steered.away if task.steered else [])
+            summary.copied += copies_prompt(result.text, read, task.record.prompt)
 
 
 def run_best_of(todo: list[tuple[Task, int]], generator: Generator, config: GenerateConfig,
@@ -180,7 +198,8 @@ def run_generate(config: GenerateConfig) -> None:
         todo = [(t, s) for t in tasks for s in range(config.samples) if (t.key, s) not in writer.done]
         summary.already = len(tasks) * config.samples - len(todo)
         if todo:
-            settings = Settings(config.max_new_tokens, config.temperature, config.top_k, config.top_p, config.seed)
+            settings = Settings(config.max_new_tokens, config.temperature, config.top_k, config.top_p, config.seed,
+                                steer=config.steer)
             generator, loaded = load_generator(config)
             start = time.perf_counter()
             try:

@@ -74,6 +74,10 @@ class GenerateConfig:
     hold_out: bool = field(default=False, metadata={
         "help": "Show the model only part of each user's evidence (every other PAIR choice; without PAIR, no stated "
                 "preference), so that alignx judge --judge reward:SPEC can judge on the part held out."})
+    steer: float = field(default=0.0, metadata={"min": 0,
+        "help": "Steer decoding by the user's PAIR choices with weight W (0: off): the answer reads only the "
+                "universal prompt, and each token's log-probability gains W x (its log-probability after the user's "
+                "chosen responses - after their rejected ones). Local model, --persona pair."})
     # local model
     model: str = field(default="default", metadata={
         "help": "'default' (the embedded SmolLM2-135M-Instruct), a hub id, a model or adapter folder."})
@@ -114,6 +118,16 @@ class GenerateConfig:
             raise OptionError("--hold-out hides part of the user's evidence from the model; --persona none shows none")
         if self.best_of > 1:
             self._check_best_of(persona)
+        if self.steer:
+            self._check_steer(persona)
+
+    def _check_steer(self, persona: Persona) -> None:
+        if persona is not Persona.PAIR:
+            raise OptionError("--steer reads the user's chosen and rejected responses: it needs --persona pair")
+        if self.upstream is not None:
+            raise OptionError("--steer scores every token under three contexts: it needs the local model")
+        if self.best_of > 1:
+            raise OptionError("--steer and --best-of do not combine: steer one answer, or rank several")
 
     def _check_best_of(self, persona: Persona) -> None:
         from alignx.eval.settings import EvalSettings
@@ -148,6 +162,8 @@ class GenerateConfig:
         }
         if self.hold_out:  # only when on: files made before the option keep their settings' hash
             settings["hold_out"] = METHOD
+        if self.steer:  # likewise only when on
+            settings["steer"] = self.steer
         if self.best_of > 1:
             settings.update(reward=self.reward, candidates=self.candidates, scorer=self.model,
                             copy_filter=self.copy_filter)

@@ -27,6 +27,9 @@ class Settings:
     # None: unseeded. Else each batch (local) or request (upstream) draws from a seed derived from this one and
     # its requests' ids (`seed_for`), so a rerun of the same requests draws the same texts.
     seed: int | None = None
+    # The weight w of the user's evidence in steered decoding (`alignx.generation.steering`); 0: off. Local only:
+    # a request that is a `Steered` is decoded with it, a plain one as usual.
+    steer: float = 0.0
     extra: Mapping[str, Any] = field(default_factory=dict)  # other OpenAI fields: forwarded upstream, unused locally
 
     @property

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from alignx.generation.base import Delta, Generated, GenerationError, Settings
+from alignx.generation.steering import Steered
 from alignx.models import LoadedModel
 from alignx.prompts import Messages
 
@@ -90,16 +91,26 @@ class LocalGenerator:
         # The chat template already writes any BOS the model expects.
         return self.loaded.tokenizer(render(self.loaded.tokenizer, messages), add_special_tokens=False)["input_ids"]
 
-    def generate(self, requests: Sequence[Messages], settings: Settings, *, ids: Sequence[str] | None = None,
-                 description: str = "generating") -> Iterator[tuple[int, Generated]]:
-        """(index, Generated) for every request, a batch at a time, longest prompts first."""
+    def _encode_request(self, request: Messages | Steered) -> tuple[list[int], ...]:
+        """A request's contexts as token lists: its prompt, or a steered one's (main, toward, away)."""
+        if isinstance(request, Steered):
+            return tuple(self._encode(m) for m in (request.messages, request.toward, request.away))
+        return (self._encode(request),)
+
+    def generate(self, requests: Sequence[Messages | Steered], settings: Settings, *,
+                 ids: Sequence[str] | None = None, description: str = "generating") -> Iterator[tuple[int, Generated]]:
+        """(index, Generated) for every request, a batch at a time, longest prompts first. `Steered` requests
+        are decoded with `settings.steer` (0: their universal prompt alone, as a plain request)."""
         from alignx.progress import ProgressBar
 
         if not requests:
             return
         ids = list(ids) if ids is not None else [str(i) for i in range(len(requests))]
-        encoded = [self._encode(m) for m in requests]
-        order = sorted(range(len(requests)), key=lambda i: -len(encoded[i]))
+        encoded = [self._encode_request(r) for r in requests]
+        # Steering off: a steered request is its main prompt; on: a plain one is steered by nothing (no shift).
+        encoded = [c if len(c) == (3 if settings.steer else 1) else (c * 3 if settings.steer else c[:1])
+                   for c in encoded]
+        order = sorted(range(len(requests)), key=lambda i: -max(map(len, encoded[i])))
         start = time.perf_counter()
         with ProgressBar(description, len(requests), unit="tok", enabled=self.progress) as bar:
             for at in range(0, len(order), self.batch_size):
@@ -111,11 +122,14 @@ class LocalGenerator:
                 yield from zip(batch, results, strict=True)
         self.seconds += time.perf_counter() - start
 
-    def _batch(self, rows: list[list[int]], settings: Settings, seed: int | None) -> list[Generated]:
-        """One left-padded batch through `model.generate`."""
+    def _batch(self, rows: list[tuple[list[int], ...]], settings: Settings, seed: int | None) -> list[Generated]:
+        """One left-padded batch through `model.generate`, or steered decoding for rows of three contexts."""
         import torch
 
         kwargs = generate_kwargs(self.loaded, settings)
+        if len(rows[0]) > 1:
+            return self._steered_batch(rows, settings, seed, kwargs)
+        rows = [contexts[0] for contexts in rows]
         width = max(map(len, rows))
         input_ids = torch.full((len(rows), width), kwargs["pad_token_id"], dtype=torch.long)  # (B, T), left-padded
         mask = torch.zeros((len(rows), width), dtype=torch.long)
@@ -129,6 +143,18 @@ class LocalGenerator:
             out = self.loaded.model.generate(input_ids=input_ids.to(device), attention_mask=mask.to(device), **kwargs)
         new = out[:, width:].tolist()  # (B, T_new); rows that stopped early are padded
         return [finish(self.loaded, new[row], settings, len(tokens)) for row, tokens in enumerate(rows)]
+
+    def _steered_batch(self, rows: list[tuple[list[int], ...]], settings: Settings, seed: int | None,
+                       kwargs: dict[str, Any]) -> list[Generated]:
+        import torch
+
+        from alignx.generation.steering import steered_decode
+
+        with self.lock, torch.inference_mode():
+            if seed is not None:
+                torch.manual_seed(seed)
+            new = steered_decode(self.loaded, rows, settings.steer, kwargs)
+        return [finish(self.loaded, new[row], settings, len(contexts[0])) for row, contexts in enumerate(rows)]
 
     def stream(self, messages: Messages, settings: Settings) -> Iterator[Delta]:
         """The answer as it is generated (`TextIteratorStreamer`, generation in a thread); a reader that stops

@@ -16,9 +16,14 @@ from alignx.generate.copying import copies_prompt
 
 
 def row_copies(row: dict[str, Any]) -> bool | None:
-    """Whether a generation row's response copies its prompt; None when the row does not record its prompt."""
+    """Whether a generation row's response copies its prompt, or for a steered row the evidence contexts that
+    steered it as well; None when the row does not record its prompt."""
     messages = row.get("messages")
-    return None if messages is None else copies_prompt(row["response"], messages, row["prompt"])
+    if messages is None:
+        return None
+    steering = row.get("steering") or {}
+    read = messages + steering.get("toward", []) + steering.get("away", [])
+    return copies_prompt(row["response"], read, row["prompt"])
 
 
 def copy_rate(copies: Sequence[bool | None], records: Sequence[int], *, rounds: int, seed: int) -> dict[str, Any]:

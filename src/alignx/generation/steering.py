@@ -1,0 +1,111 @@
+"""Decoding-time steering with the user's evidence: the answer is read from the universal prompt, and the user's
+chosen and rejected examples only shift its token scores.
+
+Each step scores the next token as log p(t | universal) + w · (log p(t | chosen examples) − log p(t | rejected
+examples)), renormalized, then sampled (temperature, top-k, top-p) or taken greedily. The main context never
+holds the user's texts, so the answer cannot continue a scaffold it does not see; the contrast is the per-token
+form of the zero-shot PAIR reward (`alignx.eval.zero_shot.pair_contrast`, the same example layout), so
+generation and evaluation read the user the same way. Contrasting chosen with rejected examples, rather than
+chosen examples with the universal prompt (classifier-free guidance's form), cancels what any list of examples
+does to the model (continue it, repeat its words) and keeps what tells the user's choices from the ones they
+turned down. With identical evidence contexts, or w = 0, the shift is zero and the text is the universal one.
+
+The three contexts of each row share the batch (rows main, toward, away, ...) and one KV cache, so a step is
+one forward pass of 3B sequences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from alignx.prompts import Messages
+
+if TYPE_CHECKING:
+    import torch
+
+    from alignx.models import LoadedModel
+
+CONTEXTS = 3  # per row: the answer's own context, the chosen examples, the rejected ones
+
+
+@dataclass(frozen=True)
+class Steered:
+    """One steered request: what the answer is conditioned on, and the two evidence contexts that shift it."""
+
+    messages: Messages  # the answer's context: the universal prompt
+    toward: Messages  # the user's chosen responses as examples
+    away: Messages  # their rejected responses as examples
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"toward": self.toward, "away": self.away}
+
+
+def steered_scores(main: torch.Tensor, toward: torch.Tensor, away: torch.Tensor, weight: float) -> torch.Tensor:
+    """log_softmax(main + weight · (toward − away)) of three (B, V) log-probability tensors."""
+    import torch
+
+    return torch.log_softmax(main + weight * (toward - away), dim=-1)
+
+
+def _warpers(settings_kwargs: dict[str, Any]):
+    """The sampling warpers `model.generate` applies, in its order (temperature, top-k, top-p)."""
+    from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+    warpers = LogitsProcessorList([TemperatureLogitsWarper(settings_kwargs["temperature"])])
+    if settings_kwargs.get("top_k"):
+        warpers.append(TopKLogitsWarper(settings_kwargs["top_k"]))
+    if settings_kwargs["top_p"] < 1.0:
+        warpers.append(TopPLogitsWarper(settings_kwargs["top_p"]))
+    return warpers
+
+
+def _left_padded(contexts: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(input ids, attention mask), each (N, T), the contexts left-padded to the longest."""
+    import torch
+
+    width = max(map(len, contexts))
+    ids = torch.full((len(contexts), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(contexts), width), dtype=torch.long)
+    for row, tokens in enumerate(contexts):
+        ids[row, width - len(tokens):] = torch.tensor(tokens)
+        mask[row, width - len(tokens):] = 1
+    return ids, mask
+
+
+def steered_decode(loaded: LoadedModel, rows: list[tuple[list[int], list[int], list[int]]], weight: float,
+                   kwargs: dict[str, Any]) -> list[list[int]]:
+    """Each row's new tokens (padded after its EOS) from its (main, toward, away) token lists, under the
+    `model.generate` arguments `kwargs` (`alignx.generation.local.generate_kwargs`). The caller seeds and holds
+    the model's lock."""
+    import torch
+
+    model, device = loaded.model, loaded.device
+    pad, stop = kwargs["pad_token_id"], kwargs["eos_token_id"] or []
+    ids, mask = _left_padded([c for row in rows for c in row], pad)  # (3B, T): main, toward, away, main, ...
+    ids, mask = ids.to(device), mask.to(device)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    warpers = _warpers(kwargs) if kwargs["do_sample"] else None
+    stop_ids = torch.tensor(stop, device=device, dtype=torch.long)
+    done = torch.zeros(len(rows), dtype=torch.bool, device=device)
+    new: list[torch.Tensor] = []
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+    for step in range(kwargs["max_new_tokens"]):
+        logp = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1).view(len(rows), CONTEXTS, -1)  # (B, 3, V)
+        scores = steered_scores(logp[:, 0], logp[:, 1], logp[:, 2], weight)
+        if warpers is not None:
+            so_far = torch.stack(new, dim=1) if new else torch.empty((len(rows), 0), dtype=torch.long, device=device)
+            probs = torch.softmax(warpers(so_far, scores), dim=-1)
+            token = torch.multinomial(probs, 1).squeeze(1)
+        else:
+            token = scores.argmax(dim=-1)
+        token = torch.where(done, torch.full_like(token, pad), token)
+        new.append(token)
+        done |= torch.isin(token, stop_ids)
+        if bool(done.all()) or step + 1 == kwargs["max_new_tokens"]:
+            break
+        mask = torch.cat([mask, torch.ones((mask.shape[0], 1), dtype=mask.dtype, device=device)], dim=1)
+        positions = positions[:, -1:] + 1
+        out = model(input_ids=token.repeat_interleave(CONTEXTS).unsqueeze(1), attention_mask=mask,
+                    position_ids=positions, cache=out.cache, use_cache=True)
+    return torch.stack(new, dim=1).tolist()
