@@ -1,5 +1,5 @@
-"""alignx.generation.steering: decoding-time steering with the user's evidence. Weight 0 and identical evidence
-contexts give the universal greedy text, greedy steering is deterministic, the three contexts share one forward
+"""alignx.generation.steering: decoding-time steering with the user's evidence. Weight 0, identical evidence
+contexts and a full plausibility constraint give the universal greedy text, greedy steering is deterministic, the three contexts share one forward
 pass per step, and `alignx generate --steer` reads only the shown evidence under --hold-out."""
 
 from __future__ import annotations
@@ -63,6 +63,12 @@ def test_identical_evidence_contexts_give_the_universal_text(generator):
     assert texts(generator, same, Settings(max_new_tokens=12, steer=4.0)) == universal_texts(generator, settings)
 
 
+def test_full_plausibility_keeps_the_universal_greedy_choice(generator):
+    """α = 1 leaves only the universal context's most likely token, whatever the weight."""
+    steered_texts = texts(generator, requests(), Settings(max_new_tokens=12, steer=8.0, steer_plausibility=1.0))
+    assert steered_texts == universal_texts(generator, Settings(max_new_tokens=12))
+
+
 def test_steering_changes_the_text_and_is_deterministic(generator):
     greedy = Settings(max_new_tokens=12, steer=8.0)
     first = texts(generator, requests(), greedy)
@@ -97,11 +103,13 @@ def test_steer_needs_local_pair_evidence_and_no_best_of(tmp_path):
     out = str(tmp_path / "o.jsonl")
     for bad, match in [({"persona": "all"}, "--persona pair"), ({"persona": "none"}, "--persona pair"),
                        ({"persona": "pair", "upstream": "http://127.0.0.1:1/v1", "upstream_model": "m"}, "local"),
-                       ({"persona": "pair", "best_of": 2}, "--best-of")]:
+                       ({"persona": "pair", "best_of": 2}, "--best-of"),
+                       ({"persona": "pair", "steer": 0.0, "plausibility": 0.1}, "needs --steer")]:
         with pytest.raises(OptionError, match=match):
-            GenerateConfig(output=out, steer=1.0, **bad)
+            GenerateConfig(output=out, **{"steer": 1.0, **bad})
     assert "steer" not in GenerateConfig(output=out, persona="pair").generation_settings()  # off: old hashes hold
     assert GenerateConfig(output=out, persona="pair", steer=2.0).generation_settings()["steer"] == 2.0
+    assert "plausibility" not in GenerateConfig(output=out, persona="pair", steer=2.0).generation_settings()
 
 
 def test_generate_steer_reads_only_the_shown_choices(tmp_path, tiny_model):

@@ -199,7 +199,7 @@ def run_generate(config: GenerateConfig) -> None:
         summary.already = len(tasks) * config.samples - len(todo)
         if todo:
             settings = Settings(config.max_new_tokens, config.temperature, config.top_k, config.top_p, config.seed,
-                                steer=config.steer)
+                                steer=config.steer, steer_plausibility=config.plausibility)
             generator, loaded = load_generator(config)
             start = time.perf_counter()
             try:

@@ -78,6 +78,9 @@ class GenerateConfig:
         "help": "Steer decoding by the user's PAIR choices with weight W (0: off): the answer reads only the "
                 "universal prompt, and each token's log-probability gains W x (its log-probability after the user's "
                 "chosen responses - after their rejected ones). Local model, --persona pair."})
+    plausibility: float = field(default=0.0, metadata={"min": 0, "max": 1,
+        "help": "--steer: choose only tokens at least this share as likely, under the universal prompt alone, as "
+                "its most likely one (contrastive decoding's plausibility constraint; 0: any token)."})
     # local model
     model: str = field(default="default", metadata={
         "help": "'default' (the embedded SmolLM2-135M-Instruct), a hub id, a model or adapter folder."})
@@ -120,6 +123,8 @@ class GenerateConfig:
             self._check_best_of(persona)
         if self.steer:
             self._check_steer(persona)
+        elif self.plausibility:
+            raise OptionError("--plausibility bounds what --steer may choose; it needs --steer")
 
     def _check_steer(self, persona: Persona) -> None:
         if persona is not Persona.PAIR:
@@ -164,6 +169,8 @@ class GenerateConfig:
             settings["hold_out"] = METHOD
         if self.steer:  # likewise only when on
             settings["steer"] = self.steer
+            if self.plausibility:
+                settings["plausibility"] = self.plausibility
         if self.best_of > 1:
             settings.update(reward=self.reward, candidates=self.candidates, scorer=self.model,
                             copy_filter=self.copy_filter)

@@ -30,6 +30,7 @@ class Settings:
     # The weight w of the user's evidence in steered decoding (`alignx.generation.steering`); 0: off. Local only:
     # a request that is a `Steered` is decoded with it, a plain one as usual.
     steer: float = 0.0
+    steer_plausibility: float = 0.0  # steering chooses only tokens this share as likely as the universal top one
     extra: Mapping[str, Any] = field(default_factory=dict)  # other OpenAI fields: forwarded upstream, unused locally
 
     @property

@@ -153,7 +153,7 @@ class LocalGenerator:
         with self.lock, torch.inference_mode():
             if seed is not None:
                 torch.manual_seed(seed)
-            new = steered_decode(self.loaded, rows, settings.steer, kwargs)
+            new = steered_decode(self.loaded, rows, settings.steer, kwargs, settings.steer_plausibility)
         return [finish(self.loaded, new[row], settings, len(contexts[0])) for row, contexts in enumerate(rows)]
 
     def stream(self, messages: Messages, settings: Settings) -> Iterator[Delta]:

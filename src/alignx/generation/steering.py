@@ -10,6 +10,10 @@ chosen examples with the universal prompt (classifier-free guidance's form), can
 does to the model (continue it, repeat its words) and keeps what tells the user's choices from the ones they
 turned down. With identical evidence contexts, or w = 0, the shift is zero and the text is the universal one.
 
+A large shift can promote tokens the universal context finds unlikely (words of the examples, broken text).
+Contrastive decoding's plausibility constraint (Li et al., 2023) bounds that: with `plausibility` α > 0 only
+tokens whose universal probability is at least α times the most likely one's can be chosen.
+
 The three contexts of each row share the batch (rows main, toward, away, ...) and one KV cache, so a step is
 one forward pass of 3B sequences.
 """
@@ -41,11 +45,19 @@ class Steered:
         return {"toward": self.toward, "away": self.away}
 
 
-def steered_scores(main: torch.Tensor, toward: torch.Tensor, away: torch.Tensor, weight: float) -> torch.Tensor:
-    """log_softmax(main + weight · (toward − away)) of three (B, V) log-probability tensors."""
+def steered_scores(main: torch.Tensor, toward: torch.Tensor, away: torch.Tensor, weight: float,
+                   plausibility: float = 0.0) -> torch.Tensor:
+    """log_softmax(main + weight · (toward − away)) of three (B, V) log-probability tensors; with
+    `plausibility` α > 0, −inf where main < log α + max(main)."""
+    import math
+
     import torch
 
-    return torch.log_softmax(main + weight * (toward - away), dim=-1)
+    scores = main + weight * (toward - away)
+    if plausibility > 0:
+        floor = main.max(dim=-1, keepdim=True).values + math.log(plausibility)
+        scores = scores.masked_fill(main < floor, float("-inf"))
+    return torch.log_softmax(scores, dim=-1)
 
 
 def _warpers(settings_kwargs: dict[str, Any]):
@@ -74,7 +86,7 @@ def _left_padded(contexts: list[list[int]], pad: int) -> tuple[torch.Tensor, tor
 
 
 def steered_decode(loaded: LoadedModel, rows: list[tuple[list[int], list[int], list[int]]], weight: float,
-                   kwargs: dict[str, Any]) -> list[list[int]]:
+                   kwargs: dict[str, Any], plausibility: float = 0.0) -> list[list[int]]:
     """Each row's new tokens (padded after its EOS) from its (main, toward, away) token lists, under the
     `model.generate` arguments `kwargs` (`alignx.generation.local.generate_kwargs`). The caller seeds and holds
     the model's lock."""
@@ -92,7 +104,7 @@ def steered_decode(loaded: LoadedModel, rows: list[tuple[list[int], list[int], l
     out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
     for step in range(kwargs["max_new_tokens"]):
         logp = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1).view(len(rows), CONTEXTS, -1)  # (B, 3, V)
-        scores = steered_scores(logp[:, 0], logp[:, 1], logp[:, 2], weight)
+        scores = steered_scores(logp[:, 0], logp[:, 1], logp[:, 2], weight, plausibility)
         if warpers is not None:
             so_far = torch.stack(new, dim=1) if new else torch.empty((len(rows), 0), dtype=torch.long, device=device)
             probs = torch.softmax(warpers(so_far, scores), dim=-1)
