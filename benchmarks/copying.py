@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from alignx.generate.copying import copies_prompt
 from alignx.generate.files import read_generations
+from alignx.judge.copy_rate import row_copies
 
 
 def share(flags: list[bool]) -> str:
@@ -23,7 +23,7 @@ def main(paths: list[str]) -> None:
         s = meta["settings"]
         print(f"{path}: persona {s['persona']}, best-of {s['best_of']}, max {s['max_new_tokens']} new tokens, "
               f"temperature {s['temperature']}, {len(rows)} rows")
-        written = [copies_prompt(r["response"], r["messages"], r["prompt"]) for r in rows if "messages" in r]
+        written = [bool(row_copies(r)) for r in rows if "messages" in r]  # a steered row: its evidence too
         print(f"  written responses copying their prompt: {share(written)}")
         if s["best_of"] > 1:
             copies = [c for r in rows for c in r["copies"]]
