@@ -10,9 +10,12 @@ has every variant tried, with its figures.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from alignx.eval.terms import Reward, RewardContext, Role, Term
 from alignx.personas import Persona
 from alignx.prompts import UNIVERSAL_SYSTEM, Messages, pba_messages, universal_messages
+from alignx.records import Choice
 from alignx.space import parse_profile, render_direction
 
 EXAMPLES_HEADER = "***Examples of responses this person likes***\n\n"
@@ -47,14 +50,18 @@ def negated_profile(profile: str) -> str | None:
 # ---------------------------------------------------------------- per persona part
 
 
+def pair_examples(post: str, pairs: Sequence[Choice]) -> tuple[Messages, Messages]:
+    """The contexts PAIR evidence is read through: the user's chosen responses as examples, and their rejected
+    ones, each distinct text shown once (a PrefEval user picks one option over three: the chosen text is one
+    example, not three). The zero-shot reward and steered generation both read the user this way."""
+    return (examples_messages(post, list(dict.fromkeys(p.chosen for p in pairs))),
+            examples_messages(post, list(dict.fromkeys(p.rejected for p in pairs))))
+
+
 def pair_contrast(ctx: RewardContext) -> list[Term]:
-    """log π(y | the user's chosen responses as examples) − log π(y | their rejected ones), each distinct text
-    shown once (a PrefEval user picks one option over three: the chosen text is one example, not three)."""
-    pairs = ctx.view.pairs
-    return [Term(1.0, Role.POLICY, examples_messages(ctx.post, list(dict.fromkeys(p.chosen for p in pairs))),
-                 "chosen examples"),
-            Term(-1.0, Role.POLICY, examples_messages(ctx.post, list(dict.fromkeys(p.rejected for p in pairs))),
-                 "rejected examples")]
+    """log π(y | the user's chosen responses as examples) − log π(y | their rejected ones)."""
+    chosen, rejected = pair_examples(ctx.post, ctx.view.pairs)
+    return [Term(1.0, Role.POLICY, chosen, "chosen examples"), Term(-1.0, Role.POLICY, rejected, "rejected examples")]
 
 
 def ugc_lift(ctx: RewardContext) -> list[Term]:

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from alignx.models import LoadedModel
 
 
-
 @dataclass
 class Task:
     """One record to answer: its index, key, post, persona view and the messages of its prompt."""
@@ -75,13 +74,12 @@ def build_tasks(records: Sequence[Record], config: GenerateConfig) -> list[Task]
 def steered_request(post: str, view: PersonaView) -> Steered:
     """The universal prompt with the shown PAIR choices' chosen / rejected texts as the zero-shot reward lays them
     out (each distinct text once); a view with none (a lone choice held out) steers by nothing."""
-    from alignx.eval.zero_shot import examples_messages
+    from alignx.eval.zero_shot import pair_examples
 
     universal = universal_messages(post)
     if not view.pairs:
         return Steered(universal, universal, universal)
-    return Steered(universal, examples_messages(post, list(dict.fromkeys(p.chosen for p in view.pairs))),
-                   examples_messages(post, list(dict.fromkeys(p.rejected for p in view.pairs))))
+    return Steered(universal, *pair_examples(post, view.pairs))
 
 
 def load_generator(config: GenerateConfig) -> tuple[Generator, LoadedModel | None]:
