@@ -40,11 +40,12 @@ def free_port() -> int:
 class Server:
     """`alignx serve` in a subprocess; stopped with SIGTERM (graceful) and waited for."""
 
-    def __init__(self, db: str, admin: str, *, chat: bool, log: Path, threads: int | None = None):
+    def __init__(self, db: str, admin: str, *, chat: bool, log: Path, threads: int | None = None,
+                 options: tuple[str, ...] = ("--max-tokens", "32")):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         args = [sys.executable, "-m", "alignx", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                "--db", db, "--log-level", "warning", "--max-tokens", "32"]
+                "--db", db, "--log-level", "warning", *options]
         if not chat:
             args.append("--no-chat")
         if threads:

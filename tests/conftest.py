@@ -141,8 +141,8 @@ def make_client(tmp_path):
     clients = []
 
     def make(chat_model=None, annotate_with=None, **overrides):
-        # One candidate per answer unless a test asks for best-of (the default for the untrained model is 4).
-        config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, **{"best_of": 1, **overrides})
+        # The persona prompt unless a test asks for steering (the default for the untrained model) or best-of.
+        config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, **{"steer": 0.0, **overrides})
         client = TestClient(create_app(config, chat=chat_model, annotator=annotate_with))
         clients.append(client.__enter__())
         return client

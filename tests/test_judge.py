@@ -456,3 +456,39 @@ def test_the_reward_judge_on_the_command_line(tiny_model, tmp_path):
     assert "win rate" in compared.stdout and "this judge agrees with the users' choices" in compared.stdout
     assert "a.jsonl was generated without --hold-out" in compared.stderr
     assert "b.jsonl" not in compared.stderr  # the universal answer saw no evidence at all
+
+
+def test_a_strong_judge_runs_the_held_out_path_end_to_end(server, tiny_model, tmp_path):
+    """The path of a user with a strong judge: answers generated with --hold-out (an untrained model: steered, the
+    default) and universal ones, the openai judge calibrated on the users' own choices, then the comparison. The
+    judge is shown only the held-out choices, never the ones the generator saw."""
+    from alignx.cli import app
+    from alignx.generation.steering import DEFAULT_WEIGHT
+
+    def tag(pair, part, k):
+        pair["chosen"], pair["rejected"] = f"The {part} chosen answer {k}.", f"The {part} rejected answer {k}."
+
+    data = str(held_out_data(tmp_path, tag))
+    model = ["--model", str(tiny_model), "--device", "cpu", "--max-new-tokens", "4", "--no-progress"]
+    run = CliRunner()
+    for persona, out in (("pair", "steered.jsonl"), ("none", "universal.jsonl")):
+        hold_out = ["--hold-out"] if persona != "none" else []
+        made = run.invoke(app, ["generate", "--data", data, "--persona", persona, *hold_out, *model,
+                                "-o", str(tmp_path / out)])
+        assert made.exit_code == 0, made.output
+    assert json.loads((tmp_path / "steered.jsonl.meta.json").read_text())["settings"]["steer"] == DEFAULT_WEIGHT
+    server.default = answer("A")
+    judge_args = ["--judge", SPEC, "--judge-url", server.url, "--judge-persona", "held-out",
+                  "--cache", str(tmp_path / "c.sqlite"), "--no-progress"]
+    calibrated = run.invoke(app, ["judge", "--calibrate", "--data", data, *judge_args])
+    assert calibrated.exit_code == 0, calibrated.output
+    report_path = tmp_path / "report.json"
+    compared = run.invoke(app, ["judge", "--a", str(tmp_path / "steered.jsonl"), "--b", str(tmp_path / "universal.jsonl"),
+                                *judge_args, "-o", str(report_path)], env={"COLUMNS": "200"})
+    assert compared.exit_code == 0, compared.output
+    assert "this judge agrees with the users' choices" in compared.stdout
+    report = json.loads(report_path.read_text())
+    assert report["summary"]["n"] == 4 and report["copy_rate"]["a"]["n"] == 4
+    prompts = [body["messages"][1]["content"] for body in server.requests]
+    assert len(prompts) == 2 * 4 + 2 * 4  # calibration and comparison, both orders
+    assert all("The held chosen answer" in p and "The shown" not in p for p in prompts)

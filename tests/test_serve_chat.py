@@ -186,13 +186,14 @@ def embedded():
 
 
 def test_embedded_model_answers_plain_and_streamed(tmp_path, embedded):
-    config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, max_tokens=6, best_of=1)
+    config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, max_tokens=6, steer=0)
     with TestClient(create_app(config, chat=embedded)) as client:
         user, key = user_with_history(client, "ann")
         assert client.post("/v1/chat/completions", json={**ask("Hi"), "model": "gpt-4"}, headers=key).status_code == 404
         plain = client.post("/v1/chat/completions", json=ask("Name a fruit."), headers=key).json()
         choice = plain["choices"][0]
-        assert plain["model"] == "SmolLM2-135M-Instruct" and plain["alignx"] == {"user_id": user, "mode": "ica"}
+        assert plain["model"] == "SmolLM2-135M-Instruct"
+        assert plain["alignx"] == {"user_id": user, "mode": "ica", "copies": plain["alignx"]["copies"]}
         assert choice["message"]["content"].strip() and choice["finish_reason"] in ("stop", "length")
         assert 1 <= plain["usage"]["completion_tokens"] <= 6 and plain["usage"]["prompt_tokens"] > 50
         with client.stream("POST", "/v1/chat/completions", json=ask("Name a fruit.", stream=True), headers=key) as r:
@@ -229,7 +230,9 @@ def test_best_of_needs_the_local_model(tmp_path):
         ServeConfig(db=f"sqlite:///{tmp_path / 'm.db'}", upstream="http://127.0.0.1:9/v1", best_of=2)
 
 
-def test_best_of_is_on_by_default_for_an_untrained_local_model_only(tmp_path):
+def test_steering_is_on_by_default_for_an_untrained_local_model_only(tmp_path):
+    from alignx.errors import OptionError
+    from alignx.generation.steering import DEFAULT_WEIGHT
     from alignx.models import ADAPTER_CONFIG
 
     db = f"sqlite:///{tmp_path / 'memory.db'}"
@@ -238,10 +241,43 @@ def test_best_of_is_on_by_default_for_an_untrained_local_model_only(tmp_path):
     (adapter / ADAPTER_CONFIG).write_text("{}")
     plain = tmp_path / "plain"
     plain.mkdir()
-    assert ServeConfig(db=db).best_of == 4
-    assert ServeConfig(db=db, model=str(plain)).best_of == 4
-    assert ServeConfig(db=db, model=str(adapter)).best_of == 1
-    assert ServeConfig(db=db, model="some-org/released-checkpoint").best_of == 1
-    assert ServeConfig(db=db, chat=False).best_of == 1
-    assert ServeConfig(db=db, upstream="http://127.0.0.1:9/v1").best_of == 1
-    assert ServeConfig(db=db, best_of=2, model=str(adapter)).best_of == 2
+    assert ServeConfig(db=db).steer == DEFAULT_WEIGHT and ServeConfig(db=db).best_of == 1
+    assert ServeConfig(db=db, model=str(plain)).steer == DEFAULT_WEIGHT
+    assert ServeConfig(db=db, model=str(adapter)).steer == 0
+    assert ServeConfig(db=db, model="some-org/released-checkpoint").steer == 0
+    assert ServeConfig(db=db, chat=False).steer == 0
+    assert ServeConfig(db=db, upstream="http://127.0.0.1:9/v1").steer == 0
+    assert ServeConfig(db=db, best_of=2).steer == 0  # asking for best-of turns the default off
+    with pytest.raises(OptionError, match="--steer scores every token"):
+        ServeConfig(db=db, upstream="http://127.0.0.1:9/v1", steer=2.0)
+    with pytest.raises(OptionError, match="do not combine"):
+        ServeConfig(db=db, steer=2.0, best_of=2)
+
+
+def test_a_steered_answer_is_the_generators_steered_text_plain_and_streamed(tmp_path, tiny_model):
+    """The service steers by the user's last feedback choices exactly as `LocalGenerator` steers a `Steered`
+    request; the stream carries the same greedy text; the universal answer is not steered."""
+    from alignx.eval.zero_shot import pair_examples
+    from alignx.generation.base import Settings
+    from alignx.generation.steering import DEFAULT_PLAUSIBILITY, Steered
+    from alignx.serve.memory import history_view
+
+    chat = ChatModel.local(str(tiny_model), device="cpu")
+    config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, max_tokens=8, steer=4.0)
+    with TestClient(create_app(config, chat=chat)) as client:
+        user, key = user_with_history(client, "ann")
+        plain = client.post("/v1/chat/completions", json=ask("Name a fruit."), headers=key).json()
+        assert plain["alignx"]["steer"] == {"weight": 4.0, "choices": 1} and plain["alignx"]["copies"] is False
+        events = client.app.state.store.events(user)
+        pairs = history_view(events, config.history_items).pairs
+        request = Steered(universal_messages("Name a fruit."), *pair_examples("Name a fruit.", pairs))
+        [(_, expected)] = chat.generator.generate([request], Settings(8, steer=4.0,
+                                                                      steer_plausibility=DEFAULT_PLAUSIBILITY))
+        assert plain["choices"][0]["message"]["content"] == expected.text
+        with client.stream("POST", "/v1/chat/completions", json=ask("Name a fruit.", stream=True), headers=key) as r:
+            lines = [line for line in r.iter_lines() if line]
+        chunks = [json.loads(line.removeprefix("data: ")) for line in lines[:-1]]
+        assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == expected.text
+        assert len([c for c in chunks if c["choices"][0]["delta"].get("content")]) >= 2  # streamed, not in one piece
+        universal = client.post("/v1/chat/completions", json=ask("Name a fruit.", personalize=False), headers=key)
+        assert "steer" not in universal.json()["alignx"]

@@ -70,7 +70,7 @@ def test_page_chat_edit_compare_and_feedback(browser, tmp_path):
 
     from alignx.serve.chat import ChatModel
 
-    config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, max_tokens=16, best_of=1)
+    config = ServeConfig(db=f"sqlite:///{tmp_path / 'memory.db'}", admin_token=ADMIN, max_tokens=16)
     with serve_in_thread(create_app(config, chat=ChatModel.local("default"))) as base:
         user_id, key = seed_user(base)
         wait = WebDriverWait(browser, 120)
@@ -110,7 +110,7 @@ def test_page_chat_edit_compare_and_feedback(browser, tmp_path):
         wait.until(lambda _: find(By.ID, "prefer-personalized").is_enabled())
         personalized = find(By.ID, "answer-personalized").text
         universal = find(By.ID, "answer-universal").text
-        assert personalized and universal and find(By.ID, "mode-name").text == "ICA"
+        assert personalized and universal and find(By.ID, "mode-name").text == "steered by your choices"
         find(By.ID, "prefer-personalized").click()
         wait.until(lambda _: "feedback #" in status())
         assert "chosen" in find(By.ID, "card-personalized").get_attribute("class")

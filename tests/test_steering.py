@@ -64,9 +64,10 @@ def test_identical_evidence_contexts_give_the_universal_text(generator):
 
 
 def test_full_plausibility_keeps_the_universal_greedy_choice(generator):
-    """α = 1 leaves only the universal context's most likely token, whatever the weight."""
+    """α = 1 leaves only the universal context's most likely token, or the end, whatever the weight."""
     steered_texts = texts(generator, requests(), Settings(max_new_tokens=12, steer=8.0, steer_plausibility=1.0))
-    assert steered_texts == universal_texts(generator, Settings(max_new_tokens=12))
+    universal = universal_texts(generator, Settings(max_new_tokens=12))
+    assert all(u.startswith(s) for s, u in zip(steered_texts, universal, strict=True))
 
 
 def test_steering_changes_the_text_and_is_deterministic(generator):
@@ -101,15 +102,47 @@ def test_the_evidence_contexts_share_one_forward_pass_per_step(generator):
 
 def test_steer_needs_local_pair_evidence_and_no_best_of(tmp_path):
     out = str(tmp_path / "o.jsonl")
-    for bad, match in [({"persona": "all"}, "--persona pair"), ({"persona": "none"}, "--persona pair"),
+    for bad, match in [({"persona": "ugc"}, "--persona pair or all"), ({"persona": "none"}, "--persona pair or all"),
                        ({"persona": "pair", "upstream": "http://127.0.0.1:1/v1", "upstream_model": "m"}, "local"),
                        ({"persona": "pair", "best_of": 2}, "--best-of"),
                        ({"persona": "pair", "steer": 0.0, "plausibility": 0.1}, "needs --steer")]:
         with pytest.raises(OptionError, match=match):
             GenerateConfig(output=out, **{"steer": 1.0, **bad})
-    assert "steer" not in GenerateConfig(output=out, persona="pair").generation_settings()  # off: old hashes hold
+    off = GenerateConfig(output=out, persona="pair", steer=0).generation_settings()
+    assert "steer" not in off and "plausibility" not in off  # off: the hashes of files made before steering hold
     assert GenerateConfig(output=out, persona="pair", steer=2.0).generation_settings()["steer"] == 2.0
-    assert "plausibility" not in GenerateConfig(output=out, persona="pair", steer=2.0).generation_settings()
+    assert GenerateConfig(output=out, persona="pair", steer=2.0, plausibility=0).plausibility == 0
+
+
+def test_an_untrained_local_model_steers_by_default(tmp_path):
+    from alignx.generation.steering import DEFAULT_PLAUSIBILITY, DEFAULT_WEIGHT
+    from alignx.models import TRAINING_CONFIG
+
+    out = str(tmp_path / "o.jsonl")
+    trained = tmp_path / "trained"
+    trained.mkdir()
+    (trained / TRAINING_CONFIG).write_text("{}")
+    for persona in ("pair", "all"):
+        config = GenerateConfig(output=out, persona=persona)
+        assert (config.steer, config.plausibility) == (DEFAULT_WEIGHT, DEFAULT_PLAUSIBILITY)
+    for other in ({"persona": "ugc"}, {"persona": "none"}, {"model": str(trained)}, {"best_of": 2},
+                  {"upstream": "http://127.0.0.1:1/v1", "upstream_model": "m"}):
+        assert GenerateConfig(output=out, **other).steer == 0, other
+
+
+def test_the_end_of_the_answer_is_never_implausible():
+    """The plausibility floor masks tokens the universal context finds unlikely, but never a stop token."""
+    import torch
+
+    from alignx.generation.steering import steered_scores
+
+    main = torch.log_softmax(torch.tensor([[4.0, 3.9, 0.0, -1.0]]), dim=-1)  # token 3 (the stop) is unlikely
+    toward = torch.log_softmax(torch.tensor([[0.0, 0.0, 0.0, 5.0]]), dim=-1)  # the chosen examples end here
+    away = torch.log_softmax(torch.tensor([[0.0, 0.0, 0.0, 0.0]]), dim=-1)
+    masked = steered_scores(main, toward, away, 4.0, plausibility=0.5)
+    assert torch.isinf(masked[0, 2:]).all() and masked[0, :2].isfinite().all()
+    exempt = steered_scores(main, toward, away, 4.0, plausibility=0.5, stop=torch.tensor([3]))
+    assert torch.isinf(exempt[0, 2]) and int(exempt.argmax()) == 3  # the end wins once it may be chosen
 
 
 def test_generate_steer_reads_only_the_shown_choices(tmp_path, tiny_model):

@@ -120,6 +120,16 @@ def resolve(spec: str) -> ResolvedModel:
     return ResolvedModel(spec, spec)  # a hub id; transformers reports it if it does not exist
 
 
+def untrained(spec: str) -> bool:
+    """Whether `spec` is the embedded default or a local folder that `alignx train` did not write (no adapter, no
+    training record): a model that was never taught the persona prompts. Hub ids count as trained: nothing here can
+    tell, and released checkpoints are."""
+    if spec == DEFAULT_MODEL:
+        return True
+    folder = Path(spec).expanduser()
+    return folder.is_dir() and not (folder / ADAPTER_CONFIG).is_file() and not (folder / TRAINING_CONFIG).is_file()
+
+
 def _adapter_base(folder: Path) -> str:
     """The base model of an adapter: our training config first, then PEFT's own record."""
     training = folder / TRAINING_CONFIG

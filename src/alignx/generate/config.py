@@ -12,8 +12,9 @@ from enum import Enum
 from typing import Any
 
 from alignx.errors import OptionError
+from alignx.generation.steering import DEFAULT_PLAUSIBILITY, DEFAULT_WEIGHT
 from alignx.held_out import METHOD
-from alignx.models import DTYPES
+from alignx.models import DTYPES, untrained
 from alignx.openai_server import DEFAULT_KEY_ENV
 from alignx.options import check_options, parse_option
 from alignx.personas import Persona
@@ -29,6 +30,9 @@ class Candidates(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+STEERED_PERSONAS = (Persona.PAIR, Persona.ALL)  # personas that hold PAIR choices to steer by
 
 
 @dataclass
@@ -74,13 +78,17 @@ class GenerateConfig:
     hold_out: bool = field(default=False, metadata={
         "help": "Show the model only part of each user's evidence (every other PAIR choice; without PAIR, no stated "
                 "preference), so that alignx judge --judge reward:SPEC can judge on the part held out."})
-    steer: float = field(default=0.0, metadata={"min": 0,
-        "help": "Steer decoding by the user's PAIR choices with weight W (0: off): the answer reads only the "
-                "universal prompt, and each token's log-probability gains W x (its log-probability after the user's "
-                "chosen responses - after their rejected ones). Local model, --persona pair."})
-    plausibility: float = field(default=0.0, metadata={"min": 0, "max": 1,
+    steer: float | None = field(default=None, metadata={"min": 0,
+        "default_text": f"{DEFAULT_WEIGHT:g} for an untrained local model with --persona pair or all, else 0",
+        "help": "Steer decoding by the user's PAIR choices with weight W (0: off, the persona prompt): the answer "
+                "reads only the universal prompt, and each token's log-probability gains W x (its log-probability "
+                "after the user's chosen responses - after their rejected ones). Local model, --persona pair or all "
+                "(only the PAIR choices steer)."})
+    plausibility: float | None = field(default=None, metadata={"min": 0, "max": 1,
+        "default_text": f"{DEFAULT_PLAUSIBILITY:g} when steering",
         "help": "--steer: choose only tokens at least this share as likely, under the universal prompt alone, as "
-                "its most likely one (contrastive decoding's plausibility constraint; 0: any token)."})
+                "its most likely one, or the end of the answer (contrastive decoding's plausibility constraint; "
+                "0: any token)."})
     # local model
     model: str = field(default="default", metadata={
         "help": "'default' (the embedded SmolLM2-135M-Instruct), a hub id, a model or adapter folder."})
@@ -121,14 +129,25 @@ class GenerateConfig:
             raise OptionError("--hold-out hides part of the user's evidence from the model; --persona none shows none")
         if self.best_of > 1:
             self._check_best_of(persona)
+        if self.steer is None:
+            self.steer = DEFAULT_WEIGHT if self._steers_by_default(persona) else 0.0
         if self.steer:
             self._check_steer(persona)
+            self.plausibility = DEFAULT_PLAUSIBILITY if self.plausibility is None else self.plausibility
         elif self.plausibility:
             raise OptionError("--plausibility bounds what --steer may choose; it needs --steer")
+        else:
+            self.plausibility = 0.0
+
+    def _steers_by_default(self, persona: Persona) -> bool:
+        """An untrained local model copies the persona prompt (docs/generate.md): it steers instead, where the
+        persona holds PAIR choices and no best-of was asked for."""
+        return (persona in STEERED_PERSONAS and self.upstream is None and self.best_of == 1
+                and untrained(self.model))
 
     def _check_steer(self, persona: Persona) -> None:
-        if persona is not Persona.PAIR:
-            raise OptionError("--steer reads the user's chosen and rejected responses: it needs --persona pair")
+        if persona not in STEERED_PERSONAS:
+            raise OptionError("--steer reads the user's chosen and rejected responses: it needs --persona pair or all")
         if self.upstream is not None:
             raise OptionError("--steer scores every token under three contexts: it needs the local model")
         if self.best_of > 1:

@@ -156,27 +156,42 @@ class LocalGenerator:
             new = steered_decode(self.loaded, rows, settings.steer, kwargs, settings.steer_plausibility)
         return [finish(self.loaded, new[row], settings, len(contexts[0])) for row, contexts in enumerate(rows)]
 
-    def stream(self, messages: Messages, settings: Settings) -> Iterator[Delta]:
-        """The answer as it is generated (`TextIteratorStreamer`, generation in a thread); a reader that stops
-        reading stops the generation at its next token."""
+    def stream(self, request: Messages | Steered, settings: Settings) -> Iterator[Delta]:
+        """The answer as it is generated (`TextIteratorStreamer`, generation in a thread), a `Steered` request
+        decoded as `generate` would; a reader that stops reading stops the generation at its next token."""
         import torch
         from transformers import StoppingCriteriaList, TextIteratorStreamer
 
-        prompt = self._encode(messages)
-        inputs = torch.tensor([prompt], device=self.loaded.device)  # (1, T)
+        contexts = self._encode_request(request)
+        steered = bool(settings.steer) and len(contexts) == 3
+        prompt = contexts[0]
         kwargs = generate_kwargs(self.loaded, settings)
-        streamer = TextIteratorStreamer(self.loaded.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        # Steered decoding puts only new tokens; model.generate puts the prompt first, which the streamer skips.
+        streamer = TextIteratorStreamer(self.loaded.tokenizer, skip_prompt=not steered, skip_special_tokens=True)
         cancel = _Cancel()
         result: dict[str, Any] = {}
+
+        def on_step(token: torch.Tensor) -> bool:
+            streamer.put(token.cpu())
+            return cancel.event.is_set()
 
         def run():
             try:
                 with self.lock, torch.inference_mode():
                     if settings.seed is not None:
                         torch.manual_seed(settings.seed_for([]))
-                    result["out"] = self.loaded.model.generate(
-                        input_ids=inputs, attention_mask=torch.ones_like(inputs), **kwargs, streamer=streamer,
-                        stopping_criteria=StoppingCriteriaList([cancel]))
+                    if steered:
+                        from alignx.generation.steering import steered_decode
+
+                        [result["new"]] = steered_decode(self.loaded, [contexts], settings.steer, kwargs,
+                                                         settings.steer_plausibility, on_step=on_step)
+                        streamer.end()
+                    else:
+                        inputs = torch.tensor([prompt], device=self.loaded.device)  # (1, T)
+                        out = self.loaded.model.generate(
+                            input_ids=inputs, attention_mask=torch.ones_like(inputs), **kwargs, streamer=streamer,
+                            stopping_criteria=StoppingCriteriaList([cancel]))
+                        result["new"] = out[0, len(prompt):].tolist()
             except BaseException as e:  # surfaced to the reader below
                 result["error"] = e
                 streamer.end()
@@ -193,7 +208,7 @@ class LocalGenerator:
                 thread.join()
         if "error" in result:
             raise GenerationError(f"{self.where}: generation failed: {result['error']}") from result["error"]
-        done = finish(self.loaded, result["out"][0, len(prompt):].tolist(), settings, len(prompt))
+        done = finish(self.loaded, result["new"], settings, len(prompt))
         self.tokens_generated += done.tokens
         yield Delta("", done.finish_reason)
 

@@ -45,7 +45,8 @@ class JudgeConfig:
         "help": "Environment variable holding the openai judge's API key."})
     judge_persona: str = field(default="auto", metadata={"choices": JUDGE_PERSONAS,
         "help": "What the judge reads about the user: auto (the ground-truth persona or profile when the record "
-                "has one, else the PAIR history) | profile | pair | ugc | demo | all."})
+                "has one, else the PAIR history) | profile | pair | ugc | demo | all | held-out (only what alignx "
+                "generate --hold-out kept from the generator, as reward:SPEC reads)."})
     calibrate: bool = field(default=False, metadata={
         "help": "Judge --data's own chosen / rejected pairs instead (both orders): the judge's agreement with the "
                 "users."})

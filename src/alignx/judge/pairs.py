@@ -21,7 +21,7 @@ from alignx.prompts import history_text
 from alignx.records import Record
 from alignx.space import render_direction
 
-JUDGE_PERSONAS = ("auto", "profile", "pair", "ugc", "demo", "all")
+JUDGE_PERSONAS = ("auto", "profile", "pair", "ugc", "demo", "all", "held-out")
 GROUND_TRUTH_FIELD = "ground_truth_persona"  # P-Soups records carry the persona they were written for
 ROW_FIELDS = ("key", "record", "sample", "response")
 
@@ -121,7 +121,8 @@ def persona_text(record: Record, persona: str, *, where: str = "record") -> tupl
 
     profile: the record's ground truth first (a P-Soups `ground_truth_persona`, else the record's own
     'Preference Direction' as profile text), then a supplied `profile`, then the profile of the history's
-    directions. auto: profile when the record has one, else the PAIR history."""
+    directions. auto: profile when the record has one, else the PAIR history. held-out: only the evidence
+    `alignx generate --hold-out` kept from the generator (`alignx.held_out`), what the reward judge reads."""
     if persona not in JUDGE_PERSONAS:
         raise OptionError(f"unknown --judge-persona {persona!r}; choose one of {', '.join(JUDGE_PERSONAS)}")
     try:
@@ -136,7 +137,7 @@ def persona_text(record: Record, persona: str, *, where: str = "record") -> tupl
             raise PersonaError("it has no ground-truth persona, no direction or profile and no PAIR history; choose "
                                "--judge-persona ugc, demo or all")
         view = {"pair": PersonaView(pairs=record.pairs), "ugc": PersonaView(ugc=record.ugc),
-                "demo": PersonaView(demographic=record.demographic),
+                "demo": PersonaView(demographic=record.demographic), "held-out": held_out_view(record),
                 "all": PersonaView(ugc=record.ugc, pairs=record.pairs, demographic=record.demographic)}[persona]
         if view.is_empty:
             raise PersonaError(f"it has no {persona} persona")

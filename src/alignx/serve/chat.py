@@ -100,6 +100,11 @@ class ChatModel:
     def name(self) -> str:
         return self.generator.name
 
+    @property
+    def is_local(self) -> bool:
+        """Whether the model runs in this process (steering and best-of score with its weights)."""
+        return self.ranker is not None
+
     def accepts(self, model: str) -> bool:
         return self.names is None or model in self.names
 

@@ -16,7 +16,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import StreamingResponse
 
+from alignx.generate.copying import copies_prompt
 from alignx.generation.base import Delta, Generated, GenerationError, Settings, generate_each
+from alignx.generation.steering import DEFAULT_PLAUSIBILITY, Steered
 from alignx.personas import PersonaView
 from alignx.prompts import Messages
 from alignx.serve.auth import Caller, open_user
@@ -54,15 +56,19 @@ def chat_completions(body: ChatRequest, caller: Caller, config: Config, store: S
     settings = Settings(max_tokens, body.temperature, top_p=body.top_p, extra=extra)
     meta = {"user_id": user_id, "mode": "universal" if not body.personalize else config.mode}
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-    done = None
-    if config.best_of > 1 and body.personalize and chat.ranker is not None:
+    done, request = None, messages
+    if config.steer and body.personalize and chat.is_local:
+        request, settings = _steered(body, events, config, settings, meta)
+    elif config.best_of > 1 and body.personalize and chat.is_local:
         done = _best_of(body, events, config, chat, messages, settings, meta)
     if body.stream:
-        deltas = _deltas_of(done) if done is not None else chat.generator.stream(messages, settings)
+        deltas = _deltas_of(done) if done is not None else chat.generator.stream(request, settings)
         return StreamingResponse(_sse(chat.name, deltas, ident, created, meta), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     if done is None:
-        [done] = generate_each(chat.generator, [messages], settings)
+        [done] = generate_each(chat.generator, [request], settings)
+    if body.personalize:
+        meta["copies"] = copies_prompt(done.text, _read(request), _post(body))
     return _completion(done, ident, created, chat.name, meta)
 
 
@@ -80,6 +86,31 @@ def _view(events: list[Event], config: ServeConfig, profile: UserProfile) -> Per
     return replace(history_view(events, config.history_items), stated=stated_text(stated))
 
 
+def _post(body: ChatRequest) -> str:
+    return [m for m in body.messages if m.role == "user"][-1].plain()["content"]
+
+
+def _read(request: Messages | Steered) -> Messages:
+    """Every message the model read for an answer: a steered answer's three contexts."""
+    return [*request.messages, *request.toward, *request.away] if isinstance(request, Steered) else request
+
+
+def _steered(body: ChatRequest, events: list[Event], config: ServeConfig, settings: Settings,
+             meta: dict[str, Any]) -> tuple[Messages | Steered, Settings]:
+    """The steered request (`alignx.generation.steering`): the universal messages, shifted by the user's last
+    `history_items` feedback choices as the zero-shot PAIR reward reads them; the universal request when the
+    memory holds no choice yet."""
+    from alignx.eval.zero_shot import pair_examples
+
+    universal = _personalized(body.model_copy(update={"personalize": False}), events, config)
+    pairs = history_view(events, config.history_items).pairs
+    meta["steer"] = {"weight": config.steer, "choices": len(pairs)}
+    if not pairs:
+        return universal, settings
+    steered = Steered(universal, *pair_examples(_post(body), pairs))
+    return steered, replace(settings, steer=config.steer, steer_plausibility=DEFAULT_PLAUSIBILITY)
+
+
 def _best_of(body: ChatRequest, events: list[Event], config: ServeConfig, chat: ChatModel, messages: Messages,
              settings: Settings, meta: dict[str, Any]) -> Generated | None:
     """The best of `config.best_of` sampled candidates, persona and universal prompts alternating, under the
@@ -90,7 +121,6 @@ def _best_of(body: ChatRequest, events: list[Event], config: ServeConfig, chat: 
     from alignx.eval.terms import RewardContext
     from alignx.generate.best_of import candidate_requests, candidate_sources
     from alignx.generate.config import Candidates
-    from alignx.generate.copying import copies_prompt
     from alignx.personas import Persona
     from alignx.prompts import PromptKind
 
@@ -100,7 +130,7 @@ def _best_of(body: ChatRequest, events: list[Event], config: ServeConfig, chat: 
         view, persona = PersonaView(profile=profile.text or None), Persona.PROFILE
     else:
         view, persona = _view(events, config, profile), Persona.ALL
-    post = [m for m in body.messages if m.role == "user"][-1].plain()["content"]
+    post = _post(body)
     context = RewardContext(post, view, persona, kind, "none", DEFAULT_BETA)
     terms = [] if view.is_empty else rewards.get("zero-shot").terms(context)
     if not terms:

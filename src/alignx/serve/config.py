@@ -12,7 +12,8 @@ from pathlib import Path
 
 from alignx.annotate.spec import AnnotatorSettings
 from alignx.errors import OptionError
-from alignx.models import DTYPES
+from alignx.generation.steering import DEFAULT_WEIGHT
+from alignx.models import DTYPES, untrained
 from alignx.openai_server import DEFAULT_KEY_ENV
 from alignx.prompts import PromptKind
 from alignx.space import N_DIMENSIONS
@@ -22,7 +23,6 @@ DEFAULT_GUARDED = (40, 42, 43)
 ADMIN_TOKEN_ENV = "ALIGNX_ADMIN_TOKEN"
 GUARD_ENV = "ALIGNX_GUARD"
 DB_ENV = "ALIGNX_DB"
-UNTRAINED_BEST_OF = 4  # candidates per personalized answer of an untrained local model (docs/generate.md)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
@@ -35,17 +35,6 @@ def default_db_url() -> str:
     folder = Path(user_data_dir("alignx"))
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'serve.db'}"
-
-
-def untrained(model: str) -> bool:
-    """Whether `model` is the embedded default or a local folder that `alignx train` did not write (no adapter,
-    no training record). Hub ids count as trained: the service cannot tell, and released checkpoints are."""
-    from alignx.models import ADAPTER_CONFIG, DEFAULT_MODEL, TRAINING_CONFIG
-
-    if model == DEFAULT_MODEL:
-        return True
-    folder = Path(model).expanduser()
-    return folder.is_dir() and not (folder / ADAPTER_CONFIG).is_file() and not (folder / TRAINING_CONFIG).is_file()
 
 
 def parse_guard(text: str) -> tuple[int, ...]:
@@ -111,11 +100,16 @@ class ServeConfig(AnnotatorSettings):
         "envvar": GUARD_ENV, "help": "Dimensions users may not turn negative (comma-separated), or 'none'."})
     half_life_days: float | None = field(default=None, metadata={"above": 0,
         "help": "Weigh events by recency with this half-life in days.", "default_text": "plain mean"})
-    best_of: int | None = field(default=None, metadata={"min": 1,
-        "default_text": f"{UNTRAINED_BEST_OF} for an untrained local model (default or a plain folder), else 1",
-        "help": "Local model: answer a personalized request with the best of N sampled candidates (persona and "
-                "universal prompts alternating) under the zero-shot reward, candidates that copy their prompt last; "
-                "1: off. An untrained model echoes the ICA scaffold; a trained adapter (alignx train) reads it."})
+    steer: float | None = field(default=None, metadata={"min": 0,
+        "default_text": f"{DEFAULT_WEIGHT:g} for an untrained local model (default or a plain folder), else 0",
+        "help": "Local model: steer each personalized answer by the user's last feedback choices with weight W, as "
+                "alignx generate --steer does: the answer reads the universal prompt, and the chosen / rejected "
+                "texts only shift its token scores; 0: answer from the --mode persona prompt, which an untrained "
+                "model copies and a trained adapter (alignx train) reads."})
+    best_of: int = field(default=1, metadata={"min": 1,
+        "help": "Local model, --steer 0: answer a personalized request with the best of N sampled candidates "
+                "(persona and universal prompts alternating) under the zero-shot reward, candidates that copy their "
+                "prompt last; 1: off."})
     log_level: str = field(default="info", metadata={"choices": LOG_LEVELS, "help": "uvicorn log level."})
     # not options (NOT_OPTIONS)
     upstream_timeout: float = 120.0  # seconds per upstream answer
@@ -145,11 +139,18 @@ class ServeConfig(AnnotatorSettings):
             raise OptionError("max_body_bytes must be at least 1024")
         if self.upstream is not None and not self.upstream.startswith(("http://", "https://")):
             raise OptionError(f"--upstream {self.upstream!r} must be an http(s) URL such as http://127.0.0.1:8000/v1")
-        if self.best_of is None:
-            self.best_of = UNTRAINED_BEST_OF if self.chat and self.upstream is None and untrained(self.model) else 1
-        if self.best_of > 1 and (self.upstream is not None or not self.chat):
+        local = self.chat and self.upstream is None
+        if self.steer is None:
+            self.steer = DEFAULT_WEIGHT if local and self.best_of == 1 and untrained(self.model) else 0.0
+        if self.steer and not local:
+            raise OptionError("--steer scores every token under three contexts with the local model; it needs local "
+                              "chat (no --upstream, not --no-chat)")
+        if self.best_of > 1 and not local:
             raise OptionError("--best-of scores candidates with the local model; it needs local chat (no --upstream, "
                               "not --no-chat)")
+        if self.best_of > 1 and self.steer:
+            raise OptionError("--steer and --best-of do not combine: steer one answer (--best-of 1), or rank several "
+                              "(--steer 0)")
         if self.chat and self.upstream is None and (self.device or self.dtype):
             from alignx.models import pick_device, pick_dtype
 
