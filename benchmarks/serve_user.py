@@ -75,7 +75,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = f"sqlite:///{Path(tmp) / 'memory.db'}"
         server = Server(db, admin, chat=True, log=Path(tmp) / "serve.log",
-                        options=("--dtype", dtype, "--log-level", "warning", *serve_options))
+                        options=("--dtype", dtype, *serve_options))
         try:
             user = httpx.post(f"{server.base}/v1/users", json={"name": "short answers"},
                               headers={"Authorization": f"Bearer {admin}"}).json()

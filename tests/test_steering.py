@@ -176,3 +176,12 @@ def test_a_steered_answer_that_writes_back_the_evidence_copies():
            "messages": request.messages}
     assert row_copies(row) is False  # the universal prompt alone does not hold it
     assert row_copies({**row, "steering": request.to_dict()}) is True
+
+
+def test_a_stream_decodes_every_request_as_generate_does(generator):
+    """Steered and plain requests, steering on and off: the streamed text is the generated one."""
+    for settings in (Settings(max_new_tokens=8), Settings(max_new_tokens=8, steer=4.0, steer_plausibility=0.1)):
+        for request in (requests()[0], requests()[0].messages):
+            [(_, generated)] = generator.generate([request], settings)
+            streamed = "".join(d.text for d in generator.stream(request, settings))
+            assert streamed == generated.text, (settings, type(request))

@@ -91,11 +91,14 @@ class LocalGenerator:
         # The chat template already writes any BOS the model expects.
         return self.loaded.tokenizer(render(self.loaded.tokenizer, messages), add_special_tokens=False)["input_ids"]
 
-    def _encode_request(self, request: Messages | Steered) -> tuple[list[int], ...]:
-        """A request's contexts as token lists: its prompt, or a steered one's (main, toward, away)."""
+    def _encode_request(self, request: Messages | Steered, settings: Settings) -> tuple[list[int], ...]:
+        """The contexts a request is decoded from, as token lists: (main, toward, away) when `settings` steer, else
+        the prompt alone. Steering off, a steered request is its main prompt; on, a plain one is steered by nothing
+        (identical contexts: no shift)."""
         if isinstance(request, Steered):
-            return tuple(self._encode(m) for m in (request.messages, request.toward, request.away))
-        return (self._encode(request),)
+            contexts = (request.messages, request.toward, request.away) if settings.steer else (request.messages,)
+            return tuple(self._encode(m) for m in contexts)
+        return (self._encode(request),) * (3 if settings.steer else 1)
 
     def generate(self, requests: Sequence[Messages | Steered], settings: Settings, *,
                  ids: Sequence[str] | None = None, description: str = "generating") -> Iterator[tuple[int, Generated]]:
@@ -106,10 +109,7 @@ class LocalGenerator:
         if not requests:
             return
         ids = list(ids) if ids is not None else [str(i) for i in range(len(requests))]
-        encoded = [self._encode_request(r) for r in requests]
-        # Steering off: a steered request is its main prompt; on: a plain one is steered by nothing (no shift).
-        encoded = [c if len(c) == (3 if settings.steer else 1) else (c * 3 if settings.steer else c[:1])
-                   for c in encoded]
+        encoded = [self._encode_request(r, settings) for r in requests]
         order = sorted(range(len(requests)), key=lambda i: -max(map(len, encoded[i])))
         start = time.perf_counter()
         with ProgressBar(description, len(requests), unit="tok", enabled=self.progress) as bar:
@@ -162,8 +162,8 @@ class LocalGenerator:
         import torch
         from transformers import StoppingCriteriaList, TextIteratorStreamer
 
-        contexts = self._encode_request(request)
-        steered = bool(settings.steer) and len(contexts) == 3
+        contexts = self._encode_request(request, settings)
+        steered = len(contexts) > 1
         prompt = contexts[0]
         kwargs = generate_kwargs(self.loaded, settings)
         # Steered decoding puts only new tokens; model.generate puts the prompt first, which the streamer skips.

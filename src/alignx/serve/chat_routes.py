@@ -50,33 +50,37 @@ def chat_completions(body: ChatRequest, caller: Caller, config: Config, store: S
         raise HTTPException(422, f"body.max_tokens: at most {config.max_tokens_limit} on this server")
 
     events = store.events(user_id)
-    messages = _personalized(body, events, config)
     extra = body.model_dump(exclude={"messages", "stream", "max_tokens", "max_completion_tokens", "temperature",
                                      "top_p", "user", "personalize", "n"})
     settings = Settings(max_tokens, body.temperature, top_p=body.top_p, extra=extra)
     meta = {"user_id": user_id, "mode": "universal" if not body.personalize else config.mode}
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-    done, request = None, messages
+    done = None
     if config.steer and body.personalize and chat.is_local:
         request, settings = _steered(body, events, config, settings, meta)
-    elif config.best_of > 1 and body.personalize and chat.is_local:
-        done = _best_of(body, events, config, chat, messages, settings, meta)
+    else:
+        request = _personalized(body, events, config)
+        if config.best_of > 1 and body.personalize and chat.is_local:
+            done = _best_of(body, events, config, chat, request, settings, meta)
     if body.stream:
         deltas = _deltas_of(done) if done is not None else chat.generator.stream(request, settings)
         return StreamingResponse(_sse(chat.name, deltas, ident, created, meta), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     if done is None:
         [done] = generate_each(chat.generator, [request], settings)
-    if body.personalize:
-        meta["copies"] = copies_prompt(done.text, _read(request), _post(body))
+        if body.personalize:
+            meta["copies"] = copies_prompt(done.text, _read(request), _post(body))
     return _completion(done, ident, created, chat.name, meta)
 
 
 def _personalized(body: ChatRequest, events: list[Event], config: ServeConfig) -> Messages:
-    """The request's messages with the user's profile, stated overrides and history put in."""
+    """The request's messages with the user's profile, stated overrides and history put in (the universal
+    messages, which read none of them, for `"personalize": false`)."""
+    messages = [m.plain() for m in body.messages]
+    if not body.personalize:
+        return personalize(messages, mode=config.mode, view=PersonaView(), profile="", universal=True)
     profile = build_profile(events, guarded=config.guarded, half_life_days=config.half_life_days)
-    return personalize([m.plain() for m in body.messages], mode=config.mode, view=_view(events, config, profile),
-                       profile=profile.text, universal=not body.personalize)
+    return personalize(messages, mode=config.mode, view=_view(events, config, profile), profile=profile.text)
 
 
 def _view(events: list[Event], config: ServeConfig, profile: UserProfile) -> PersonaView:
@@ -144,6 +148,7 @@ def _best_of(body: ChatRequest, events: list[Event], config: ServeConfig, chat: 
     pick = chat.ranker.rank([c.text for c in candidates], terms, copies)
     meta["best_of"] = {"n": config.best_of, "chosen_from": sources[pick.index],
                        "rewards": [round(r, 4) for r in pick.rewards], "copies": copies}
+    meta["copies"] = copies[pick.index]
     return candidates[pick.index]
 
 
