@@ -69,7 +69,7 @@ class EvalResult:
             "ci95": list(self.ci95),
             **({"multiple_choice": mc} if (mc := self.multiple_choice()) else {}),
             "settings": {**self.provenance, **settings},
-            "timing": {"seconds": round(self.seconds, 3), "tokens": self.tokens, "processes": self.processes,
+            "timing": {"seconds": self.seconds, "tokens": self.tokens, "processes": self.processes,
                        "tokens_per_record": round(self.tokens / self.n, 1) if self.n else None,
                        "examples_per_second": round(self.n / self.seconds, 3) if self.seconds else None},
             "examples": self.examples,
