@@ -275,6 +275,99 @@ def test_the_private_trl_method_we_override_still_exists():
     assert parameters == ["self", "dataset", "processing_class", "args", "dataset_name"]
 
 
+def random_pairs(n: int, seed: int = 0):
+    """Pre-tokenized pairs with prompts and responses of different lengths, so a batch pads."""
+    from datasets import Dataset
+
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    for _ in range(n):
+        p, c, r = torch.randint(3, 40, (3,), generator=g).tolist()
+        rows.append({key: torch.randint(5, 900, (k,), generator=g).tolist()
+                     for key, k in (("prompt_ids", p), ("chosen_ids", c), ("rejected_ids", r))})
+    return Dataset.from_list(rows)
+
+
+def dpo_step(tiny_model, *, prefix_sharing: bool, lora: bool, attn: str, checkpointing: bool = False):
+    """Loss, gradients and logged metrics of one DPO forward and backward on the same batch of 4 pairs."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from alignx.training.trainer import PretokenizedDPOTrainer, completions_only_lm_head_on_cpu, lora_config
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, attn_implementation=attn)
+    config = TrainConfig(output=str(tiny_model / "unused"), model=str(tiny_model), lora=lora, batch_size=4,
+                         gradient_checkpointing=checkpointing)
+    peft = lora_config(config) if lora else None  # the adapter alignx train makes (PEFT's causal-LM wrapper)
+    if peft:
+        peft.init_lora_weights = False  # non-zero: the policy is not its reference, the loss is not log 2
+    data = random_pairs(4)
+    trainer = PretokenizedDPOTrainer(model=model, args=trainer_args(config, use_cpu=True), train_dataset=data,
+                                     processing_class=AutoTokenizer.from_pretrained(tiny_model), peft_config=peft,
+                                     prefix_sharing=prefix_sharing)
+    if not lora:  # full fine-tuning: move the policy off its reference copy
+        with torch.no_grad():
+            for parameter in trainer.model.parameters():
+                parameter.add_(0.02 * torch.randn_like(parameter))
+    trainer.model.train()
+    with completions_only_lm_head_on_cpu():
+        loss = trainer.compute_loss(trainer.model, trainer.data_collator(list(data)))
+    loss.backward()
+    grads = {name: p.grad for name, p in trainer.model.named_parameters() if p.grad is not None}
+    return loss.item(), grads, {key: values[-1] for key, values in trainer._metrics["train"].items()}
+
+
+@pytest.mark.parametrize(("lora", "attn", "checkpointing"), [
+    (True, "sdpa", False), (True, "eager", False), (False, "sdpa", False), (True, "sdpa", True)])
+def test_prefix_shared_dpo_has_trls_loss_rewards_and_gradients(tiny_model, monkeypatch, lora, attn, checkpointing):
+    import alignx.training.prefix_sharing as prefix_sharing
+
+    packed = []
+    pack = prefix_sharing.pack
+    monkeypatch.setattr(prefix_sharing, "pack", lambda *a, **k: packed.append(1) or pack(*a, **k))
+    shared = dpo_step(tiny_model, prefix_sharing=True, lora=lora, attn=attn, checkpointing=checkpointing)
+    assert len(packed) == 2  # the policy and the reference forward, each once packed
+    concatenated = dpo_step(tiny_model, prefix_sharing=False, lora=lora, attn=attn, checkpointing=checkpointing)
+    assert len(packed) == 2
+    assert shared[0] == pytest.approx(concatenated[0], abs=1e-6) and abs(shared[0] - 0.6931) > 1e-3
+    assert shared[1].keys() == concatenated[1].keys() and shared[1]
+    for name, grad in concatenated[1].items():
+        assert torch.allclose(shared[1][name], grad, atol=1e-6, rtol=1e-4), name
+    assert shared[2].keys() == concatenated[2].keys()
+    for key in ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "logps/chosen",
+                "logps/rejected", "entropy", "logits/chosen", "num_tokens"):
+        assert shared[2][key] == pytest.approx(concatenated[2][key], rel=1e-4, abs=1e-5), key  # fp32 sums
+
+
+def test_pairs_that_cannot_share_a_prompt_exactly_are_left_to_trls_forward():
+    from alignx.training.prefix_sharing import Pair, find_pairs
+
+    ids = torch.tensor([[1, 2, 3, 4, 5, 0], [1, 2, 3, 6, 7, 8]])  # chosen row, rejected row
+    mask = torch.tensor([[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1]])
+    labels = ids.masked_fill(torch.tensor([[1, 1, 1, 0, 0, 1], [1, 1, 1, 0, 0, 0]]).bool(), -100)
+    assert find_pairs(ids, mask, labels) == (Pair(prompt=3, chosen_end=5, rejected_end=6),)
+    other_prompt = ids.clone()
+    other_prompt[1, 1] = 9
+    assert find_pairs(other_prompt, mask, labels) is None
+    cut = labels.clone()
+    cut[1, 3:] = -100  # --max-length cut the rejected response away
+    assert find_pairs(ids, mask, cut) is None
+
+
+def test_the_trl_forward_prefix_sharing_wraps_keeps_its_fields():
+    """prefix_sharing wraps the forward of TRL's add_fused_lm_head and rebuilds its output; a TRL that
+    changes either must fail here (TRL is pinned to the tested minor version)."""
+    import dataclasses
+    import inspect
+
+    from trl.trainer.utils import FusedCausalLMOutput, add_fused_lm_head
+
+    from alignx.training.prefix_sharing import PER_TOKEN_FIELDS
+
+    assert {f.name for f in dataclasses.fields(FusedCausalLMOutput)} == {"loss", "aux_loss", *PER_TOKEN_FIELDS}
+    assert "fused_lm_head=False" in inspect.getsource(add_fused_lm_head)
+
+
 def test_dpo_lora_trains_saves_and_loads_into_the_scorer(tiny_model, train_data, tmp_path):
     from alignx.eval.scoring import LoopScorer, ScoreRequest
     from alignx.models import TRAINING_CONFIG, load, resolve

@@ -110,6 +110,9 @@ class TrainConfig:
                                                                     "training (DPO), so it is not kept in memory."})
 
     # LoRA (PEFT)
+    prefix_sharing: bool = field(default=True, metadata={
+        "help": "DPO reads each prompt once for both responses (one packed sequence, a shared-prefix attention "
+                "mask); same loss and gradients. --no-prefix-sharing gives TRL's concatenated forward."})
     lora: bool = field(default=False, metadata={"help": "Train a LoRA adapter (PEFT) instead of all weights."})
     lora_rank: int = field(default=16, metadata={"min": 1, "help": "LoRA rank r."})
     lora_alpha: int = field(default=32, metadata={"min": 1, "help": "LoRA alpha (scale = alpha / r)."})
@@ -195,7 +198,7 @@ class TrainConfig:
 
 # Options that may differ between a run and its --resume without changing what is trained.
 RESUME_FREE = frozenset({"resume", "overwrite", "progress", "device", "report_to", "save_steps", "save_total_limit",
-                         "logging_steps", "dataset_num_proc"})
+                         "logging_steps", "dataset_num_proc", "prefix_sharing"})
 
 
 def resume_mismatches(saved: dict[str, Any], current: TrainConfig) -> list[str]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from accelerate.utils import is_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, ProgressCallback, TrainerCallback
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
@@ -32,6 +33,7 @@ from alignx.prompts import render
 from alignx.training.callbacks import LOG_FILE, JsonlLog, StepProgress
 from alignx.training.config import TrainConfig, resume_mismatches
 from alignx.training.data import build_dataset
+from alignx.training.prefix_sharing import share_prefixes
 
 
 @contextmanager
@@ -71,6 +73,13 @@ class PretokenizedDPOTrainer(DPOTrainer):
     private TRL method: TRL is pinned to the tested minor version, and tests/test_train.py checks that
     the method still exists with this signature.
     """
+
+    def __init__(self, *args, prefix_sharing: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if prefix_sharing:  # on the fused forward TRL has just installed (see alignx.training.prefix_sharing)
+            share_prefixes(self.model.get_base_model() if is_peft_model(self.model) else self.model)
+            if self.ref_model is not None:
+                share_prefixes(self.accelerator.unwrap_model(self.ref_model))
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
         if "prompt_ids" in dataset.column_names:
@@ -237,9 +246,10 @@ def run_training(config: TrainConfig, *, cache_dir: str | Path | None = None,
     model = AutoModelForCausalLM.from_pretrained(resolved.path, dtype=dtype)
     model.config.use_cache = False  # no generation while training; the cache only costs memory
     peft_config = lora_config(config) if config.lora else None
-    trainer_cls = PretokenizedDPOTrainer if config.method_enum.is_dpo else SFTTrainer
+    trainer_cls, extra = ((PretokenizedDPOTrainer, {"prefix_sharing": config.prefix_sharing})
+                          if config.method_enum.is_dpo else (SFTTrainer, {}))
     trainer = trainer_cls(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                          peft_config=peft_config)
+                          peft_config=peft_config, **extra)
     trainer.remove_callback(ProgressCallback)
     trainer.remove_callback(PrinterCallback)
     for callback in [StepProgress(config.progress), JsonlLog(out), *(callbacks or [])]:
