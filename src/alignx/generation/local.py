@@ -137,12 +137,33 @@ class LocalGenerator:
             input_ids[row, width - len(tokens):] = torch.tensor(tokens)
             mask[row, width - len(tokens):] = 1
         device = self.loaded.device
+        input_ids, mask = input_ids.to(device), mask.to(device)
         with self.lock, torch.inference_mode():
+            cache = self._shared_prefill(rows, input_ids, mask)
             if seed is not None:
                 torch.manual_seed(seed)
-            out = self.loaded.model.generate(input_ids=input_ids.to(device), attention_mask=mask.to(device), **kwargs)
+            prefilled = {} if cache is None else {"cache": cache}
+            out = self.loaded.model.generate(input_ids=input_ids, attention_mask=mask, **prefilled, **kwargs)
         new = out[:, width:].tolist()  # (B, T_new); rows that stopped early are padded
         return [finish(self.loaded, new[row], settings, len(tokens)) for row, tokens in enumerate(rows)]
+
+    def _shared_prefill(self, rows: list[list[int]], input_ids, mask):
+        """For a batch that repeats a prompt (best-of-N candidates, --samples N): the key/value cache of all
+        but the last token of each distinct prompt, computed once and expanded over the rows that share it;
+        `model.generate` then starts from the last token. None when every prompt is distinct."""
+        import torch
+
+        first: dict[tuple[int, ...], int] = {}
+        owner = [first.setdefault(tuple(tokens), len(first)) for tokens in rows]
+        if len(first) == len(rows) or input_ids.size(1) < 2:
+            return None
+        distinct = torch.tensor([owner.index(k) for k in range(len(first))], device=input_ids.device)
+        ids, attention = input_ids[distinct, :-1], mask[distinct, :-1]
+        positions = (attention.cumsum(-1) - 1).clamp(min=0)  # as generate places left-padded prompts
+        out = self.loaded.model(input_ids=ids, attention_mask=attention, position_ids=positions, use_cache=True)
+        cache = out.past_key_values
+        cache.batch_select_indices(torch.tensor(owner, device=input_ids.device))
+        return cache
 
     def _steered_batch(self, rows: list[tuple[list[int], ...]], settings: Settings, seed: int | None,
                        kwargs: dict[str, Any]) -> list[Generated]:
