@@ -11,7 +11,6 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
 import pytest
 from conftest import make_direction
 from typer.testing import CliRunner
@@ -307,16 +306,3 @@ def test_the_service_memory_builds_read_only_with_inferred_directions_and_withou
     assert {r.extra["user_id"] for split in one.glob("*.jsonl") for r in load_records(split)} == {users[0]}
     missing = build("--db", f"sqlite:///{tmp_path / 'nowhere.db'}", "--output", tmp_path / "x")
     assert missing.exit_code == 2 and "no such database file" in missing.output
-
-
-def test_worker_processes_write_the_same_bytes_as_one(log, tmp_path, monkeypatch):
-    """--workers N makes slices of users in N processes; the files, stats.json too, are those of one process."""
-    import alignx.dataset.builder as builder
-
-    monkeypatch.setattr(builder, "BATCH_EVENTS", 50)  # 600 events: a dozen slices, so the workers take turns
-    for workers in (1, 2, 3):
-        assert build("--events", log, "-o", tmp_path / f"w{workers}", "--seed", 7, "--workers", workers).exit_code == 0
-    files = {workers: {p.name: p.read_bytes() for p in (tmp_path / f"w{workers}").iterdir()} for workers in (1, 2, 3)}
-    assert {"train.jsonl", "test.jsonl", "stats.json"} <= files[1].keys()
-    assert files[1] == files[2] == files[3]
-    assert len(builder._user_slices(np.append(np.arange(0, 600, 20), 600))) > 2  # the slices the workers shared

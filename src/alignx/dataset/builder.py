@@ -18,8 +18,7 @@ import dataclasses
 import hashlib
 import json
 import random
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,10 +127,9 @@ class _UserPlan:
 
 
 def build_dataset(events: pa.Table, folder: Path, options: BuildOptions, *, source: str = "",
-                  annotation: Annotation | None = None, progress: bool = False, workers: int = 1) -> dict[str, Any]:
+                  annotation: Annotation | None = None, progress: bool = False) -> dict[str, Any]:
     """Write `folder/train.*`, `folder/test.*` (a split without records has no file) and `folder/stats.json`
-    from the checked event table `events`; returns the stats. JSONL without an annotator is made by `workers`
-    processes, one slice of users each in turn, and written in slice order: the same bytes for any `workers`."""
+    from the checked event table `events`; returns the stats."""
     stats = Stats(events_read=events.num_rows)
     stats.events_by_kind.update({item["values"].as_py(): item["counts"].as_py()
                                  for item in pc.value_counts(events["kind"])})
@@ -146,102 +144,32 @@ def build_dataset(events: pa.Table, folder: Path, options: BuildOptions, *, sour
     bounds = np.append(starts, n)
     stats.users_seen = len(starts)
     slow = options.format == "parquet" or (annotation is not None and (annotation.directions or annotation.describe))
-    slices = _user_slices(bounds)
     writer = Writer(folder, options.format)
     try:
         with ProgressBar("building", stats.users_seen, unit="users", enabled=progress) as bar:
-            if slow:
-                for first, last in slices:
-                    table, ids, offsets = _slice(events, user_ids, bounds, first, last)
-                    batch = _Batch(table)
-                    _write_slow(_plan_slice(batch, ids, offsets, options, stats), batch, writer, stats, annotation)
-                    bar.advance(last - first)
-            else:
-                for users, texts, part in _fast_parts(events, user_ids, bounds, slices, options, workers):
-                    stats.add(part)
-                    for split, text in texts.items():
-                        writer.write_text(split, text)
-                    bar.advance(users)
+            first = 0
+            while first < len(starts):
+                last = int(np.searchsorted(bounds, bounds[first] + BATCH_EVENTS, side="right")) - 1
+                last = max(last, first + 1)  # at least one user per batch
+                lo, hi = int(bounds[first]), int(bounds[last])
+                batch = _Batch(events.slice(lo, hi - lo))
+                plans = []
+                for u in range(first, last):
+                    a, b = int(bounds[u]) - lo, int(bounds[u + 1]) - lo
+                    plan = _plan_user(user_ids[int(bounds[u])].as_py(), batch, range(a, b), options, stats)
+                    if plan is not None:
+                        plans.append(plan)
+                if slow:
+                    _write_slow(plans, batch, writer, stats, annotation)
+                else:
+                    _write_fast(plans, batch, writer, stats)
+                bar.advance(last - first)
+                first = last
     finally:
         writer.close()
     result = stats.to_dict(dataclasses.asdict(options), source)
     (folder / STATS_FILE).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
-
-
-def _user_slices(bounds: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last) user indices of slices of whole users of about BATCH_EVENTS events (at least one user)."""
-    slices, first, users = [], 0, len(bounds) - 1
-    while first < users:
-        last = int(np.searchsorted(bounds, bounds[first] + BATCH_EVENTS, side="right")) - 1
-        last = max(last, first + 1)
-        slices.append((first, last))
-        first = last
-    return slices
-
-
-def _slice(events: pa.Table, user_ids: pa.Array, bounds: np.ndarray, first: int,
-           last: int) -> tuple[pa.Table, list[str], list[int]]:
-    """Users first..last-1: their events (sorted by user), their ids, and where each one's rows start."""
-    lo, hi = int(bounds[first]), int(bounds[last])
-    return (events.slice(lo, hi - lo), pc.take(user_ids, bounds[first:last]).to_pylist(),
-            (bounds[first:last + 1] - lo).tolist())
-
-
-def _plan_slice(batch: _Batch, user_ids: list[str], offsets: list[int], options: BuildOptions,
-                stats: Stats) -> list[_UserPlan]:
-    """The plans of the users of one slice: user k's events are rows offsets[k]:offsets[k + 1] of `batch`."""
-    plans = []
-    for k, user_id in enumerate(user_ids):
-        plan = _plan_user(user_id, batch, range(offsets[k], offsets[k + 1]), options, stats)
-        if plan is not None:
-            plans.append(plan)
-    return plans
-
-
-class _Lines:
-    """Collects one slice's JSONL lines per split, joined for the writer (or a worker's return)."""
-
-    def __init__(self) -> None:
-        self.lines: dict[str, list[str]] = {}
-
-    def write_lines(self, split: str, lines: list[str]) -> None:
-        self.lines.setdefault(split, []).extend(lines)
-
-    def texts(self) -> dict[str, str]:
-        return {split: "".join(lines) for split, lines in self.lines.items()}
-
-
-def _fast_slice(table: pa.Table, user_ids: list[str], offsets: list[int],
-                options: BuildOptions) -> tuple[int, dict[str, str], Stats]:
-    """One slice of whole users on the JSONL fast path: (users, text per split, the slice's counts). A
-    top-level function, so that worker processes can run it."""
-    batch, stats, lines = _Batch(table), Stats(), _Lines()
-    _write_fast(_plan_slice(batch, user_ids, offsets, options, stats), batch, lines, stats)
-    return len(user_ids), lines.texts(), stats
-
-
-def _fast_parts(events: pa.Table, user_ids: pa.Array, bounds: np.ndarray, slices: list[tuple[int, int]],
-                options: BuildOptions, workers: int) -> Iterator[tuple[int, dict[str, str], Stats]]:
-    """`_fast_slice` of every slice, in slice order; with `workers` > 1 in that many processes, a few slices
-    ahead of the writer (so memory holds a few slices, not the output)."""
-    tasks = ((*_slice(events, user_ids, bounds, first, last), options) for first, last in slices)
-    if workers <= 1 or len(slices) < 2:
-        for task in tasks:
-            yield _fast_slice(*task)
-        return
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    # forkserver: the workers do not inherit this process's Arrow thread pool mid-flight, as fork would.
-    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
-        pending: deque = deque()
-        for task in tasks:
-            pending.append(pool.submit(_fast_slice, *task))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 def _plan_user(user_id: str, batch: _Batch, indices: range, options: BuildOptions, stats: Stats) -> _UserPlan | None:
@@ -300,7 +228,7 @@ def _count_plan(plan: _UserPlan, stats: Stats) -> None:
         stats.pair_sizes[len(target.pairs)] += 1
 
 
-def _write_fast(plans: list[_UserPlan], batch: _Batch, writer: _Lines, stats: Stats) -> None:
+def _write_fast(plans: list[_UserPlan], batch: _Batch, writer: Writer, stats: Stats) -> None:
     """JSONL from pieces: each event's JSON is made once per batch and joined into the records that use it."""
     post, dirs = batch.post, batch.dir_json
     covered: list[int] = []

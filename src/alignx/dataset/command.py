@@ -35,10 +35,6 @@ class BuildConfig(AnnotatorSettings):
         "help": "Persona size K: up to K comments and up to K other pairs of the user per record."})
     min_items: int = field(default=2, metadata={"min": 1, "help": "Skip users with fewer events (after duplicates)."})
     format: str = field(default="jsonl", metadata={"choices": FORMATS, "help": "Output files: jsonl or parquet."})
-    workers: int | None = field(default=None, metadata={
-        "min": 1, "default_text": "2, or 1 on a one-CPU machine",
-        "help": "Processes making the JSONL records (without --annotator; not for --format parquet), a slice of "
-                "users each in turn: the same bytes for any N."})
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing output folder."})
     describe: bool = field(default=False, metadata={
         "help": "Write 'Demographic Information' from the user's history where no demographic event gives it "
@@ -63,14 +59,6 @@ class BuildConfig(AnnotatorSettings):
 
         return BuildOptions(seed=self.seed, test_fraction=self.test_fraction, max_items=self.max_items,
                             min_items=self.min_items, format=self.format, user=self.user)
-
-
-    @property
-    def processes(self) -> int:
-        """--workers, or 2 where the machine has a second CPU."""
-        import os
-
-        return self.workers or min(2, os.cpu_count() or 1)
 
 
 def redact(url: str) -> str:
@@ -118,7 +106,7 @@ def build(config: BuildConfig) -> dict:
             annotation, annotator, cache = _annotation(config)
         with atomic_write(config.output, directory=True) as folder:
             stats = build_dataset(events, Path(folder), config.options, source=source, annotation=annotation,
-                                  progress=config.progress, workers=config.processes)
+                                  progress=config.progress)
             if stats["records"]["total"] == 0:
                 raise UserError(f"{source}: no records to write ({stats['events']['read']} events, "
                                 f"{stats['users']['skipped_min_items']} users under --min-items, "

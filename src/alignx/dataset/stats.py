@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,15 +33,6 @@ class Stats:
     items_without_direction: int = 0
     with_demographic: int = 0
     coverage: np.ndarray = field(default_factory=lambda: np.zeros(N_DIMENSIONS, dtype=np.int64))
-
-    def add(self, other: Stats) -> None:
-        """Add the counts of `other` (one slice's, from a worker process) to these."""
-        for f in fields(self):
-            mine = getattr(self, f.name)
-            if isinstance(mine, Counter):
-                mine.update(getattr(other, f.name))
-            else:
-                setattr(self, f.name, mine + getattr(other, f.name))
 
     def to_dict(self, settings: dict[str, Any], source: str) -> dict[str, Any]:
         total = sum(self.records.values())

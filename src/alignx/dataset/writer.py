@@ -41,10 +41,9 @@ class Writer:
                 self.files[split] = open(path, "w", encoding="utf-8", buffering=1 << 20)  # noqa: SIM115
         return self.files[split]
 
-    def write_text(self, split: str, text: str) -> None:
-        """JSONL lines already joined (the build's fast path)."""
-        if text:
-            self._file(split).write(text)
+    def write_lines(self, split: str, lines: Sequence[str]) -> None:
+        if lines:
+            self._file(split).writelines(lines)
 
     def write_records(self, rows: Sequence[tuple[str, Record]]) -> None:
         by_split: dict[str, list[dict]] = {}
