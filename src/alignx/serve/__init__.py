@@ -1,7 +1,7 @@
 """The personalization cycle as a service: preference memory, personalized chat, feedback, profile page.
 
 `create_app(ServeConfig(...))` builds the FastAPI app; `alignx serve` runs it under uvicorn.
-Memory lives in any SQLAlchemy database (a SQLite file by default, PostgreSQL by URL).
+Memory lives in a SQLite file (the default; one process) or PostgreSQL (by URL; any number of replicas).
 """
 
 from alignx.serve.config import ServeConfig

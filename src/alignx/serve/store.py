@@ -1,9 +1,15 @@
-"""The memory store: users and their append-only, timestamped events in any SQLAlchemy database.
+"""The memory store: users and their append-only, timestamped events in SQLite or PostgreSQL, by SQLAlchemy.
 
 One URL switches SQLite (a file; WAL, busy timeout and `BEGIN IMMEDIATE` writes so concurrent
-posts queue instead of failing) and PostgreSQL (ordinary transactions). Rows are only ever
-inserted, except that deleting a user removes every row of that user (derived `inferred` events too:
-they are rows of the same table, kind `inferred`, naming the event they explain in `data.explains`).
+posts queue instead of failing; one writer at a time, so one process) and PostgreSQL (ordinary
+transactions; any number of replicas). Rows are only ever inserted, except that deleting a user
+removes every row of that user (derived `inferred` events too: they are rows of the same table,
+kind `inferred`, naming the event they explain in `explains`) and that claims on pending work
+come and go. The schema is versioned (alignx.serve.schema): opening a database behind this code fails.
+
+What replicas sharing a database rely on is enforced by the database, not checked first: one
+inferred event per raw event (a unique index on `explains`), one event per client idempotency key
+and user (a unique index), one live claim per event awaiting the annotator (its primary key).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +30,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -37,13 +44,17 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column, sessionmaker
 
-from alignx.errors import OptionError
+from alignx.errors import OptionError, UserError
 from alignx.serve.memory import ANNOTATABLE, Event, EventKind
 
 KEY_PREFIX = "axk-"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+IDEMPOTENCY_KEY_MAX = 255
+# BIGINT on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-incrementing rowid.
+EVENT_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -62,13 +73,30 @@ class UserRow(Base):
 class EventRow(Base):
     __tablename__ = "alignx_events"
 
-    # BIGINT on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-incrementing rowid.
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(EVENT_ID, primary_key=True, autoincrement=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("alignx_users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     direction: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
+    explains: Mapped[int | None] = mapped_column(EVENT_ID, nullable=True)  # inferred events: the raw event's id
+    idempotency_key: Mapped[str | None] = mapped_column(String(IDEMPOTENCY_KEY_MAX), nullable=True)
+
+    __table_args__ = (
+        Index("ix_alignx_events_explains", "explains", unique=True),
+        Index("ix_alignx_events_idempotency", "user_id", "idempotency_key", unique=True),
+    )
+
+
+class ClaimRow(Base):
+    """A replica annotating a raw event until `expires_at`; after that another may take the event over."""
+
+    __tablename__ = "alignx_inference_claims"
+
+    event_id: Mapped[int] = mapped_column(EVENT_ID, ForeignKey("alignx_events.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    worker: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +110,15 @@ class UnknownUser(LookupError):
     def __init__(self, user_id: str):
         self.user_id = user_id
         super().__init__(f"no user {user_id!r}")
+
+
+class IdempotencyConflict(UserError):
+    """A client idempotency key that the user already used for a different request."""
+
+    def __init__(self, key: str, stored: Event):
+        self.stored = stored
+        super().__init__(f"Idempotency-Key {key!r} was used for another request (event {stored.id}); "
+                         "send a new key for a new request")
 
 
 def hash_key(key: str) -> str:
@@ -137,11 +174,22 @@ def _engines(url: str) -> tuple[Engine, Engine]:
 class MemoryStore:
     """Users and events behind one SQLAlchemy URL; safe to share between threads."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, upgrade: bool = False):
+        """Open the memory at `url`: an empty database is created; one at an older schema revision is upgraded
+        when `upgrade`, else OptionError names the command that upgrades it (alignx.serve.schema)."""
+        from alignx.serve.schema import prepare
+
         self.url = url
         self.backend = make_url(url).get_backend_name()
+        if self.backend not in ("sqlite", "postgresql"):
+            raise OptionError(f"--db {make_url(url).render_as_string(hide_password=True)}: the memory runs on SQLite "
+                              f"or PostgreSQL, not {self.backend}")
         self._reader, self._writer = _engines(url)
-        Base.metadata.create_all(self._writer)
+        try:
+            self.migration = prepare(self._writer, upgrade=upgrade)
+        except BaseException:
+            self.close()
+            raise
         self._read = sessionmaker(self._reader, expire_on_commit=False)
         self._write = sessionmaker(self._writer, expire_on_commit=False)
         self._write_lock = threading.Lock() if self.backend == "sqlite" else contextlib.nullcontext()
@@ -193,14 +241,41 @@ class MemoryStore:
     def append(self, user_id: str, kind: EventKind, data: dict[str, Any],
                direction: Sequence[float] | None = None) -> Event:
         """Store one event stamped now (UTC); UnknownUser if the user does not exist (or was just deleted)."""
-        row = EventRow(user_id=user_id, kind=EventKind(kind).value, created_at=datetime.now(timezone.utc),
-                       data=data, direction=list(direction) if direction is not None else None)
-        with self._writing() as session:
-            if session.get(UserRow, user_id) is None:
-                raise UnknownUser(user_id)
-            session.add(row)
-            session.flush()  # assigns the id inside the transaction
-            return _event(row)
+        return self.append_once(user_id, kind, data, direction)[0]
+
+    def append_once(self, user_id: str, kind: EventKind, data: dict[str, Any],
+                    direction: Sequence[float] | None = None, *, idempotency_key: str | None = None
+                    ) -> tuple[Event, bool]:
+        """Store one event as `append` does; (event, True). With `idempotency_key`, a key the user already sent
+        stores nothing and gives (the stored event, False), or IdempotencyConflict when that event is another
+        request's. Two posts racing with one key store one event: the database's unique index decides."""
+        kind = EventKind(kind)
+        sent = tuple(float(v) for v in direction) if direction is not None else None
+        row = EventRow(user_id=user_id, kind=kind.value, created_at=datetime.now(timezone.utc), data=data,
+                       direction=list(sent) if sent is not None else None, idempotency_key=idempotency_key)
+        try:
+            with self._writing() as session:
+                if session.get(UserRow, user_id) is None:
+                    raise UnknownUser(user_id)
+                if idempotency_key is None or (stored := self._keyed(session, user_id, idempotency_key)) is None:
+                    session.add(row)
+                    session.flush()  # assigns the id inside the transaction
+                    return _event(row), True
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            with self._read() as session:  # a post with the same key committed between our check and insert
+                stored = self._keyed(session, user_id, idempotency_key)
+            if stored is None:
+                raise
+        if (stored.kind, stored.data, stored.direction) != (kind, data, sent):
+            raise IdempotencyConflict(idempotency_key, stored)
+        return stored, False
+
+    @staticmethod
+    def _keyed(session: Session, user_id: str, key: str) -> Event | None:
+        row = session.scalar(select(EventRow).where(EventRow.user_id == user_id, EventRow.idempotency_key == key))
+        return _event(row) if row is not None else None
 
     def events(self, user_id: str, *, kind: EventKind | None = None, after: int = 0,
                limit: int | None = None) -> list[Event]:
@@ -224,40 +299,70 @@ class MemoryStore:
 
     # ------------------------------------------------------------ derived events
 
-    @staticmethod
-    def _explained(raw_id, user_id):
-        """EXISTS an inferred event of `user_id` explaining event `raw_id` (SQL expressions or values)."""
-        derived = aliased(EventRow)
-        return exists().where(derived.user_id == user_id, derived.kind == EventKind.INFERRED.value,
-                              derived.data["explains"].as_integer() == raw_id)
-
-    def pending_inference(self) -> list[Event]:
+    def pending_inference(self, *, limit: int | None = None) -> list[Event]:
         """Every user's feedback and content events stored without a direction that no inferred event explains
-        yet, ids ascending: what an annotator still has to do (after a restart, say)."""
-        raw = EventRow.__table__
+        yet and no replica has a live claim on, ids ascending: what an annotator still has to do (after a
+        restart, or a replica that died)."""
+        raw, derived, claims = EventRow.__table__, aliased(EventRow), ClaimRow.__table__
+        now = datetime.now(timezone.utc)
         # A missing direction is a JSON null (what the ORM writes for None) or, written otherwise, an SQL NULL.
         query = (select(raw)
                  .where(raw.c.kind.in_([k.value for k in ANNOTATABLE]),
                         or_(raw.c.direction.is_(None), cast(raw.c.direction, Text) == "null"),
-                        ~self._explained(raw.c.id, raw.c.user_id))
+                        ~exists().where(derived.explains == raw.c.id),
+                        ~exists().where(claims.c.event_id == raw.c.id, claims.c.expires_at > now))
                  .order_by(raw.c.id))
+        if limit is not None:
+            query = query.limit(limit)
         with self._read() as session:
             return [e for e in map(_event, session.execute(query)) if e.needs_inference]
+
+    def claim(self, events: Sequence[Event], worker: str, seconds: float) -> list[Event]:
+        """Those of `events` that `worker` may annotate now, each claimed for `seconds`: the ones no inferred
+        event explains and no other worker holds a live claim on (an expired claim is taken over)."""
+        if not events:
+            return []
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[self.backend]
+        now = datetime.now(timezone.utc)
+        expires = now + timedelta(seconds=seconds)
+        ids = [e.id for e in events]
+        with self._writing() as session:
+            explained = set(session.scalars(select(EventRow.explains).where(EventRow.explains.in_(ids))))
+            open_ids = [i for i in ids if i not in explained]
+            if not open_ids:
+                return []
+            statement = insert(ClaimRow).values([{"event_id": i, "worker": worker, "expires_at": expires}
+                                                 for i in open_ids])
+            # The upsert takes a free or expired claim and leaves a live one alone, atomically per row.
+            statement = statement.on_conflict_do_update(
+                index_elements=[ClaimRow.event_id],
+                set_={"worker": statement.excluded.worker, "expires_at": statement.excluded.expires_at},
+                where=or_(ClaimRow.expires_at <= now, ClaimRow.worker == worker),
+            ).returning(ClaimRow.event_id)
+            claimed = set(session.scalars(statement))
+        return [e for e in events if e.id in claimed]
 
     def append_inferred(self, explains: Event, annotator: str, direction: Sequence[float],
                         confidence: Sequence[float] | None = None) -> Event | None:
         """Store the derived event giving `explains` (a direction-less feedback or content event) the inferred
-        `direction`; None, storing nothing, when an inferred event already explains it or its user is gone."""
+        `direction`, and drop the claim on it; None, storing nothing, when an inferred event already explains
+        it (another replica's, even one racing this insert) or its user is gone."""
         data: dict[str, Any] = {"explains": explains.id, "annotator": annotator}
         if confidence is not None:
             data["confidence"] = [round(float(c), 4) for c in confidence]
-        row = EventRow(user_id=explains.user_id, kind=EventKind.INFERRED.value,
+        row = EventRow(user_id=explains.user_id, kind=EventKind.INFERRED.value, explains=explains.id,
                        created_at=datetime.now(timezone.utc), data=data, direction=[float(v) for v in direction])
-        with self._writing() as session:
-            if session.get(UserRow, explains.user_id) is None:
-                return None
-            if session.scalar(select(self._explained(explains.id, explains.user_id))):
-                return None
-            session.add(row)
-            session.flush()
-            return _event(row)
+        try:
+            with self._writing() as session:
+                if session.get(UserRow, explains.user_id) is None:
+                    return None
+                if session.scalar(select(exists().where(EventRow.explains == explains.id))):
+                    return None
+                session.add(row)
+                session.flush()
+                session.execute(delete(ClaimRow).where(ClaimRow.event_id == explains.id))
+                return _event(row)
+        except IntegrityError:
+            return None  # the unique index on `explains`: another replica stored its explanation first
