@@ -26,8 +26,8 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 # What each command does, which the rules below depend on.
 LOADS_MODEL = {"eval", "demo", "train", "serve", "annotate", "annotate-train", "annotate-eval", "build", "judge",
                "generate", "report", "analyze-history-size", "analyze-controllability", "analyze-novel"}
-LOADS_NO_MODEL = {"validate", "profile"}
-QUICK = {"validate", "profile", "serve"}  # no progress bar: they read and print, or serve until stopped
+LOADS_NO_MODEL = {"validate", "profile", "db-upgrade"}
+QUICK = {"validate", "profile", "serve", "db-upgrade"}  # no progress bar: they read and print, or serve until stopped
 RESUMES = {"generate", "report", "train", "annotate", "judge", "demo"}  # --output's work goes on (train: --resume)
 DTYPE_FROM_SPEC = {"report"}  # the spec names the dtype: it is part of what each cell measured
 

@@ -1,6 +1,9 @@
 """The HTTP API on a SQLite file: auth and isolation, validation, profile from feedback and edits,
 the universal-values guard, deletion, the page, and the `alignx serve` command's errors."""
 
+import json
+import os
+
 import pytest
 from conftest import ADMIN, auth, make_direction, new_user
 from sqlalchemy import create_engine, text
@@ -29,6 +32,7 @@ USER_ROUTES = {
     ("GET", "/v1/users/{user_id}/profile"): None,
     ("PUT", "/v1/users/{user_id}/profile"): {"set": {"16": 1}},
     ("GET", "/v1/users/{user_id}/events"): None,
+    ("GET", "/v1/users/{user_id}/export"): None,
 }
 
 
@@ -180,13 +184,80 @@ def test_events_page_through_the_audit_trail(client):
 def test_health_space_page_and_no_chat_backend(client):
     _, key = new_user(client, "ann")
     assert client.get("/healthz").json() == {"status": "ok", "database": "sqlite", "chat": None, "mode": "ica",
-                                            "annotator": None}
+                                            "annotator": None, "process": os.getpid()}
     space = client.get("/v1/space").json()
     assert sum(len(g["dimensions"]) for g in space["groups"]) == 90 and space["guarded"] == [40, 42, 43]
     page = client.get("/")
     assert page.status_code == 200 and 'id="chat-input"' in page.text and "text/html" in page.headers["content-type"]
     chat = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]}, headers=key)
     assert chat.status_code == 503
+
+
+def test_a_retried_post_with_its_idempotency_key_is_stored_once(client):
+    ann, ann_key = new_user(client, "ann")
+    bob, bob_key = new_user(client, "bob")
+    for route, body in [("feedback", feedback(1, d16=1)), ("content", {"prompt": "p", "comment": "c"}),
+                        ("demographic", {"text": "a nurse"})]:
+        key = {**ann_key, "Idempotency-Key": f"retry-{route}"}
+        first = client.post(f"/v1/users/{ann}/{route}", json=body, headers=key)
+        again = client.post(f"/v1/users/{ann}/{route}", json=body, headers=key)
+        assert (first.status_code, again.status_code) == (201, 200), again.text
+        assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+        assert "Idempotent-Replayed" not in first.headers
+        other = client.post(f"/v1/users/{ann}/{route}", json={k: v + "!" if isinstance(v, str) else v
+                                                             for k, v in body.items()}, headers=key)
+        assert other.status_code == 422
+        assert other.json()["detail"].startswith(f"Idempotency-Key 'retry-{route}' was used for another request")
+    assert client.get(f"/v1/users/{ann}/profile", headers=ann_key).json()["feedback_count"] == 1
+    assert len(client.get(f"/v1/users/{ann}/events", headers=ann_key).json()["events"]) == 3
+    # Keys are the user's own: bob's post with ann's key string is his first.
+    assert client.post(f"/v1/users/{bob}/feedback", json=feedback(1), headers={**bob_key, "Idempotency-Key":
+                                                                                "retry-feedback"}).status_code == 201
+    too_long = client.post(f"/v1/users/{ann}/feedback", json=feedback(2), headers={**ann_key,
+                                                                                    "Idempotency-Key": "k" * 256})
+    assert too_long.status_code == 422 and too_long.json()["detail"].startswith("header.Idempotency-Key")
+
+
+def export(client, user: str, headers: dict) -> list[dict]:
+    response = client.get(f"/v1/users/{user}/export", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    return [json.loads(line) for line in response.text.splitlines()]
+
+
+def test_the_export_gives_a_user_their_events_and_records_and_nobody_else_theirs(client, tmp_path):
+    ann, ann_key = new_user(client, "ann")
+    bob, bob_key = new_user(client, "bob")
+    sent = [("feedback", feedback(i, d16=i % 2)) for i in range(3)]
+    sent += [("content", {"prompt": "weekend?", "comment": "hiking, ünïcode"}), ("demographic", {"text": "a nurse"})]
+    for route, body in sent:
+        assert client.post(f"/v1/users/{ann}/{route}", json=body, headers=ann_key).status_code == 201
+    client.put(f"/v1/users/{ann}/profile", json={"set": {"5": 1}}, headers=ann_key)
+    client.post(f"/v1/users/{bob}/feedback", json=feedback(9), headers=bob_key)
+
+    lines = export(client, ann, ann_key)
+    assert lines[0] == {"user": {"user_id": ann, "name": "ann", "created_at": lines[0]["user"]["created_at"]}}
+    events = [line["event"] for line in lines if "event" in line]
+    assert events == client.get(f"/v1/users/{ann}/events", headers=ann_key).json()["events"]
+    assert [(e["kind"], {k: e[k] for k in body}) for e, (_, body) in zip(events[:-1], sent, strict=True)] == [
+        (route, body) for route, body in sent]  # what ann sent, in order, then her edit
+    assert len(events) == len(sent) + 1 and events[-1]["kind"] == "edit"
+
+    built = tmp_path / "built"
+    result = runner.invoke(cli, ["build", "--db", f"sqlite:///{tmp_path / 'memory.db'}", "--user", ann,
+                                 "--output", str(built), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    expected = [(split, json.loads(line)) for split in ("train", "test") if (built / f"{split}.jsonl").exists()
+                for line in (built / f"{split}.jsonl").read_text().splitlines()]
+    records = [(line["split"], line["record"]) for line in lines if "record" in line]
+    assert len(records) == 3 and records == expected  # one record per choice, as alignx build --user writes them
+    assert len(lines) == 1 + len(events) + len(records)
+    assert export(client, ann, auth(ADMIN)) == lines
+
+    assert client.get(f"/v1/users/{ann}/export", headers=bob_key).status_code == 404
+    assert client.get("/v1/users/nobody/export", headers=auth(ADMIN)).status_code == 404
+    assert client.get(f"/v1/users/{ann}/export").status_code == 401
+    assert [line for line in export(client, bob, bob_key) if "event" in line][0]["event"]["prompt"] == "question 9"
 
 
 runner = CliRunner()
@@ -208,6 +279,12 @@ def test_serve_command_reports_bad_setup_in_one_line(tmp_path, monkeypatch):
         (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--port", "70000"], "--port must be between 1 and 65535, got 70000"),
         (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--guard", "40,abc"], "'abc' is not a dimension index"),
         (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--guard", "95"], "dimension 95 is out of range"),
+        (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--no-chat", "--workers", "2"],
+         "--workers 2: SQLite takes one writer at a time"),
+        (["--db", "postgresql+psycopg://u@127.0.0.1:1/x", "--workers", "2"],
+         "--workers 2: each worker would load its own copy of the local chat model"),
+        (["--db", "mysql+pymysql://u@127.0.0.1/x", "--no-chat"], "the memory runs on SQLite or PostgreSQL, not mysql"),
+        (["--db", f"sqlite:///{tmp_path / 'm.db'}", "--claim-seconds", "0"], "--claim-seconds must be positive"),
     ]:
         result = runner.invoke(cli, ["serve", *args])
         assert result.exit_code == 2 and message in result.output, (args, result.output)

@@ -2,15 +2,17 @@
 and 16 clients x 25 concurrent feedback posts over HTTP storing exactly 400, also after a restart."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 from conftest import ADMIN, make_direction, postgres_cluster, serve_in_thread
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
 
 from alignx.serve import ServeConfig, create_app
 from alignx.serve.memory import EventKind, build_profile
-from alignx.serve.store import MemoryStore
+from alignx.serve.store import IdempotencyConflict, MemoryStore
 
 CLIENTS, POSTS = 16, 25
 
@@ -79,6 +81,53 @@ def test_the_store_finds_pending_events_and_stores_one_derived_event_each(store)
     assert [e.id for e in store.pending_inference()] == [later.id]
     store.delete_user(ann.id)
     assert store.pending_inference() == [] and store.append_inferred(later, "test:keywords", make_direction()) is None
+
+
+def test_the_database_keeps_one_explanation_per_event_and_one_claim_per_pending_event(store, db_url):
+    """Two replicas on one database (two stores here): their claims on pending work never overlap while live, an
+    expired claim is taken over, and of two explanations of one event the database keeps the first."""
+    ann, _ = store.create_user("ann")
+    raw = [store.append(ann.id, EventKind.CONTENT, {"prompt": f"p{i}", "comment": "c"}) for i in range(4)]
+    other = MemoryStore(db_url)
+    try:
+        mine = store.claim(raw[:3], "replica-a", 60)
+        theirs = other.claim(raw, "replica-b", 60)
+        assert [e.id for e in mine] == [e.id for e in raw[:3]] and [e.id for e in theirs] == [raw[3].id]
+        assert store.pending_inference() == [] and other.claim(raw[:3], "replica-b", 60) == []
+        assert store.claim(raw[:1], "replica-a", 60) == raw[:1]  # a worker renews its own claim
+        assert other.claim(raw[:1], "replica-b", -1) == []
+        store.claim(raw[1:2], "replica-a", -1)  # replica-a's claim on raw[1] ran out: replica-b may take it
+        assert other.claim(raw[1:2], "replica-b", 60) == raw[1:2]
+
+        assert store.append_inferred(raw[0], "a", make_direction(d73=1)) is not None
+        assert other.append_inferred(raw[0], "b", make_direction(d73=0)) is None
+        engine = create_engine(db_url)
+        with engine.connect() as conn:
+            with pytest.raises(IntegrityError):  # the constraint itself, not a check before the insert
+                conn.execute(text("INSERT INTO alignx_events (user_id, kind, created_at, data, explains) "
+                                  "VALUES (:u, 'inferred', CURRENT_TIMESTAMP, '{}', :e)"), {"u": ann.id, "e": raw[0].id})
+        with engine.connect() as conn:
+            claims = conn.execute(text("SELECT event_id FROM alignx_inference_claims ORDER BY event_id")).scalars()
+            assert list(claims) == [e.id for e in raw[1:]]  # storing the explanation dropped its claim
+        engine.dispose()
+        assert store.claim(raw[:1], "replica-c", 60) == []  # explained: nothing to claim
+    finally:
+        other.close()
+
+
+def test_an_idempotency_key_stores_one_event_even_when_posts_race(store):
+    ann, _ = store.create_user("ann")
+    bob, _ = store.create_user("bob")
+    body = {"prompt": "p", "chosen": "a", "rejected": "b"}
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: store.append_once(ann.id, EventKind.FEEDBACK, body, idempotency_key="k1"),
+                                range(16)))
+    assert sum(created for _, created in results) == 1 and len({event.id for event, _ in results}) == 1
+    assert store.count(ann.id) == 1
+    assert store.append_once(bob.id, EventKind.FEEDBACK, body, idempotency_key="k1")[1]  # keys are per user
+    with pytest.raises(IdempotencyConflict, match="Idempotency-Key 'k1' was used for another request"):
+        store.append_once(ann.id, EventKind.FEEDBACK, {**body, "chosen": "c"}, idempotency_key="k1")
+    assert store.append_once(ann.id, EventKind.FEEDBACK, body)[1] and store.count(ann.id) == 2  # no key: stored
 
 
 def test_keys_are_stored_hashed_and_delete_removes_every_row(store, db_url):

@@ -196,9 +196,14 @@ from alignx.training.command import train as _train  # noqa: E402
 
 command(_train)
 
+from alignx.serve.command import db_upgrade as _db_upgrade  # noqa: E402
 from alignx.serve.command import serve as _serve  # noqa: E402
 
 command(_serve)
+db_app = typer.Typer(no_args_is_help=True, help="The service's memory database: `upgrade` brings its schema to this "
+                                                "alignx's revision, in place.")
+db_app.command(name="upgrade")(guarded(_db_upgrade))
+app.add_typer(db_app, name="db")
 
 
 class DataOrSubcommand(TyperGroup):

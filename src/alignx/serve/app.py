@@ -9,6 +9,9 @@ Error bodies are `{"detail": "<one line>"}` (a 413 from FastAPI's body limit may
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -21,7 +24,7 @@ from alignx.errors import UserError
 from alignx.generation.base import GenerationError
 from alignx.serve import chat_routes, routes
 from alignx.serve.chat import ChatModel
-from alignx.serve.config import ServeConfig
+from alignx.serve.config import ADMIN_TOKEN_ENV, ServeConfig
 from alignx.serve.inference import InferenceWorker
 from alignx.serve.memory import GuardError
 from alignx.serve.store import MemoryStore, UnknownUser
@@ -69,7 +72,7 @@ def create_app(
 
             loaded = load_annotator(config, device=config.device)  # before the first request is accepted
         if loaded is not None:
-            app.state.inference = InferenceWorker(loaded, store)
+            app.state.inference = InferenceWorker(loaded, store, claim_seconds=config.claim_seconds)
             app.state.inference.start()  # queues what a previous run left unexplained
         try:
             yield
@@ -102,3 +105,22 @@ def create_app(
     routes.add_routes(app.router)
     chat_routes.add_routes(app.router)
     return app
+
+
+# `alignx serve --workers N`: the checked settings, as JSON, for the N processes uvicorn starts.
+CONFIG_ENV = "ALIGNX_SERVE_CONFIG"
+
+
+def config_json(config: ServeConfig) -> str:
+    """The settings `app_from_environment` rebuilds `config` from (the admin token stays in its own variable)."""
+    return json.dumps({f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+                       if f.init and f.name != "admin_token"})
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one `alignx serve --workers N` process: $ALIGNX_SERVE_CONFIG's settings and its own database
+    pool, upstream client and annotator (loaded at startup)."""
+    from alignx.serve.chat import load_chat
+
+    config = ServeConfig(**json.loads(os.environ[CONFIG_ENV]), admin_token=os.environ[ADMIN_TOKEN_ENV])
+    return create_app(config, chat=load_chat(config) if config.chat else None)

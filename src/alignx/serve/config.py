@@ -23,6 +23,7 @@ DEFAULT_GUARDED = (40, 42, 43)
 ADMIN_TOKEN_ENV = "ALIGNX_ADMIN_TOKEN"
 GUARD_ENV = "ALIGNX_GUARD"
 DB_ENV = "ALIGNX_DB"
+CLAIM_SECONDS = 60.0  # a replica's hold on an event it is annotating (alignx.serve.inference)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
@@ -35,6 +36,37 @@ def default_db_url() -> str:
     folder = Path(user_data_dir("alignx"))
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'serve.db'}"
+
+
+def check_db_url(url: str) -> None:
+    """OptionError unless `url` looks like a database URL whose SQLite folder (if any) exists."""
+    if not url or "://" not in url:
+        raise OptionError(f"--db {url!r} is not a database URL; pass e.g. sqlite:///memory.db or "
+                          "postgresql+psycopg://user@127.0.0.1/alignx")
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        folder = Path(url.removeprefix("sqlite:///")).expanduser().parent
+        if not folder.is_dir():
+            raise OptionError(f"--db {url}: folder {folder} does not exist; create it or pass another path")
+
+
+DB_HELP = ("SQLAlchemy URL of the memory, e.g. sqlite:///memory.db or "
+           "postgresql+psycopg://user:pass@127.0.0.1/alignx.")
+
+
+def db_field():
+    """The `--db` option, the same on every command that opens the memory."""
+    return field(default_factory=default_db_url, metadata={
+        "envvar": DB_ENV, "default_text": "serve.db in the user data dir", "help": DB_HELP})
+
+
+@dataclass
+class DbUpgradeConfig:
+    """`alignx db upgrade`'s options."""
+
+    db: str = db_field()
+
+    def __post_init__(self):
+        check_db_url(self.db)
 
 
 def parse_guard(text: str) -> tuple[int, ...]:
@@ -72,10 +104,16 @@ class ServeConfig(AnnotatorSettings):
     host: str = field(default="127.0.0.1", metadata={"help": "Address to listen on (127.0.0.1: this machine only)."})
     port: int = field(default=8000, metadata={"min": 1, "max": 65535, "help": "TCP port."})
     # storage
-    db: str = field(default_factory=default_db_url, metadata={
-        "envvar": DB_ENV, "default_text": "serve.db in the user data dir",
-        "help": "SQLAlchemy URL of the memory, e.g. sqlite:///memory.db or "
-                "postgresql+psycopg://user:pass@127.0.0.1/alignx."})
+    db: str = db_field()
+    db_upgrade: bool = field(default=False, metadata={
+        "help": "Upgrade a memory at an older schema revision in place before serving (what alignx db upgrade "
+                "does); without it such a memory is refused."})
+    workers: int = field(default=1, metadata={"min": 1,
+        "help": "Server processes (uvicorn workers), each with its own database pool and, with --annotator, its "
+                "own annotator; more than 1 needs PostgreSQL and chat upstream or off (--upstream, --no-chat)."})
+    claim_seconds: float = field(default=CLAIM_SECONDS, metadata={"above": 0,
+        "help": "How long a replica's claim on an event awaiting the annotator lasts: the events of a replica "
+                "that dies go to the others after this."})
     # generation
     mode: str = field(default=PromptKind.ICA.value, metadata={
         "help": "ica: condition chat on recent history; pba: on the profile."})
@@ -124,13 +162,7 @@ class ServeConfig(AnnotatorSettings):
         self.check_annotator()  # every declared bound and choice too (check_options)
         self.mode = PromptKind.parse(self.mode, "--mode").value
         self.guarded = parse_guard(self.guard)
-        if not self.db or "://" not in self.db:
-            raise OptionError(f"--db {self.db!r} is not a database URL; pass e.g. sqlite:///memory.db or "
-                              "postgresql+psycopg://user@127.0.0.1/alignx")
-        if self.db.startswith("sqlite:///") and not self.db.startswith("sqlite:///:memory:"):
-            folder = Path(self.db.removeprefix("sqlite:///")).expanduser().parent
-            if not folder.is_dir():
-                raise OptionError(f"--db {self.db}: folder {folder} does not exist; create it or pass another path")
+        check_db_url(self.db)
         if not 1 <= self.max_tokens <= self.max_tokens_limit:
             raise OptionError(f"--max-tokens must be between 1 and {self.max_tokens_limit}, got {self.max_tokens}")
         if self.history_items < 1:
@@ -140,6 +172,12 @@ class ServeConfig(AnnotatorSettings):
         if self.upstream is not None and not self.upstream.startswith(("http://", "https://")):
             raise OptionError(f"--upstream {self.upstream!r} must be an http(s) URL such as http://127.0.0.1:8000/v1")
         local = self.chat and self.upstream is None
+        if self.workers > 1 and self.db.startswith("sqlite"):
+            raise OptionError(f"--workers {self.workers}: SQLite takes one writer at a time, so the memory on SQLite "
+                              "is served by one process; pass --workers 1, or a PostgreSQL --db")
+        if self.workers > 1 and local:
+            raise OptionError(f"--workers {self.workers}: each worker would load its own copy of the local chat "
+                              "model; answer with --upstream (vLLM or any OpenAI-compatible server) or --no-chat")
         if self.steer is None:
             self.steer = DEFAULT_WEIGHT if local and self.best_of == 1 and untrained(self.model) else 0.0
         if self.steer and not local:

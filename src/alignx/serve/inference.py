@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 from alignx.annotate.base import Annotator, Item, annotate_all
 from alignx.records import Choice, Comment
+from alignx.serve.config import CLAIM_SECONDS
 from alignx.serve.memory import Event, EventKind
 from alignx.serve.store import MemoryStore
 from alignx.space import direction_problem
@@ -32,7 +33,6 @@ from alignx.space import direction_problem
 log = logging.getLogger("alignx.serve.inference")
 
 MAX_BATCH = 32
-CLAIM_SECONDS = 60.0
 MIN_RESCAN_SECONDS = 0.5
 _STOP = object()
 

@@ -77,15 +77,6 @@ def _problem(current: str | None, shown_url: str) -> tuple[bool, str] | None:
                   f"upgrade it with `alignx db upgrade --db {shown_url}` (or start alignx serve with --db-upgrade)")
 
 
-def check(connection: Connection, shown_url: str) -> None:
-    """OptionError unless the database is at head() (read-only: nothing is created or changed)."""
-    current = current_revision(connection)
-    if current is None:
-        raise OptionError(f"--db {shown_url}: no alignx memory in this database")
-    if problem := _problem(current, shown_url):
-        raise OptionError(problem[1])
-
-
 def prepare(writer: Engine, *, upgrade: bool) -> Migration:
     """Bring the database `writer` opens to head(): create it when empty, upgrade it when `upgrade`; OptionError
     when it is behind and not `upgrade`, or ahead of this code. `writer` must begin transactions that write (the

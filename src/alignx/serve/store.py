@@ -364,5 +364,8 @@ class MemoryStore:
                 session.flush()
                 session.execute(delete(ClaimRow).where(ClaimRow.event_id == explains.id))
                 return _event(row)
-        except IntegrityError:
-            return None  # the unique index on `explains`: another replica stored its explanation first
+        except IntegrityError:  # the unique index on `explains`, when another replica stored its explanation first
+            with self._read() as session:
+                if session.scalar(select(exists().where(EventRow.explains == explains.id))):
+                    return None
+            raise
