@@ -7,6 +7,13 @@ database and checks again, then measures streamed chat time-to-first-token with 
 
     python benchmarks/serve_load.py                      # SQLite file in a temp dir
     python benchmarks/serve_load.py --db postgresql+psycopg://postgres@127.0.0.1:5432/alignx_load
+
+With --replicas N [N ...] it measures replicas on PostgreSQL instead (--db, or a private cluster it starts from the
+Debian server binaries, as the tests do): for each N, N `alignx serve --no-chat` processes on one fresh database and
+a burst of WRITES feedback posts spread over them (writes/s, p50 / p99), all in one run; then the kill test
+(tests/replicas.py: two replicas, one SIGKILLed mid-burst, a local annotator) and its counts.
+
+    python benchmarks/serve_load.py --replicas 1 2
 """
 
 from __future__ import annotations
@@ -212,6 +219,48 @@ def chat_ttft(db: str, admin: str, runs: int, log: Path, threads: int | None) ->
         server.stop()
 
 
+def replicas(args, tmp: Path) -> None:
+    """Writes/s and latency for each replica count on PostgreSQL, then the kill test's counts."""
+    from contextlib import ExitStack
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from conftest import make_tiny_model, postgres_cluster, train_tiny_inferencer
+    from replicas import Replica, burst, kill_drill, new_user
+
+    admin, log = secrets.token_urlsafe(24), tmp / "replicas.log"
+    with ExitStack() as stack:
+        if args.db:
+            if not args.db.startswith("postgresql"):
+                raise SystemExit("--replicas needs a PostgreSQL --db (SQLite serves one process)")
+            databases = iter(lambda: args.db, None)  # the same database, a new user each run
+        else:
+            cluster = stack.enter_context(postgres_cluster())
+            databases = iter(cluster.new_database, None)
+        print(f"PostgreSQL; {args.writes} feedback posts per run, {args.concurrency} at a time, spread round-robin; "
+              f"server log {log}")
+        for n in args.replicas:
+            db = next(databases)
+            servers = [Replica(db, admin, log) for _ in range(n)]
+            try:
+                user, key = new_user(servers[0].base, admin, f"load-{n}")
+                burst(servers, user, key, 50, concurrency=args.concurrency)  # warm every pool and code path
+                result = burst(servers, user, key, args.writes, concurrency=args.concurrency)
+            finally:
+                for server in servers:
+                    server.stop()
+            lost = args.writes - len(result.acknowledged)
+            print(f"{n} replica{'s' if n > 1 else ''}: {args.writes / result.seconds:6.0f} writes/s  "
+                  f"p50 {ms(result.latencies, 50)}  p99 {ms(result.latencies, 99)}  ({lost} unanswered)")
+        if args.kill_writes:
+            inferencer = train_tiny_inferencer(make_tiny_model(Path(tempfile.mkdtemp(dir=tmp))),
+                                               Path(tempfile.mkdtemp(dir=tmp)))
+            counts = kill_drill(next(databases), admin, log, writes=args.kill_writes,
+                                options=("--annotator", f"local:{inferencer}", "--claim-seconds", "2"))
+            print("kill test (2 replicas, local annotator, writes without a direction):")
+            for line in counts.lines():
+                print(f"  {line}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="SQLAlchemy URL (default: a SQLite file in a temp dir)")
@@ -220,8 +269,16 @@ def main() -> None:
     parser.add_argument("--chat-runs", type=int, default=5, help="streamed chats for time-to-first-token (0: skip)")
     parser.add_argument("--threads", type=int, nargs="+", default=[0],
                         help="torch threads of the chat server; several values compare them (0: every core)")
+    parser.add_argument("--replicas", type=int, nargs="+",
+                        help="measure these replica counts on PostgreSQL instead, then the kill test")
+    parser.add_argument("--writes", type=int, default=400, help="--replicas: posts per run")
+    parser.add_argument("--concurrency", type=int, default=16, help="--replicas: posts in flight")
+    parser.add_argument("--kill-writes", type=int, default=240, help="--replicas: posts of the kill test (0: skip)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="alignx-serve-load-"))
+    if args.replicas:
+        replicas(args, tmp)
+        return
     db = args.db or f"sqlite:///{tmp / 'memory.db'}"
     admin = secrets.token_urlsafe(24)
     log = tmp / "server.log"

@@ -249,9 +249,8 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    """A 2-layer, hidden-32 Llama with the embedded model's tokenizer (and so its chat template)."""
+def make_tiny_model(folder: Path) -> Path:
+    """Save a 2-layer, hidden-32 Llama with the embedded model's tokenizer (and so its chat template) in `folder`."""
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
@@ -263,24 +262,33 @@ def tiny_model(tmp_path_factory) -> Path:
                          bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
                          pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
     torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny-llama")
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 
 
-@pytest.fixture(scope="session")
-def tiny_inferencer(tiny_model, tmp_path_factory) -> Path:
-    """A local inferencer folder trained briefly from the tiny model (what it answers is not the point)."""
+def train_tiny_inferencer(model: Path, folder: Path) -> Path:
+    """A local inferencer trained briefly from `model` in `folder`/inferencer (what it answers is not the point)."""
     from alignx.annotate.learn import InferencerTrainConfig, run_inferencer_training
 
-    folder = tmp_path_factory.mktemp("inferencer-data")
     data = folder / "data.jsonl"
     data.write_text("".join(json.dumps(make_record(i, pole=float(i % 2))) + "\n" for i in range(4)))
     output = folder / "inferencer"
-    run_inferencer_training(InferencerTrainConfig(data=str(data), output=str(output), model=str(tiny_model),
+    run_inferencer_training(InferencerTrainConfig(data=str(data), output=str(output), model=str(model),
                                                   epochs=1, eval_fraction=0.0, progress=False))
     return output
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A 2-layer, hidden-32 Llama with the embedded model's tokenizer (and so its chat template)."""
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(scope="session")
+def tiny_inferencer(tiny_model, tmp_path_factory) -> Path:
+    """A local inferencer folder trained briefly from the tiny model (what it answers is not the point)."""
+    return train_tiny_inferencer(tiny_model, tmp_path_factory.mktemp("inferencer-data"))
 
 
 FUNNY = ["haha that is hilarious", "lol what a joke", "so funny, I laughed", "haha, brilliant gag", "a joke a day"]
