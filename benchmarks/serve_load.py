@@ -21,11 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,55 +30,19 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the replica harness the tests use
+from replicas import ONE_THREAD, Replica, burst, kill_drill, new_user  # noqa: E402
+
 READERS = 4
 MAX_READS = 5_000  # bound on the readers' loop
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`alignx serve` in a subprocess; stopped with SIGTERM (graceful) and waited for."""
-
-    def __init__(self, db: str, admin: str, *, chat: bool, log: Path, threads: int | None = None,
-                 options: tuple[str, ...] = ("--max-tokens", "32")):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        args = [sys.executable, "-m", "alignx", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                "--db", db, "--log-level", "warning", *options]
-        if not chat:
-            args.append("--no-chat")
-        if threads:
-            args += ["--threads", str(threads)]
-        self.log = log.open("ab")
-        started = time.perf_counter()
-        self.proc = subprocess.Popen(args, env={**os.environ, "ALIGNX_ADMIN_TOKEN": admin},
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}; see {log}")
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
-                    self.startup_s = time.perf_counter() - started
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server did not answer /healthz within 300 s; see {log}")
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+def server(db: str, admin: str, log: Path, *, chat: bool, threads: int | None = None) -> Replica:
+    """`alignx serve` in a subprocess, ready; stopped with SIGTERM (graceful)."""
+    options = ["--max-tokens", "32"] if chat else ["--no-chat"]
+    if threads:
+        options += ["--threads", str(threads)]
+    return Replica(db, admin, log, *options)
 
 
 def direction(c: int, i: int) -> list[float]:
@@ -185,20 +145,20 @@ def ms(values: list[float], q: float) -> str:
 
 
 def chat_ttft(db: str, admin: str, runs: int, log: Path, threads: int | None) -> None:
-    server = Server(db, admin, chat=True, log=log, threads=threads)
+    chat = server(db, admin, log, chat=True, threads=threads)
     try:
-        print(f"chat server with the embedded model ready in {server.startup_s:.1f} s")
-        user = httpx.post(f"{server.base}/v1/users", json={"name": "chat"},
+        print(f"chat server with the embedded model ready in {chat.startup_s:.1f} s")
+        user = httpx.post(f"{chat.base}/v1/users", json={"name": "chat"},
                           headers={"Authorization": f"Bearer {admin}"}).json()
         headers = {"Authorization": f"Bearer {user['api_key']}"}
         for i in range(3):
-            httpx.post(f"{server.base}/v1/users/{user['user_id']}/feedback", headers=headers, json={
+            httpx.post(f"{chat.base}/v1/users/{user['user_id']}/feedback", headers=headers, json={
                 "prompt": f"Question {i} about planning a trip?", "chosen": "Book early, pack light.",
                 "rejected": "There are many considerations to weigh.", "direction": direction(1, i)})
         ttft, total, tokens = [], [], []
         body = {"model": "default", "stream": True, "max_tokens": 16,
                 "messages": [{"role": "user", "content": "How should I spend a free evening?"}]}
-        with httpx.Client(base_url=server.base, headers=headers, timeout=300) as http:
+        with httpx.Client(base_url=chat.base, headers=headers, timeout=300) as http:
             for _ in range(runs):
                 start, first, pieces = time.perf_counter(), None, 0
                 with http.stream("POST", "/v1/chat/completions", json=body) as r:
@@ -216,16 +176,14 @@ def chat_ttft(db: str, admin: str, runs: int, log: Path, threads: int | None) ->
               f"p50 {ms(ttft, 50)}, first request {ttft[0] * 1000:.1f} ms; full answer of ~{int(np.median(tokens))} "
               f"chunks p50 {ms(total, 50)}")
     finally:
-        server.stop()
+        chat.stop()
 
 
 def replicas(args, tmp: Path) -> None:
     """Writes/s and latency for each replica count on PostgreSQL, then the kill test's counts."""
     from contextlib import ExitStack
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from conftest import make_tiny_model, postgres_cluster, train_tiny_inferencer
-    from replicas import Replica, burst, kill_drill, new_user
 
     admin, log = secrets.token_urlsafe(24), tmp / "replicas.log"
     with ExitStack() as stack:
@@ -240,14 +198,14 @@ def replicas(args, tmp: Path) -> None:
               f"server log {log}")
         for n in args.replicas:
             db = next(databases)
-            servers = [Replica(db, admin, log) for _ in range(n)]
+            servers = [Replica(db, admin, log, "--no-chat", env=ONE_THREAD) for _ in range(n)]
             try:
                 user, key = new_user(servers[0].base, admin, f"load-{n}")
                 burst(servers, user, key, 50, concurrency=args.concurrency)  # warm every pool and code path
                 result = burst(servers, user, key, args.writes, concurrency=args.concurrency)
             finally:
-                for server in servers:
-                    server.stop()
+                for replica in servers:
+                    replica.stop()
             lost = args.writes - len(result.acknowledged)
             print(f"{n} replica{'s' if n > 1 else ''}: {args.writes / result.seconds:6.0f} writes/s  "
                   f"p50 {ms(result.latencies, 50)}  p99 {ms(result.latencies, 99)}  ({lost} unanswered)")
@@ -285,31 +243,31 @@ def main() -> None:
     print(f"database {db.split('@')[-1]}; server log {log}")
     expected = sorted(f"client {c} post {i}" for c in range(args.clients) for i in range(args.posts))
 
-    server = Server(db, admin, chat=False, log=log)
+    memory = server(db, admin, log, chat=False)
     try:
-        quiet_post, quiet_get = quiet(server.base, admin, args.posts * args.clients)
+        quiet_post, quiet_get = quiet(memory.base, admin, args.posts * args.clients)
         print(f"baseline, one request at a time:  POST feedback p50 {ms(quiet_post, 50)}  GET profile p50 "
               f"{ms(quiet_get, 50)} (profile over {args.posts * args.clients} events)")
-        user = httpx.post(f"{server.base}/v1/users", json={"name": "load"},
+        user = httpx.post(f"{memory.base}/v1/users", json={"name": "load"},
                           headers={"Authorization": f"Bearer {admin}"}).json()
         start = time.perf_counter()
-        ids, post_lat, get_lat = asyncio.run(storm(server.base, user["user_id"], user["api_key"],
+        ids, post_lat, get_lat = asyncio.run(storm(memory.base, user["user_id"], user["api_key"],
                                                    args.clients, args.posts))
         wall = time.perf_counter() - start
         print(f"{args.clients} clients x {args.posts} concurrent feedback posts: {len(ids)} answered 201 in "
               f"{wall:.2f} s ({len(ids) / wall:.0f} posts/s)")
-        check(server.base, user["user_id"], admin, expected, "after the storm")
+        check(memory.base, user["user_id"], admin, expected, "after the storm")
         print(f"POST feedback latency under load: p50 {ms(post_lat, 50)}  p99 {ms(post_lat, 99)}  (n={len(post_lat)})")
         print(f"GET profile latency under load:   p50 {ms(get_lat, 50)}  p99 {ms(get_lat, 99)}  (n={len(get_lat)}, "
               f"{READERS} readers, profile over up to {len(ids)} events)")
     finally:
-        server.stop()
+        memory.stop()
 
-    server = Server(db, admin, chat=False, log=log)
+    memory = server(db, admin, log, chat=False)
     try:
-        check(server.base, user["user_id"], admin, expected, "after a server restart on the same database")
+        check(memory.base, user["user_id"], admin, expected, "after a server restart on the same database")
     finally:
-        server.stop()
+        memory.stop()
 
     if args.chat_runs:
         for threads in args.threads:

@@ -1,4 +1,4 @@
-"""Replicas of `alignx serve` as real processes on one database, and the fault drill run on them: a burst of writes
+"""`alignx serve` replicas as real processes on one database, and the fault drill run on them: a burst of writes
 spread over the replicas, one replica SIGKILLed mid-burst, the unanswered writes retried with their idempotency keys
 on a survivor, the dead replica restarted, then the database counted. Used by tests/test_serve_replicas.py (which
 asserts the counts) and benchmarks/serve_load.py --replicas (which prints them with the timings)."""
@@ -23,6 +23,7 @@ from alignx.serve.memory import EventKind
 from alignx.serve.store import MemoryStore
 
 START_TIMEOUT = 300.0
+ONE_THREAD = {"OMP_NUM_THREADS": "1"}  # replicas and client share the machine's cores
 
 
 def free_port() -> int:
@@ -32,17 +33,19 @@ def free_port() -> int:
 
 
 class Replica:
-    """`alignx serve --no-chat` on `db` in a subprocess, ready (answering /healthz) when constructed."""
+    """`alignx serve OPTIONS` on `db` in a subprocess (its output appended to `log`), ready (answering /healthz)
+    when constructed; `startup_s` is how long that took."""
 
-    def __init__(self, db: str, admin: str, log: Path, *options: str):
-        self.db, self.admin, self.log_path, self.options = db, admin, log, options
+    def __init__(self, db: str, admin: str, log: Path, *options: str, env: dict[str, str] | None = None):
+        self.db, self.admin, self.log_path, self.options, self.env = db, admin, log, options, env
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        args = [sys.executable, "-m", "alignx", "serve", "--no-chat", "--host", "127.0.0.1", "--port", str(self.port),
+        args = [sys.executable, "-m", "alignx", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                 "--db", db, "--log-level", "warning", *options]
         self.log = log.open("ab")
-        env = {**os.environ, "ALIGNX_ADMIN_TOKEN": admin, "OMP_NUM_THREADS": "1"}
-        self.proc = subprocess.Popen(args, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        started = time.perf_counter()
+        self.proc = subprocess.Popen(args, env={**os.environ, **(env or {}), "ALIGNX_ADMIN_TOKEN": admin},
+                                     stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -50,6 +53,7 @@ class Replica:
                 raise RuntimeError(f"alignx serve exited with {self.proc.returncode}: {log.read_text()[-2000:]}")
             try:
                 if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    self.startup_s = time.perf_counter() - started
                     return
             except httpx.TransportError:
                 pass
@@ -59,7 +63,7 @@ class Replica:
 
     def restarted(self) -> Replica:
         """A new process with the same settings (what a supervisor does after a crash)."""
-        return Replica(self.db, self.admin, self.log_path, *self.options)
+        return Replica(self.db, self.admin, self.log_path, *self.options, env=self.env)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hook runs, in-flight requests get no answer."""
@@ -240,8 +244,9 @@ def kill_drill(db: str, admin: str, log: Path, *, writes: int, options: tuple[st
                explain_timeout: float = 180.0) -> DrillCounts:
     """Two replicas on `db`, a burst of `writes` over both, the second SIGKILLed after a third of them are
     acknowledged; the unanswered ones retried on the first, the second restarted, the annotators left to finish."""
-    first = Replica(db, admin, log, *options)
-    second = Replica(db, admin, log, *options)
+    options = ("--no-chat", *options)
+    first = Replica(db, admin, log, *options, env=ONE_THREAD)
+    second = Replica(db, admin, log, *options, env=ONE_THREAD)
     restarted = None
     try:
         user, key = new_user(first.base, admin, "drill")

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from conftest import postgres_cluster
-from replicas import Replica, burst, count, kill_drill, new_user
+from replicas import ONE_THREAD, Replica, burst, count, kill_drill, new_user
 
 pytestmark = pytest.mark.slow  # subprocesses, PostgreSQL
 
@@ -38,7 +38,7 @@ def test_a_replica_killed_mid_burst_loses_nothing_acknowledged_and_duplicates_no
 
 def test_workers_serve_one_port_from_several_processes_and_keep_every_write_once(postgres, tmp_path):
     db, admin = postgres.new_database(), secrets.token_urlsafe(16)
-    server = Replica(db, admin, tmp_path / "workers.log", "--workers", "2")
+    server = Replica(db, admin, tmp_path / "workers.log", "--no-chat", "--workers", "2", env=ONE_THREAD)
     try:
         def process(_) -> int:
             with httpx.Client(base_url=server.base) as http:  # a new connection each time
