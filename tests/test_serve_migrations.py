@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import ADMIN, make_direction, postgres_cluster
+from conftest import ADMIN, make_direction
 from typer.testing import CliRunner
 
 from alignx.cli import app as cli
@@ -19,19 +19,6 @@ from alignx.serve.store import Base, MemoryStore
 OLD_SCHEMA = Path(__file__).parent / "data" / "memory_schema_before_alembic.{}.sql"
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 TABLES = ("alignx_users", "alignx_events")
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    with postgres_cluster() as cluster:
-        yield cluster
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'memory.db'}"
-    return request.getfixturevalue("postgres").new_database()
 
 
 def engine_for(url: str) -> sa.Engine:

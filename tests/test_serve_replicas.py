@@ -7,18 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import postgres_cluster
 from replicas import ONE_THREAD, Replica, burst, count, kill_drill, new_user
 
 pytestmark = pytest.mark.slow  # subprocesses, PostgreSQL
 
 WRITES = 240
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    with postgres_cluster() as cluster:
-        yield cluster
 
 
 def test_a_replica_killed_mid_burst_loses_nothing_acknowledged_and_duplicates_nothing(postgres, tiny_inferencer,

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import ADMIN, make_direction, postgres_cluster, serve_in_thread
+from conftest import ADMIN, make_direction, serve_in_thread
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
@@ -15,19 +15,6 @@ from alignx.serve.memory import EventKind, build_profile
 from alignx.serve.store import IdempotencyConflict, MemoryStore
 
 CLIENTS, POSTS = 16, 25
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    with postgres_cluster() as cluster:
-        yield cluster
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'memory.db'}"
-    return request.getfixturevalue("postgres").new_database()
 
 
 def rows(url: str, table: str, user_id: str) -> int:
