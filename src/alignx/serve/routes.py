@@ -193,7 +193,7 @@ def export_user(user_id: UserId, store: Store) -> StreamingResponse:
 
     def lines() -> Iterator[str]:
         yield json.dumps({"user": {"user_id": user.id, "name": user.name,
-                                   "created_at": user.created_at.isoformat()}}) + "\n"
+                                   "created_at": user.created_at.isoformat()}}, ensure_ascii=False) + "\n"
         for event in events:
             yield json.dumps({"event": event.to_json()}, ensure_ascii=False) + "\n"
         for split, record in records:
