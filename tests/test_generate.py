@@ -99,44 +99,54 @@ def test_batched_greedy_generation_equals_a_one_prompt_loop(tiny_model):
     assert sorted(batched) == list(range(7))
 
 
-def test_a_prompt_repeated_in_a_batch_is_read_once_with_the_same_texts(tiny_model, monkeypatch):
-    """Best-of-N and --samples N repeat prompts: each distinct one is prefilled once and its cache expanded,
-    and the texts, sampled from the same seed, are those of the batch that reads every row."""
+@pytest.mark.parametrize("alone", [False, True], ids=["padded", "alone"])
+def test_a_batch_prefilled_with_less_work_gives_the_same_texts_and_next_token_scores(tiny_model, monkeypatch, alone):
+    """Best-of-N and --samples N repeat prompts: each distinct one is prefilled once and its cache expanded; on CPU,
+    long prompts (all of them here, `alone`) are each prefilled without padding. The texts, sampled from the same
+    seed, are those of the padded batch that reads every row, and the cache gives each row its own next-token
+    scores."""
     import torch
 
     from alignx import models
+    from alignx.generation import local
     from alignx.generation.base import Settings
     from alignx.generation.local import LocalGenerator
 
+    monkeypatch.setattr(local, "PREFILL_ALONE_TOKENS", 1 if alone else 10**9)
     loaded = models.load(str(tiny_model), device="cpu", dtype="fp32")
-    a, b = ([{"role": "user", "content": text}] for text in ("A short question?", "A longer question " * 5))
-    requests = [a, b, a, a, b]
-    generator = LocalGenerator(loaded, name="tiny", batch_size=5, progress=False)
+    a, b, c = ([{"role": "user", "content": text}] for text in ("A short question?", "A longer question " * 5,
+                                                                  "Another one, of a third length, here."))
+    requests = [a, b, a, a, b, c]
+    generator = LocalGenerator(loaded, name="tiny", batch_size=6, progress=False)
     prefills = []
     forward = loaded.model.forward
-    monkeypatch.setattr(loaded.model, "forward", lambda *args, **kw: prefills.append(kw["input_ids"].shape[0])
+    monkeypatch.setattr(loaded.model, "forward", lambda *args, **kw: prefills.append(kw["input_ids"].shape)
                         or forward(*args, **kw))
     for settings in (Settings(max_new_tokens=10), Settings(max_new_tokens=10, temperature=0.9, top_k=10, seed=3)):
         prefills.clear()
-        shared = dict(generator.generate(requests, settings, ids=list("vwxyz")))
-        assert prefills[0] == 2  # the two distinct prompts, read once
-        assert shared[0].text == shared[2].text == shared[3].text or settings.sampling
+        fewer = dict(generator.generate(requests, settings, ids=list("uvwxyz")))
+        # The three distinct prompts, read once: together (padded), or one by one at their own lengths.
+        reads = [shape[0] for shape in prefills[:3 if alone else 1]]
+        assert reads == ([1, 1, 1] if alone else [3])
+        if alone:
+            assert sorted(shape[1] for shape in prefills[:3]) == sorted(len(generator._encode(r)) - 1 for r in (a, b, c))
+        assert fewer[0].text == fewer[2].text == fewer[3].text or settings.sampling
         with monkeypatch.context() as m:
-            m.setattr(LocalGenerator, "_shared_prefill", lambda self, *args: None)
-            every_row = dict(generator.generate(requests, settings, ids=list("vwxyz")))
-        assert shared == every_row
-    monkeypatch.undo()
+            m.setattr(LocalGenerator, "_prefill", lambda self, *args: None)
+            every_row = dict(generator.generate(requests, settings, ids=list("uvwxyz")))
+        assert fewer == every_row
+    monkeypatch.setattr(loaded.model, "forward", forward)
     rows = [generator._encode(r) for r in requests]
     width = max(map(len, rows))
     ids = torch.tensor([[0] * (width - len(t)) + t for t in rows])
     mask = torch.tensor([[0] * (width - len(t)) + [1] * len(t) for t in rows])
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     with torch.inference_mode():
-        cache = generator._shared_prefill(rows, ids, mask)
+        cache = generator._prefill(rows, ids, mask)
         next_token = loaded.model(input_ids=ids[:, -1:], attention_mask=mask, position_ids=positions[:, -1:],
                                   past_key_values=cache).logits[:, -1]
         whole = loaded.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits[:, -1]
-    assert torch.allclose(next_token, whole, atol=1e-5)  # the expanded cache is each row's own
+    assert torch.allclose(next_token, whole, atol=1e-5)  # each row's own
 
 
 def test_local_stream_equals_the_batched_answer_and_a_model_without_eos_runs_to_the_limit(tiny_model):

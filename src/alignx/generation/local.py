@@ -19,6 +19,8 @@ from alignx.generation.steering import Steered
 from alignx.models import LoadedModel
 from alignx.prompts import Messages
 
+PREFILL_ALONE_TOKENS = 256  # on CPU, a prompt this long is prefilled by itself (LocalGenerator._prefill)
+
 
 def eos_ids(loaded: LoadedModel) -> list[int]:
     """The token ids that end an answer: the generation config's and the tokenizer's; [] for a model with none."""
@@ -139,7 +141,7 @@ class LocalGenerator:
         device = self.loaded.device
         input_ids, mask = input_ids.to(device), mask.to(device)
         with self.lock, torch.inference_mode():
-            cache = self._shared_prefill(rows, input_ids, mask)
+            cache = self._prefill(rows, input_ids, mask)
             if seed is not None:
                 torch.manual_seed(seed)
             prefilled = {} if cache is None else {"cache": cache}
@@ -147,23 +149,56 @@ class LocalGenerator:
         new = out[:, width:].tolist()  # (B, T_new); rows that stopped early are padded
         return [finish(self.loaded, new[row], settings, len(tokens)) for row, tokens in enumerate(rows)]
 
-    def _shared_prefill(self, rows: list[list[int]], input_ids, mask):
-        """For a batch that repeats a prompt (best-of-N candidates, --samples N): the key/value cache of all
-        but the last token of each distinct prompt, computed once and expanded over the rows that share it;
-        `model.generate` then starts from the last token. None when every prompt is distinct."""
+    def _prefill(self, rows: list[list[int]], input_ids, mask):
+        """The key/value cache of all but the last token of every row, read in less work than the padded batch;
+        `model.generate` then starts from the last token. None when the padded batch is as cheap (generate
+        prefills it itself). Two cases read less:
+
+        - a batch that repeats a prompt (best-of-N candidates, --samples N) reads each distinct prompt once and
+          expands its cache over the rows that share it;
+        - on CPU, prompts of PREFILL_ALONE_TOKENS or more (persona prompts) are each read alone, without padding, and
+          their caches left-padded into one: a prompt that long keeps the cores busy by itself, so a batched prefill
+          gains nothing from batching and pays for its padding (19% of the tokens of the 8 longest demo persona
+          prompts), and on CPU the prefill is most of a batch's time."""
         import torch
 
         first: dict[tuple[int, ...], int] = {}
         owner = [first.setdefault(tuple(tokens), len(first)) for tokens in rows]
-        if len(first) == len(rows) or input_ids.size(1) < 2:
+        distinct = [list(tokens) for tokens in first]
+        alone = self.loaded.device.type == "cpu" and min(map(len, distinct)) >= PREFILL_ALONE_TOKENS
+        if (len(distinct) == len(rows) and not alone) or input_ids.size(1) < 2:
             return None
-        distinct = torch.tensor([owner.index(k) for k in range(len(first))], device=input_ids.device)
-        ids, attention = input_ids[distinct, :-1], mask[distinct, :-1]
-        positions = (attention.cumsum(-1) - 1).clamp(min=0)  # as generate places left-padded prompts
-        out = self.loaded.model(input_ids=ids, attention_mask=attention, position_ids=positions, use_cache=True)
-        cache = out.past_key_values
-        cache.batch_select_indices(torch.tensor(owner, device=input_ids.device))
+        cache = self._prefill_alone(distinct, input_ids.size(1) - 1) if alone else None
+        if cache is None:
+            index = torch.tensor([owner.index(k) for k in range(len(first))], device=input_ids.device)
+            ids, attention = input_ids[index, :-1], mask[index, :-1]
+            positions = (attention.cumsum(-1) - 1).clamp(min=0)  # as generate places left-padded prompts
+            cache = self.loaded.model(input_ids=ids, attention_mask=attention, position_ids=positions,
+                                      use_cache=True).past_key_values
+        if owner != list(range(len(rows))):
+            cache.batch_select_indices(torch.tensor(owner, device=input_ids.device))
         return cache
+
+    def _prefill_alone(self, prompts: list[list[int]], width: int):
+        """One cache for `prompts`, each read by itself without its last token and left-padded to `width`
+        positions (the padding's keys and values are zeros, which the attention mask hides); None for a model whose
+        cache is not one plain key/value pair per layer (sliding windows), which the padded batch serves."""
+        import torch
+        import torch.nn.functional as F
+        from transformers import DynamicCache
+
+        device = self.loaded.device
+        caches = [self.loaded.model(input_ids=torch.tensor([tokens[:-1]], device=device),
+                                    use_cache=True).past_key_values for tokens in prompts]
+        if not all(isinstance(c, DynamicCache) for c in caches):
+            return None
+        layers = []
+        for per_prompt in zip(*caches, strict=True):  # one layer: (keys, values, sliding window) of every prompt
+            if any(sliding is not None for _, _, sliding in per_prompt):
+                return None
+            layers.append(tuple(torch.cat([F.pad(part, (0, 0, width - part.size(-2), 0)) for part in parts])
+                                for parts in zip(*(kv[:2] for kv in per_prompt), strict=True)))
+        return DynamicCache(layers, config=self.loaded.model.config)
 
     def _steered_batch(self, rows: list[tuple[list[int], ...]], settings: Settings, seed: int | None,
                        kwargs: dict[str, Any]) -> list[Generated]:
