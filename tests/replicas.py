@@ -225,6 +225,7 @@ def count(db: str, user: str, writes: int, result: Burst, retried: dict[int, tup
         return stored[f"write {i}"] == 1 and ids[f"write {i}"] == event_id
 
     needs = [e for e in raw if e.needs_inference]
+    needing = {e.id for e in needs}
     return DrillCounts(
         writes=writes, acknowledged=len(acked), killed_after=result.killed_after,
         acknowledged_stored_once=sum(once(i, event_id) for i, event_id in acked.items()),
@@ -236,7 +237,7 @@ def count(db: str, user: str, writes: int, result: Burst, retried: dict[int, tup
         retried_duplicated=sum(stored[f"write {i}"] > 1 for i in retried),
         raw_events=len(raw),
         raw_without_one_inferred=sum(explained[e.id] != 1 for e in needs),
-        inferred_for_nothing=sum(n for event_id, n in explained.items() if event_id not in {e.id for e in needs}),
+        inferred_for_nothing=sum(n for event_id, n in explained.items() if event_id not in needing),
     )
 
 

@@ -15,16 +15,10 @@ import os
 
 import typer
 
+from alignx.dataset.command import redact
 from alignx.errors import OptionError
 from alignx.options import options_command
 from alignx.serve.config import ADMIN_TOKEN_ENV, NOT_OPTIONS, DbUpgradeConfig, ServeConfig
-
-
-def shown(url: str) -> str:
-    """`url` with its password masked, for messages."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def run(config: ServeConfig) -> None:
@@ -50,7 +44,7 @@ def run(config: ServeConfig) -> None:
                    f"{store.migration.after}", err=True)
     answers = "none" if not config.chat else (f"upstream {config.upstream}" if config.upstream
                                               else f"local {config.model}")
-    banner = (f"alignx serve: http://{config.host}:{config.port}/  db {shown(config.db)}  chat {answers}  "
+    banner = (f"alignx serve: http://{config.host}:{config.port}/  db {redact(config.db)}  chat {answers}  "
               f"mode {config.mode}  guard {','.join(map(str, config.guarded)) or 'none'}  "
               f"annotator {config.annotator or 'none'}")
     # uvicorn stops accepting on SIGINT/SIGTERM and lets running requests finish (bounded) before exiting.
@@ -84,7 +78,7 @@ def run_db_upgrade(config: DbUpgradeConfig) -> None:
     what = (f"created at schema revision {after}" if before is None
             else f"already at schema revision {after}" if before == after
             else f"upgraded from schema revision {before} to {after}")
-    typer.echo(f"alignx db upgrade: --db {shown(config.db)}: {what}")
+    typer.echo(f"alignx db upgrade: --db {redact(config.db)}: {what}")
 
 
 serve = options_command(ServeConfig, run, name="serve", exclude=NOT_OPTIONS)

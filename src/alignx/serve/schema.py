@@ -9,6 +9,7 @@ advisory lock; SQLite: BEGIN IMMEDIATE), so replicas that start together create 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from importlib import resources
 
@@ -42,7 +43,9 @@ def _config(connection: Connection | None = None):
     return config
 
 
+@functools.cache
 def _scripts():
+    """The revisions shipped with this code (read from their files once per process)."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(_config())
