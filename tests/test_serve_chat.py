@@ -259,7 +259,7 @@ def test_a_steered_answer_is_the_generators_steered_text_plain_and_streamed(tmp_
     request; the stream carries the same greedy text; the universal answer is not steered."""
     from alignx.eval.zero_shot import pair_examples
     from alignx.generation.base import Settings
-    from alignx.generation.steering import DEFAULT_PLAUSIBILITY, Steered
+    from alignx.generation.steering import DEFAULT_LENGTH_WEIGHT, DEFAULT_PLAUSIBILITY, Steered
     from alignx.serve.memory import history_view
 
     chat = ChatModel.local(str(tiny_model), device="cpu")
@@ -267,12 +267,14 @@ def test_a_steered_answer_is_the_generators_steered_text_plain_and_streamed(tmp_
     with TestClient(create_app(config, chat=chat)) as client:
         user, key = user_with_history(client, "ann")
         plain = client.post("/v1/chat/completions", json=ask("Name a fruit."), headers=key).json()
-        assert plain["alignx"]["steer"] == {"weight": 4.0, "choices": 1} and plain["alignx"]["copies"] is False
+        # "ann: green" over "any": the longer text taken, a lean of -1
+        assert plain["alignx"]["steer"] == {"weight": 4.0, "choices": 1, "length_lean": -1.0}
+        assert plain["alignx"]["copies"] is False
         events = client.app.state.store.events(user)
         pairs = history_view(events, config.history_items).pairs
-        request = Steered(universal_messages("Name a fruit."), *pair_examples("Name a fruit.", pairs))
-        [(_, expected)] = chat.generator.generate([request], Settings(8, steer=4.0,
-                                                                      steer_plausibility=DEFAULT_PLAUSIBILITY))
+        request = Steered(universal_messages("Name a fruit."), *pair_examples("Name a fruit.", pairs), lean=-1.0)
+        [(_, expected)] = chat.generator.generate([request], Settings(
+            8, steer=4.0, steer_plausibility=DEFAULT_PLAUSIBILITY, steer_length=DEFAULT_LENGTH_WEIGHT))
         assert plain["choices"][0]["message"]["content"] == expected.text
         with client.stream("POST", "/v1/chat/completions", json=ask("Name a fruit.", stream=True), headers=key) as r:
             lines = [line for line in r.iter_lines() if line]

@@ -5,6 +5,7 @@ pass per step, and `alignx generate --steer` reads only the shown evidence under
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -105,17 +106,20 @@ def test_steer_needs_local_pair_evidence_and_no_best_of(tmp_path):
     for bad, match in [({"persona": "ugc"}, "--persona pair or all"), ({"persona": "none"}, "--persona pair or all"),
                        ({"persona": "pair", "upstream": "http://127.0.0.1:1/v1", "upstream_model": "m"}, "local"),
                        ({"persona": "pair", "best_of": 2}, "--best-of"),
-                       ({"persona": "pair", "steer": 0.0, "plausibility": 0.1}, "needs --steer")]:
+                       ({"persona": "pair", "steer": 0.0, "plausibility": 0.1}, "needs --steer"),
+                       ({"persona": "pair", "steer": 0.0, "steer_length": 1.0}, "needs --steer")]:
         with pytest.raises(OptionError, match=match):
             GenerateConfig(output=out, **{"steer": 1.0, **bad})
     off = GenerateConfig(output=out, persona="pair", steer=0).generation_settings()
-    assert "steer" not in off and "plausibility" not in off  # off: the hashes of files made before steering hold
+    assert not {"steer", "plausibility", "steer_length"} & set(off)  # off: the hashes of earlier files hold
     assert GenerateConfig(output=out, persona="pair", steer=2.0).generation_settings()["steer"] == 2.0
     assert GenerateConfig(output=out, persona="pair", steer=2.0, plausibility=0).plausibility == 0
+    assert GenerateConfig(output=out, persona="pair", steer=2.0, steer_length=0).generation_settings().keys() \
+        == off.keys() | {"steer", "plausibility"}
 
 
 def test_an_untrained_local_model_steers_by_default(tmp_path):
-    from alignx.generation.steering import DEFAULT_PLAUSIBILITY, DEFAULT_WEIGHT
+    from alignx.generation.steering import DEFAULT_LENGTH_WEIGHT, DEFAULT_PLAUSIBILITY, DEFAULT_WEIGHT
     from alignx.models import TRAINING_CONFIG
 
     out = str(tmp_path / "o.jsonl")
@@ -124,7 +128,8 @@ def test_an_untrained_local_model_steers_by_default(tmp_path):
     (trained / TRAINING_CONFIG).write_text("{}")
     for persona in ("pair", "all"):
         config = GenerateConfig(output=out, persona=persona)
-        assert (config.steer, config.plausibility) == (DEFAULT_WEIGHT, DEFAULT_PLAUSIBILITY)
+        assert (config.steer, config.plausibility, config.steer_length) == (DEFAULT_WEIGHT, DEFAULT_PLAUSIBILITY,
+                                                                            DEFAULT_LENGTH_WEIGHT)
     for other in ({"persona": "ugc"}, {"persona": "none"}, {"model": str(trained)}, {"best_of": 2},
                   {"upstream": "http://127.0.0.1:1/v1", "upstream_model": "m"}):
         assert GenerateConfig(output=out, **other).steer == 0, other
@@ -143,6 +148,43 @@ def test_the_end_of_the_answer_is_never_implausible():
     assert torch.isinf(masked[0, 2:]).all() and masked[0, :2].isfinite().all()
     exempt = steered_scores(main, toward, away, 4.0, plausibility=0.5, stop=torch.tensor([3]))
     assert torch.isinf(exempt[0, 2]) and int(exempt.argmax()) == 3  # the end wins once it may be chosen
+
+
+def test_the_length_lean_counts_choices_that_took_the_clearly_shorter_or_longer_text():
+    from alignx.generation.steering import length_lean
+    from alignx.records import Choice
+
+    short, long_, similar = "Patch kit. Five minutes.", "A patch kit works, but first " + "check the tyre " * 4, \
+        "Patch kit. Takes five minutes."
+    assert length_lean([Choice("p", short, long_), Choice("q", short, long_)]) == 1.0
+    assert length_lean([Choice("p", long_, short)]) == -1.0
+    assert length_lean([Choice("p", short, long_), Choice("q", long_, short)]) == 0.0
+    assert length_lean([Choice("p", short, similar), Choice("q", short, long_)]) == 0.5  # similar lengths: no vote
+    assert length_lean([]) == 0.0
+
+
+def test_the_length_lean_moves_the_end_of_a_steered_answer(generator):
+    """A stop bias for a user who took the shorter texts ends the answer at once; one for a user who took the
+    longer ones keeps it from ending; the bias scales the lean, so a lean of 0 leaves the text as it was."""
+    import torch
+
+    from alignx.generation.steering import steered_scores
+
+    main = torch.log_softmax(torch.tensor([[2.0, 1.0, 0.0]]), dim=-1)
+    biased = steered_scores(main, main, main, 4.0, stop=torch.tensor([2]), stop_bias=torch.tensor([3.0]))
+    assert torch.allclose(biased[0, 2] - biased[0, 0], main[0, 2] - main[0, 0] + 3.0)
+    assert torch.allclose(biased[0, 1] - biased[0, 0], main[0, 1] - main[0, 0])  # the other tokens keep their odds
+
+    settings = Settings(max_new_tokens=8, steer=4.0, steer_plausibility=0.1, steer_length=100.0)
+    plain = texts(generator, [steered()], replace(settings, steer_length=0.0))
+    [concise] = dict(generator.generate([replace(steered(), lean=1.0)], settings)).values()
+    [detailed] = dict(generator.generate([replace(steered(), lean=-1.0)], settings)).values()
+    [neutral] = dict(generator.generate([replace(steered(), lean=0.0)], settings)).values()
+    assert (concise.tokens, concise.finish_reason) == (1, "stop")
+    assert (detailed.tokens, detailed.finish_reason) == (8, "length")
+    assert [neutral.text] == plain
+    streamed = list(generator.stream(replace(steered(), lean=1.0), settings))
+    assert streamed[-1].finish_reason == "stop" and "".join(d.text for d in streamed) == concise.text
 
 
 def test_generate_steer_reads_only_the_shown_choices(tmp_path, tiny_model):

@@ -19,7 +19,7 @@ from alignx.eval.settings import DEFAULT_BETA
 from alignx.generate.config import GenerateConfig
 from alignx.generate.files import GenerationWriter, make_meta, record_key
 from alignx.generation.base import Generated, Generator, Settings
-from alignx.generation.steering import Steered
+from alignx.generation.steering import Steered, length_lean
 from alignx.held_out import shown_view, split_evidence
 from alignx.personas import Persona, PersonaError, PersonaView, persona_view
 from alignx.prompts import Messages, PromptKind, persona_messages, universal_messages
@@ -79,7 +79,7 @@ def steered_request(post: str, view: PersonaView) -> Steered:
     universal = universal_messages(post)
     if not view.pairs:
         return Steered(universal, universal, universal)
-    return Steered(universal, *pair_examples(post, view.pairs))
+    return Steered(universal, *pair_examples(post, view.pairs), lean=length_lean(view.pairs))
 
 
 def load_generator(config: GenerateConfig) -> tuple[Generator, LoadedModel | None]:
@@ -197,7 +197,8 @@ def run_generate(config: GenerateConfig) -> None:
         summary.already = len(tasks) * config.samples - len(todo)
         if todo:
             settings = Settings(config.max_new_tokens, config.temperature, config.top_k, config.top_p, config.seed,
-                                steer=config.steer, steer_plausibility=config.plausibility)
+                                steer=config.steer, steer_plausibility=config.plausibility,
+                                steer_length=config.steer_length)
             generator, loaded = load_generator(config)
             start = time.perf_counter()
             try:

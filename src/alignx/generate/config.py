@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any
 
 from alignx.errors import OptionError
-from alignx.generation.steering import DEFAULT_PLAUSIBILITY, DEFAULT_WEIGHT
+from alignx.generation.steering import DEFAULT_LENGTH_WEIGHT, DEFAULT_PLAUSIBILITY, DEFAULT_WEIGHT
 from alignx.held_out import METHOD
 from alignx.models import DTYPES, untrained
 from alignx.openai_server import DEFAULT_KEY_ENV
@@ -89,6 +89,11 @@ class GenerateConfig:
         "help": "--steer: choose only tokens at least this share as likely, under the universal prompt alone, as "
                 "its most likely one, or the end of the answer (contrastive decoding's plausibility constraint; "
                 "0: any token)."})
+    steer_length: float | None = field(default=None, metadata={"min": 0,
+        "default_text": f"{DEFAULT_LENGTH_WEIGHT:g} when steering",
+        "help": "--steer: raise the score of ending the answer by this much per unit of the user's length lean "
+                "(+1 when every shown choice took the shorter text by half again or more, -1 the longer, 0 "
+                "neither), so their answers end sooner or later (0: off)."})
     # local model
     model: str = field(default="default", metadata={
         "help": "'default' (the embedded SmolLM2-135M-Instruct), a hub id, a model or adapter folder."})
@@ -134,10 +139,13 @@ class GenerateConfig:
         if self.steer:
             self._check_steer(persona)
             self.plausibility = DEFAULT_PLAUSIBILITY if self.plausibility is None else self.plausibility
+            self.steer_length = DEFAULT_LENGTH_WEIGHT if self.steer_length is None else self.steer_length
         elif self.plausibility:
             raise OptionError("--plausibility bounds what --steer may choose; it needs --steer")
+        elif self.steer_length:
+            raise OptionError("--steer-length biases the end of a steered answer; it needs --steer")
         else:
-            self.plausibility = 0.0
+            self.plausibility = self.steer_length = 0.0
 
     def _steers_by_default(self, persona: Persona) -> bool:
         """An untrained local model copies the persona prompt (docs/generate.md): it steers instead, where the
@@ -190,6 +198,8 @@ class GenerateConfig:
             settings["steer"] = self.steer
             if self.plausibility:
                 settings["plausibility"] = self.plausibility
+            if self.steer_length:
+                settings["steer_length"] = self.steer_length
         if self.best_of > 1:
             settings.update(reward=self.reward, candidates=self.candidates, scorer=self.model,
                             copy_filter=self.copy_filter)

@@ -31,6 +31,7 @@ class Settings:
     # a request that is a `Steered` is decoded with it, a plain one as usual.
     steer: float = 0.0
     steer_plausibility: float = 0.0  # steering chooses only tokens this share as likely as the universal top one
+    steer_length: float = 0.0  # steering raises the end's score by this times the request's length lean
     extra: Mapping[str, Any] = field(default_factory=dict)  # other OpenAI fields: forwarded upstream, unused locally
 
     @property

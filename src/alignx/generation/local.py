@@ -112,25 +112,30 @@ class LocalGenerator:
             return
         ids = list(ids) if ids is not None else [str(i) for i in range(len(requests))]
         encoded = [self._encode_request(r, settings) for r in requests]
+        leans = [r.lean if isinstance(r, Steered) else 0.0 for r in requests]
         order = sorted(range(len(requests)), key=lambda i: -max(map(len, encoded[i])))
         start = time.perf_counter()
         with ProgressBar(description, len(requests), unit="tok", enabled=self.progress) as bar:
             for at in range(0, len(order), self.batch_size):
                 batch = order[at:at + self.batch_size]
-                results = self._batch([encoded[i] for i in batch], settings, settings.seed_for([ids[i] for i in batch]))
+                results = self._batch([encoded[i] for i in batch], settings, settings.seed_for([ids[i] for i in batch]),
+                                      [leans[i] for i in batch])
                 tokens = sum(g.tokens for g in results)
                 self.tokens_generated += tokens
                 bar.advance(len(batch), work=tokens)
                 yield from zip(batch, results, strict=True)
         self.seconds += time.perf_counter() - start
 
-    def _batch(self, rows: list[tuple[list[int], ...]], settings: Settings, seed: int | None) -> list[Generated]:
+    def _batch(self, rows: list[tuple[list[int], ...]], settings: Settings, seed: int | None,
+               leans: list[float]) -> list[Generated]:
         """One left-padded batch through `model.generate`, or steered decoding for rows of three contexts."""
         import torch
 
+        from alignx.generation.cache import reserve, reserved_cache
+
         kwargs = generate_kwargs(self.loaded, settings)
         if len(rows[0]) > 1:
-            return self._steered_batch(rows, settings, seed, kwargs)
+            return self._steered_batch(rows, settings, seed, kwargs, leans)
         rows = [contexts[0] for contexts in rows]
         width = max(map(len, rows))
         input_ids = torch.full((len(rows), width), kwargs["pad_token_id"], dtype=torch.long)  # (B, T), left-padded
@@ -140,12 +145,13 @@ class LocalGenerator:
             mask[row, width - len(tokens):] = 1
         device = self.loaded.device
         input_ids, mask = input_ids.to(device), mask.to(device)
+        room = kwargs["max_new_tokens"]
         with self.lock, torch.inference_mode():
             cache = self._prefill(rows, input_ids, mask)
+            cache = reserved_cache(self.loaded.model.config, room) if cache is None else reserve(cache, room)
             if seed is not None:
                 torch.manual_seed(seed)
-            prefilled = {} if cache is None else {"cache": cache}
-            out = self.loaded.model.generate(input_ids=input_ids, attention_mask=mask, **prefilled, **kwargs)
+            out = self.loaded.model.generate(input_ids=input_ids, attention_mask=mask, cache=cache, **kwargs)
         new = out[:, width:].tolist()  # (B, T_new); rows that stopped early are padded
         return [finish(self.loaded, new[row], settings, len(tokens)) for row, tokens in enumerate(rows)]
 
@@ -201,7 +207,7 @@ class LocalGenerator:
         return DynamicCache(layers, config=self.loaded.model.config)
 
     def _steered_batch(self, rows: list[tuple[list[int], ...]], settings: Settings, seed: int | None,
-                       kwargs: dict[str, Any]) -> list[Generated]:
+                       kwargs: dict[str, Any], leans: list[float]) -> list[Generated]:
         import torch
 
         from alignx.generation.steering import steered_decode
@@ -209,7 +215,8 @@ class LocalGenerator:
         with self.lock, torch.inference_mode():
             if seed is not None:
                 torch.manual_seed(seed)
-            new = steered_decode(self.loaded, rows, settings.steer, kwargs, settings.steer_plausibility)
+            new = steered_decode(self.loaded, rows, settings.steer, kwargs, settings.steer_plausibility,
+                                 stop_bias=[settings.steer_length * lean for lean in leans])
         return [finish(self.loaded, new[row], settings, len(contexts[0])) for row, contexts in enumerate(rows)]
 
     def stream(self, request: Messages | Steered, settings: Settings) -> Iterator[Delta]:
@@ -218,8 +225,11 @@ class LocalGenerator:
         import torch
         from transformers import StoppingCriteriaList, TextIteratorStreamer
 
+        from alignx.generation.cache import reserved_cache
+
         contexts = self._encode_request(request, settings)
         steered = len(contexts) > 1
+        lean = request.lean if isinstance(request, Steered) else 0.0
         prompt = contexts[0]
         kwargs = generate_kwargs(self.loaded, settings)
         # Steered decoding puts only new tokens; model.generate puts the prompt first, which the streamer skips.
@@ -240,12 +250,14 @@ class LocalGenerator:
                         from alignx.generation.steering import steered_decode
 
                         [result["new"]] = steered_decode(self.loaded, [contexts], settings.steer, kwargs,
-                                                         settings.steer_plausibility, on_step=on_step)
+                                                         settings.steer_plausibility, on_step=on_step,
+                                                         stop_bias=[settings.steer_length * lean])
                         streamer.end()
                     else:
                         inputs = torch.tensor([prompt], device=self.loaded.device)  # (1, T)
                         out = self.loaded.model.generate(
                             input_ids=inputs, attention_mask=torch.ones_like(inputs), **kwargs, streamer=streamer,
+                            cache=reserved_cache(self.loaded.model.config, kwargs["max_new_tokens"]),
                             stopping_criteria=StoppingCriteriaList([cancel]))
                         result["new"] = out[0, len(prompt):].tolist()
             except BaseException as e:  # surfaced to the reader below

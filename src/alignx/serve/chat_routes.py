@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 
 from alignx.generate.copying import copies_prompt
 from alignx.generation.base import Delta, Generated, GenerationError, Settings, generate_each
-from alignx.generation.steering import DEFAULT_PLAUSIBILITY, Steered
+from alignx.generation.steering import DEFAULT_LENGTH_WEIGHT, DEFAULT_PLAUSIBILITY, Steered, length_lean
 from alignx.personas import PersonaView
 from alignx.prompts import Messages
 from alignx.serve.auth import Caller, open_user
@@ -108,11 +108,13 @@ def _steered(body: ChatRequest, events: list[Event], config: ServeConfig, settin
 
     universal = _personalized(body.model_copy(update={"personalize": False}), events, config)
     pairs = history_view(events, config.history_items).pairs
-    meta["steer"] = {"weight": config.steer, "choices": len(pairs)}
+    lean = length_lean(pairs)
+    meta["steer"] = {"weight": config.steer, "choices": len(pairs), "length_lean": lean}
     if not pairs:
         return universal, settings
-    steered = Steered(universal, *pair_examples(_post(body), pairs))
-    return steered, replace(settings, steer=config.steer, steer_plausibility=DEFAULT_PLAUSIBILITY)
+    steered = Steered(universal, *pair_examples(_post(body), pairs), lean=lean)
+    return steered, replace(settings, steer=config.steer, steer_plausibility=DEFAULT_PLAUSIBILITY,
+                            steer_length=DEFAULT_LENGTH_WEIGHT)
 
 
 def _best_of(body: ChatRequest, events: list[Event], config: ServeConfig, chat: ChatModel, messages: Messages,
