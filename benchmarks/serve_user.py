@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 from openai import OpenAI
-from serve_load import Server
+from serve_load import Replica
 
 # (post, chosen, rejected): the user picks the short, plain answer every time.
 FEEDBACK = [
@@ -74,8 +74,7 @@ def main() -> None:
     admin = secrets.token_urlsafe(16)
     with tempfile.TemporaryDirectory() as tmp:
         db = f"sqlite:///{Path(tmp) / 'memory.db'}"
-        server = Server(db, admin, chat=True, log=Path(tmp) / "serve.log",
-                        options=("--dtype", dtype, *serve_options))
+        server = Replica(db, admin, Path(tmp) / "serve.log", "--dtype", dtype, *serve_options)
         try:
             user = httpx.post(f"{server.base}/v1/users", json={"name": "short answers"},
                               headers={"Authorization": f"Bearer {admin}"}).json()

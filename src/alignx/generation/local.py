@@ -131,8 +131,6 @@ class LocalGenerator:
         """One left-padded batch through `model.generate`, or steered decoding for rows of three contexts."""
         import torch
 
-        from alignx.generation.cache import reserve, reserved_cache
-
         kwargs = generate_kwargs(self.loaded, settings)
         if len(rows[0]) > 1:
             return self._steered_batch(rows, settings, seed, kwargs, leans)
@@ -145,13 +143,12 @@ class LocalGenerator:
             mask[row, width - len(tokens):] = 1
         device = self.loaded.device
         input_ids, mask = input_ids.to(device), mask.to(device)
-        room = kwargs["max_new_tokens"]
         with self.lock, torch.inference_mode():
             cache = self._prefill(rows, input_ids, mask)
-            cache = reserved_cache(self.loaded.model.config, room) if cache is None else reserve(cache, room)
             if seed is not None:
                 torch.manual_seed(seed)
-            out = self.loaded.model.generate(input_ids=input_ids, attention_mask=mask, cache=cache, **kwargs)
+            prefilled = {} if cache is None else {"cache": cache}
+            out = self.loaded.model.generate(input_ids=input_ids, attention_mask=mask, **prefilled, **kwargs)
         new = out[:, width:].tolist()  # (B, T_new); rows that stopped early are padded
         return [finish(self.loaded, new[row], settings, len(tokens)) for row, tokens in enumerate(rows)]
 
@@ -225,8 +222,6 @@ class LocalGenerator:
         import torch
         from transformers import StoppingCriteriaList, TextIteratorStreamer
 
-        from alignx.generation.cache import reserved_cache
-
         contexts = self._encode_request(request, settings)
         steered = len(contexts) > 1
         lean = request.lean if isinstance(request, Steered) else 0.0
@@ -257,7 +252,6 @@ class LocalGenerator:
                         inputs = torch.tensor([prompt], device=self.loaded.device)  # (1, T)
                         out = self.loaded.model.generate(
                             input_ids=inputs, attention_mask=torch.ones_like(inputs), **kwargs, streamer=streamer,
-                            cache=reserved_cache(self.loaded.model.config, kwargs["max_new_tokens"]),
                             stopping_criteria=StoppingCriteriaList([cancel]))
                         result["new"] = out[0, len(prompt):].tolist()
             except BaseException as e:  # surfaced to the reader below
