@@ -6,10 +6,10 @@ Route functions take the config, store and caller as dependencies (`alignx.serve
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import tempfile
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -185,21 +185,14 @@ def export_user(user_id: UserId, store: Store) -> StreamingResponse:
     """Right of access: the user's own data as NDJSON, one object per line: `{"user": ...}`, then
     `{"event": ...}` for every event in the order stored (as GET .../events gives them), then `{"split": ...,
     "record": ...}` for each AlignX record `alignx build --db URL --user ID` makes of them."""
-    user = store.get_user(user_id)
-    if user is None:
-        raise UnknownUser(user_id)
+    user = get_user(user_id, store)
     events = store.events(user_id)  # one read, so the events and the records built from them agree
     records = _records(events)
 
-    def lines() -> Iterator[str]:
-        yield json.dumps({"user": {"user_id": user.id, "name": user.name,
-                                   "created_at": user.created_at.isoformat()}}, ensure_ascii=False) + "\n"
-        for event in events:
-            yield json.dumps({"event": event.to_json()}, ensure_ascii=False) + "\n"
-        for split, record in records:
-            yield json.dumps({"split": split, "record": record}, ensure_ascii=False) + "\n"
-
-    return StreamingResponse(lines(), media_type="application/x-ndjson",
+    objects = itertools.chain([{"user": user}], ({"event": e.to_json()} for e in events),
+                              ({"split": split, "record": record} for split, record in records))
+    return StreamingResponse((json.dumps(o, ensure_ascii=False) + "\n" for o in objects),
+                             media_type="application/x-ndjson",
                              headers={"Content-Disposition": f'attachment; filename="alignx-{user_id}.ndjson"'})
 
 

@@ -121,6 +121,11 @@ class IdempotencyConflict(UserError):
                          "send a new key for a new request")
 
 
+def _explained(session: Session, event_id: int) -> bool:
+    """Whether an inferred event explains event `event_id`."""
+    return bool(session.scalar(select(exists().where(EventRow.explains == event_id))))
+
+
 def hash_key(key: str) -> str:
     """Keys are 256-bit random tokens, so a fast unsalted hash is enough to keep them unreadable at rest."""
     return hashlib.sha256(key.encode()).hexdigest()
@@ -299,7 +304,7 @@ class MemoryStore:
 
     # ------------------------------------------------------------ derived events
 
-    def pending_inference(self, *, limit: int | None = None) -> list[Event]:
+    def pending_inference(self) -> list[Event]:
         """Every user's feedback and content events stored without a direction that no inferred event explains
         yet and no replica has a live claim on, ids ascending: what an annotator still has to do (after a
         restart, or a replica that died)."""
@@ -312,8 +317,6 @@ class MemoryStore:
                         ~exists().where(derived.explains == raw.c.id),
                         ~exists().where(claims.c.event_id == raw.c.id, claims.c.expires_at > now))
                  .order_by(raw.c.id))
-        if limit is not None:
-            query = query.limit(limit)
         with self._read() as session:
             return [e for e in map(_event, session.execute(query)) if e.needs_inference]
 
@@ -358,7 +361,7 @@ class MemoryStore:
             with self._writing() as session:
                 if session.get(UserRow, explains.user_id) is None:
                     return None
-                if session.scalar(select(exists().where(EventRow.explains == explains.id))):
+                if _explained(session, explains.id):
                     return None
                 session.add(row)
                 session.flush()
@@ -366,6 +369,6 @@ class MemoryStore:
                 return _event(row)
         except IntegrityError:  # the unique index on `explains`, when another replica stored its explanation first
             with self._read() as session:
-                if session.scalar(select(exists().where(EventRow.explains == explains.id))):
+                if _explained(session, explains.id):
                     return None
             raise
