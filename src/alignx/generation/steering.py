@@ -150,7 +150,7 @@ def steered_decode(loaded: LoadedModel, rows: list[tuple[list[int], list[int], l
     stop_bias = None if stop_bias is None or not any(stop_bias) else torch.tensor(stop_bias, device=device)
     done = torch.zeros(len(rows), dtype=torch.bool, device=device)
     new: list[torch.Tensor] = []
-    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
     for step in range(kwargs["max_new_tokens"]):
         logp = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1).view(len(rows), CONTEXTS, -1)  # (B, 3, V)
         scores = steered_scores(logp[:, 0], logp[:, 1], logp[:, 2], weight, plausibility, stop_ids, stop_bias)
