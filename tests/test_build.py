@@ -306,3 +306,14 @@ def test_the_service_memory_builds_read_only_with_inferred_directions_and_withou
     assert {r.extra["user_id"] for split in one.glob("*.jsonl") for r in load_records(split)} == {users[0]}
     missing = build("--db", f"sqlite:///{tmp_path / 'nowhere.db'}", "--output", tmp_path / "x")
     assert missing.exit_code == 2 and "no such database file" in missing.output
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql+psycopg://alice:s3cret@127.0.0.1:1/alignx", "postgresql+psycopg://alice:***@127.0.0.1:1/alignx"),
+    ("mysql://alice:s3cret@db.example/alignx", "mysql://alice:***@db.example/alignx"),
+])
+def test_a_database_url_in_an_error_shows_no_password(tmp_path, url, shown):
+    """Unreachable (port 1) or of an unsupported kind, the URL is named in the one-line error, its password
+    masked by the one redact() every message uses."""
+    result = build("--db", url, "--output", tmp_path / "out")
+    assert result.exit_code == 2 and shown in result.output and "s3cret" not in result.output

@@ -3,7 +3,6 @@ folder out (`train.jsonl`, `test.jsonl`, `stats.json`), written as a whole or no
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import typer
 
 from alignx.annotate.spec import INFERENCER_DEVICE, INFERENCER_DTYPE, AnnotatorSettings
 from alignx.answer_cache import CACHE_HELP
+from alignx.db_url import redact
 from alignx.errors import OptionError, UserError
 from alignx.outputs import refuse_existing
 
@@ -59,11 +59,6 @@ class BuildConfig(AnnotatorSettings):
 
         return BuildOptions(seed=self.seed, test_fraction=self.test_fraction, max_items=self.max_items,
                             min_items=self.min_items, format=self.format, user=self.user)
-
-
-def redact(url: str) -> str:
-    """`url` without a password."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 def run_build(config: BuildConfig) -> None:

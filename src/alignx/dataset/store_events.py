@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from alignx.db_url import redact
 from alignx.errors import OptionError
 from alignx.serve.memory import EventKind
 from alignx.serve.store import EventRow, as_utc
@@ -60,7 +61,7 @@ def events_from_store(url: str, user: str | None = None):
         with engine.connect() as connection:
             return events_table(connection.execution_options(yield_per=CHUNK).execute(query))
     except OperationalError as e:
-        raise OptionError(f"--db {engine.url.render_as_string(hide_password=True)}: cannot read the service's "
+        raise OptionError(f"--db {redact(engine.url)}: cannot read the service's "
                           f"events ({e.orig})") from None
     finally:
         engine.dispose()

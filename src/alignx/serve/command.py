@@ -15,7 +15,7 @@ import os
 
 import typer
 
-from alignx.dataset.command import redact
+from alignx.db_url import redact
 from alignx.errors import OptionError
 from alignx.options import options_command
 from alignx.serve.config import ADMIN_TOKEN_ENV, NOT_OPTIONS, DbUpgradeConfig, ServeConfig

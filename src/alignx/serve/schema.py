@@ -16,6 +16,7 @@ from importlib import resources
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
+from alignx.db_url import redact
 from alignx.errors import OptionError
 
 VERSION_TABLE = "alignx_schema_version"
@@ -86,7 +87,7 @@ def prepare(writer: Engine, *, upgrade: bool) -> Migration:
     store's SQLite writer begins IMMEDIATE)."""
     from alembic import command
 
-    shown_url = writer.url.render_as_string(hide_password=True)
+    shown_url = redact(writer.url)
     with writer.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})

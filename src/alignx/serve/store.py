@@ -47,6 +47,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column, sessionmaker
 
+from alignx.db_url import redact
 from alignx.errors import OptionError, UserError
 from alignx.serve.memory import ANNOTATABLE, Event, EventKind
 
@@ -187,7 +188,7 @@ class MemoryStore:
         self.url = url
         self.backend = make_url(url).get_backend_name()
         if self.backend not in ("sqlite", "postgresql"):
-            raise OptionError(f"--db {make_url(url).render_as_string(hide_password=True)}: the memory runs on SQLite "
+            raise OptionError(f"--db {redact(url)}: the memory runs on SQLite "
                               f"or PostgreSQL, not {self.backend}")
         self._reader, self._writer = _engines(url)
         try:
