@@ -19,7 +19,7 @@ from alignx.eval.settings import DEFAULT_BETA
 from alignx.generate.config import GenerateConfig
 from alignx.generate.files import GenerationWriter, make_meta, record_key
 from alignx.generation.base import Generated, Generator, Settings
-from alignx.generation.steering import Steered, length_lean
+from alignx.generation.steering import Steered
 from alignx.held_out import shown_view, split_evidence
 from alignx.personas import Persona, PersonaError, PersonaView, persona_view
 from alignx.prompts import Messages, PromptKind, persona_messages, universal_messages
@@ -66,20 +66,9 @@ def build_tasks(records: Sequence[Record], config: GenerateConfig) -> list[Task]
                         else persona_messages(record.prompt, view, PromptKind(config.prompt)))
         except PersonaError as e:
             raise PersonaError(f"{record_prefix(config.data, index + 1)}: {e}") from None
-        steered = steered_request(record.prompt, view) if config.steer else None
+        steered = Steered.by_choices(messages, record.prompt, view.pairs) if config.steer else None
         tasks.append(Task(index, record_key(record, index), record, view, messages, steered))
     return tasks
-
-
-def steered_request(post: str, view: PersonaView) -> Steered:
-    """The universal prompt with the shown PAIR choices' chosen / rejected texts as the zero-shot reward lays them
-    out (each distinct text once); a view with none (a lone choice held out) steers by nothing."""
-    from alignx.eval.zero_shot import pair_examples
-
-    universal = universal_messages(post)
-    if not view.pairs:
-        return Steered(universal, universal, universal)
-    return Steered(universal, *pair_examples(post, view.pairs), lean=length_lean(view.pairs))
 
 
 def load_generator(config: GenerateConfig) -> tuple[Generator, LoadedModel | None]:

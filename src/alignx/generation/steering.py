@@ -62,6 +62,16 @@ class Steered:
     away: Messages  # their rejected responses as examples
     lean: float = 0.0  # `length_lean` of the choices: > 0 the user chose the shorter answers, < 0 the longer
 
+    @classmethod
+    def by_choices(cls, messages: Messages, post: str, pairs: Sequence[Choice]) -> Steered:
+        """`messages` shifted by the PAIR choices `pairs` on `post`: their chosen / rejected texts as the zero-shot
+        reward lays them out (each distinct text once), and their length lean; no choices steer by nothing."""
+        from alignx.eval.zero_shot import pair_examples
+
+        if not pairs:
+            return cls(messages, messages, messages)
+        return cls(messages, *pair_examples(post, pairs), lean=length_lean(pairs))
+
     def to_dict(self) -> dict[str, Any]:
         return {"toward": self.toward, "away": self.away, "lean": self.lean}
 

@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 
 from alignx.generate.copying import copies_prompt
 from alignx.generation.base import Delta, Generated, GenerationError, Settings, generate_each
-from alignx.generation.steering import DEFAULT_LENGTH_WEIGHT, DEFAULT_PLAUSIBILITY, Steered, length_lean
+from alignx.generation.steering import DEFAULT_LENGTH_WEIGHT, DEFAULT_PLAUSIBILITY, Steered
 from alignx.personas import PersonaView
 from alignx.prompts import Messages
 from alignx.serve.auth import Caller, open_user
@@ -104,15 +104,12 @@ def _steered(body: ChatRequest, events: list[Event], config: ServeConfig, settin
     """The steered request (`alignx.generation.steering`): the universal messages, shifted by the user's last
     `history_items` feedback choices as the zero-shot PAIR reward reads them; the universal request when the
     memory holds no choice yet."""
-    from alignx.eval.zero_shot import pair_examples
-
     universal = _personalized(body.model_copy(update={"personalize": False}), events, config)
     pairs = history_view(events, config.history_items).pairs
-    lean = length_lean(pairs)
-    meta["steer"] = {"weight": config.steer, "choices": len(pairs), "length_lean": lean}
+    steered = Steered.by_choices(universal, _post(body), pairs)
+    meta["steer"] = {"weight": config.steer, "choices": len(pairs), "length_lean": steered.lean}
     if not pairs:
         return universal, settings
-    steered = Steered(universal, *pair_examples(_post(body), pairs), lean=lean)
     return steered, replace(settings, steer=config.steer, steer_plausibility=DEFAULT_PLAUSIBILITY,
                             steer_length=DEFAULT_LENGTH_WEIGHT)
 
