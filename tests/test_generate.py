@@ -142,9 +142,9 @@ def test_a_batch_prefilled_with_less_work_gives_the_same_texts_and_next_token_sc
     mask = torch.tensor([[0] * (width - len(t)) + [1] * len(t) for t in rows])
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     with torch.inference_mode():
-        cache = generator._prefill(rows, ids, mask)
+        cache = generator._prefill(rows, ids, mask, width)
         next_token = loaded.model(input_ids=ids[:, -1:], attention_mask=mask, position_ids=positions[:, -1:],
-                                  past_key_values=cache).logits[:, -1]
+                                  cache=cache).logits[:, -1]
         whole = loaded.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits[:, -1]
     assert torch.allclose(next_token, whole, atol=1e-5)  # each row's own
 
