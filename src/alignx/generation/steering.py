@@ -149,6 +149,7 @@ def steered_decode(loaded: LoadedModel, rows: list[tuple[list[int], list[int], l
     step's (B,) tokens as they are chosen (a streamer's way in); it returns True to stop there. The caller seeds
     and holds the model's lock."""
     import torch
+    from transformers import StaticCache
 
     model, device = loaded.model, loaded.device
     pad, stop = kwargs["pad_token_id"], kwargs["eos_token_id"] or []
@@ -160,7 +161,10 @@ def steered_decode(loaded: LoadedModel, rows: list[tuple[list[int], list[int], l
     stop_bias = None if stop_bias is None or not any(stop_bias) else torch.tensor(stop_bias, device=device)
     done = torch.zeros(len(rows), dtype=torch.bool, device=device)
     new: list[torch.Tensor] = []
-    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+    # Room for the whole answer up front: steps write in place, not copy the cache (as `local._with_room`).
+    room = StaticCache(model.config, max_cache_len=ids.size(1) + kwargs["max_new_tokens"] - 1)
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=room, use_cache=True,
+                logits_to_keep=1)
     for step in range(kwargs["max_new_tokens"]):
         logp = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1).view(len(rows), CONTEXTS, -1)  # (B, 3, V)
         scores = steered_scores(logp[:, 0], logp[:, 1], logp[:, 2], weight, plausibility, stop_ids, stop_bias)
