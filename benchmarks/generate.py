@@ -2,10 +2,10 @@
 
 Both run as whole processes (model load included) on the same prompts (the first N posts of DATA, read
 through the persona's evaluation prompt), greedy, with the same max new tokens; the script checks the
-texts are identical and prints tokens/s of both and the ratio. With `--samples N` it compares instead N
-sampled answers per prompt (best-of-N candidates, `alignx generate --samples N`) made in one pass, where each
-prompt is prefilled once and its cache expanded over its N rows, against N separate batched passes over the
-prompts (sampled, the released settings; texts differ, tokens/s are compared). Usage:
+texts are identical and prints tokens/s and peak resident memory of both, and the ratio. With `--samples N` it
+compares instead N sampled answers per prompt (best-of-N candidates, `alignx generate --samples N`) made in one
+pass, where each prompt is prefilled once and its cache expanded over its N rows, against N separate batched
+passes over the prompts (sampled, the released settings; texts differ, tokens/s are compared). Usage:
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/generate.py [--model default] [--n 24] [--max-new-tokens 64]
         [--persona all|none|...] [--batch-size 8] [--samples 4]
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -59,7 +60,7 @@ def worker(args) -> dict:
     prompt_tokens = sum(len(loaded.tokenizer(render(loaded.tokenizer, c), add_special_tokens=False)["input_ids"])
                         for c in chats)
     return {"texts": [g.text for g in ordered], "tokens": sum(g.tokens for g in ordered),
-            "prompt_tokens": prompt_tokens}
+            "prompt_tokens": prompt_tokens, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def run(mode: str, argv: list[str]) -> tuple[dict, float]:
@@ -102,7 +103,7 @@ def main() -> None:
         print(f"identical texts: {same}/{args.n}")
     for name, result, seconds in ((names[0], loop, loop_s), (names[1], batched, batched_s)):
         print(f"{name:>22}: {result['tokens']} tokens in {seconds:.1f} s (whole process) = "
-              f"{result['tokens'] / seconds:.1f} tokens/s")
+              f"{result['tokens'] / seconds:.1f} tokens/s, peak resident memory {result['peak_mib']:,.0f} MiB")
     ratio = (batched["tokens"] / batched_s) / (loop["tokens"] / loop_s)
     print(f"ratio {names[1]} / {names[0]} (tokens/s): {ratio:.2f}x")
     for i, (a, b) in enumerate(zip(loop["texts"], batched["texts"], strict=True) if not sampled else ()):

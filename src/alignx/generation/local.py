@@ -57,18 +57,31 @@ def finish(loaded: LoadedModel, new_tokens: list[int], settings: Settings, promp
     return Generated(loaded.tokenizer.decode(new_tokens[:end], skip_special_tokens=True), end, reason, prompt_tokens)
 
 
-def _with_room(cache, rows, length: int, config):
-    """The rows `rows` of a prefilled `cache`, in a `StaticCache` of `length` positions: decoding then writes each
-    step's keys and values in place. A growing cache copies all of itself at every step (`torch.cat`), which for 8
-    persona prompts of 700-900 tokens was a fifth of a decode step on CPU, and decoding them took 6.1 s instead of
-    8.0 s with the same tokens. A cache that is not one plain key/value pair per layer (sliding windows) stays as
-    it is, its rows selected."""
-    from transformers import DynamicCache, StaticCache
-    from transformers.cache_utils import DynamicLayer, StaticLayer
+def _plain(cache) -> bool:
+    """Whether `cache` is one plain key/value pair per layer (no sliding windows): rows can be copied out of it."""
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+
+    return isinstance(cache, DynamicCache) and all(type(layer) is DynamicLayer for layer in cache.layers)
+
+
+def _room(length: int, config):
+    """An empty `StaticCache` of `length` positions, or None when the model's layers would not be plain static ones
+    (sliding windows). Decoding into it writes each step's keys and values in place. A growing cache copies all of
+    itself at every step (`torch.cat`), which for 8 persona prompts of 700-900 tokens was a fifth of a decode step
+    on CPU, and decoding them took 6.1 s instead of 8.0 s with the same tokens."""
+    from transformers import StaticCache
+    from transformers.cache_utils import StaticLayer
 
     room = StaticCache(config, max_cache_len=length)
-    plain = isinstance(cache, DynamicCache) and all(type(layer) is DynamicLayer for layer in cache.layers)
-    if not (plain and all(type(layer) is StaticLayer for layer in room.layers)):
+    return room if all(type(layer) is StaticLayer for layer in room.layers) else None
+
+
+def _with_room(cache, rows, length: int, config):
+    """The rows `rows` of a prefilled `cache`, in a `StaticCache` of `length` positions (`_room`). Any other cache
+    stays as it is, its rows selected."""
+    room = _room(length, config)
+    if room is None or not _plain(cache):
         if rows.tolist() != list(range(len(rows))):
             cache.batch_select_indices(rows)
         return cache
@@ -174,7 +187,7 @@ class LocalGenerator:
 
     def _prefill(self, rows: list[list[int]], input_ids, mask, length: int):
         """The key/value cache of all but the last token of every row, read in less work than the padded batch and
-        with room for `length` positions (`_with_room`); `model.generate` then starts from the last token. None when
+        with room for `length` positions (`_room`); `model.generate` then starts from the last token. None when
         the padded batch is as cheap (generate prefills it itself). No logits are made for it (`logits_to_keep=1`,
         as generate's own prefill): projecting every prompt position onto the vocabulary was 15% of a persona
         prompt's prefill. Two cases read less:
@@ -182,9 +195,10 @@ class LocalGenerator:
         - a batch that repeats a prompt (best-of-N candidates, --samples N) reads each distinct prompt once and
           expands its cache over the rows that share it;
         - on CPU, prompts of PREFILL_ALONE_TOKENS or more (persona prompts) are each read alone, without padding, and
-          their caches left-padded into one: a prompt that long keeps the cores busy by itself, so a batched prefill
-          gains nothing from batching and pays for its padding (19% of the tokens of the 8 longest demo persona
-          prompts), and on CPU the prefill is most of a batch's time."""
+          their keys and values written into their rows of the batch's cache (`_prefill_alone`): a prompt that long
+          keeps the cores busy by itself, so a batched prefill gains nothing from batching and pays for its padding
+          (19% of the tokens of the 8 longest demo persona prompts), and on CPU the prefill is most of a batch's
+          time."""
         import torch
 
         first: dict[tuple[int, ...], int] = {}
@@ -193,35 +207,50 @@ class LocalGenerator:
         alone = self.loaded.device.type == "cpu" and min(map(len, distinct)) >= PREFILL_ALONE_TOKENS
         if (len(distinct) == len(rows) and not alone) or input_ids.size(1) < 2:
             return None
-        cache = self._prefill_alone(distinct, input_ids.size(1) - 1) if alone else None
-        if cache is None:
-            index = torch.tensor([owner.index(k) for k in range(len(first))], device=input_ids.device)
-            ids, attention = input_ids[index, :-1], mask[index, :-1]
-            positions = (attention.cumsum(-1) - 1).clamp(min=0)  # as generate places left-padded prompts
-            cache = self.loaded.model(input_ids=ids, attention_mask=attention, position_ids=positions,
-                                      use_cache=True, logits_to_keep=1).past_key_values
-        return _with_room(cache, torch.tensor(owner, device=input_ids.device), length, self.loaded.model.config)
+        owner_rows = torch.tensor(owner, device=input_ids.device)
+        if alone:
+            room = self._prefill_alone(distinct, owner_rows, input_ids.size(1) - 1, length)
+            if room is not None:
+                return room
+        index = torch.tensor([owner.index(k) for k in range(len(first))], device=input_ids.device)
+        ids, attention = input_ids[index, :-1], mask[index, :-1]
+        positions = (attention.cumsum(-1) - 1).clamp(min=0)  # as generate places left-padded prompts
+        cache = self.loaded.model(input_ids=ids, attention_mask=attention, position_ids=positions,
+                                  use_cache=True, logits_to_keep=1).past_key_values
+        return _with_room(cache, owner_rows, length, self.loaded.model.config)
 
-    def _prefill_alone(self, prompts: list[list[int]], width: int):
-        """One cache for `prompts`, each read by itself without its last token and left-padded to `width`
-        positions (the padding's keys and values are zeros, which the attention mask hides); None for a model whose
-        cache is not one plain key/value pair per layer (sliding windows), which the padded batch serves."""
+    def _prefill_alone(self, prompts: list[list[int]], owner, width: int, length: int):
+        """A `StaticCache` of `length` positions whose row r holds prompt `owner[r]` without its last token,
+        read by itself and left-padded to `width` positions (the padding's keys and values are zeros, which the
+        attention mask hides). Each prompt's keys go straight into its rows, a layer at a time, so the batch's
+        cache is never held twice. None for a model whose cache is not one plain key/value pair per layer
+        (sliding windows), which the padded batch serves."""
         import torch
-        import torch.nn.functional as F
-        from transformers import DynamicCache
 
+        room = _room(length, self.loaded.model.config)
+        if room is None:
+            return None
         device = self.loaded.device
         caches = [self.loaded.model(input_ids=torch.tensor([tokens[:-1]], device=device), use_cache=True,
                                     logits_to_keep=1).past_key_values for tokens in prompts]
-        if not all(isinstance(c, DynamicCache) for c in caches):
+        if not all(map(_plain, caches)):
             return None
-        layers = []
-        for per_prompt in zip(*caches, strict=True):  # one layer: (keys, values, sliding window) of every prompt
-            if any(sliding is not None for _, _, sliding in per_prompt):
-                return None
-            layers.append(tuple(torch.cat([F.pad(part, (0, 0, width - part.size(-2), 0)) for part in parts])
-                                for parts in zip(*(kv[:2] for kv in per_prompt), strict=True)))
-        return DynamicCache(layers, config=self.loaded.model.config)
+        pending = [[(layer.keys, layer.values) for layer in cache.layers] for cache in caches]  # [prompt][layer]
+        del caches  # each prompt's layer is released once it is written, so the peak is about one batch cache
+        rows_of = [torch.nonzero(owner == p).flatten() for p in range(len(prompts))]
+        for i in range(len(room.layers)):
+            parts = [layers[i] for layers in pending]  # (keys, values) of every prompt: (1, heads, positions, dim)
+            for layers in pending:
+                layers[i] = None
+            (k, v) = parts[0]
+            keys = k.new_zeros((len(owner), k.size(1), width, k.size(3)))
+            values = v.new_zeros((len(owner), v.size(1), width, v.size(3)))
+            for rows, (k, v) in zip(rows_of, parts, strict=True):
+                keys[rows, :, width - k.size(-2):] = k
+                values[rows, :, width - v.size(-2):] = v
+            del parts
+            room.update(keys, values, i)
+        return room
 
     def _steered_batch(self, rows: list[tuple[list[int], ...]], settings: Settings, seed: int | None,
                        kwargs: dict[str, Any], leans: list[float]) -> list[Generated]:
