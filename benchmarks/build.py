@@ -42,6 +42,8 @@ def main() -> None:
     parser.add_argument("--keep", help="build into this folder (kept) instead of a temporary one")
     parser.add_argument("--repeat", type=int, default=3, help="builds of the same log; the median is reported")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     with tempfile.TemporaryDirectory(prefix="alignx-build-bench-") as tmp:
         events = Path(tmp) / f"events.{args.input}"
         start = time.perf_counter()

@@ -242,9 +242,9 @@ class LocalGenerator:
             parts = [layers[i] for layers in pending]  # (keys, values) of every prompt: (1, heads, positions, dim)
             for layers in pending:
                 layers[i] = None
-            (k, v) = parts[0]
-            keys = k.new_zeros((len(owner), k.size(1), width, k.size(3)))
-            values = v.new_zeros((len(owner), v.size(1), width, v.size(3)))
+            first_k, first_v = parts[0]
+            keys = first_k.new_zeros((len(owner), first_k.size(1), width, first_k.size(3)))
+            values = first_v.new_zeros((len(owner), first_v.size(1), width, first_v.size(3)))
             for rows, (k, v) in zip(rows_of, parts, strict=True):
                 keys[rows, :, width - k.size(-2):] = k
                 values[rows, :, width - v.size(-2):] = v

@@ -161,7 +161,7 @@ def steered_decode(loaded: LoadedModel, rows: list[tuple[list[int], list[int], l
     stop_bias = None if stop_bias is None or not any(stop_bias) else torch.tensor(stop_bias, device=device)
     done = torch.zeros(len(rows), dtype=torch.bool, device=device)
     new: list[torch.Tensor] = []
-    # Room for the whole answer up front: steps write in place, not copy the cache (as `local._with_room`).
+    # Room for the whole answer up front: steps write in place, not copy the cache (as `local._room`).
     room = StaticCache(model.config, max_cache_len=ids.size(1) + kwargs["max_new_tokens"] - 1)
     out = model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=room, use_cache=True,
                 logits_to_keep=1)
